@@ -1,0 +1,143 @@
+# heaptrace build. `make` builds build/heaptrace; `make test` runs every test;
+# `make SANITIZE=1` builds the userspace code with ASan+UBSan into build-san/.
+# `V=1` shows every command.
+
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+
+ARCH ?= x86
+CC ?= cc
+CXX ?= c++
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PROTOC_C ?= protoc-c
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+LIBS_PC := libbpf libelf libdw libprotobuf-c zlib
+PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -DHEAPTRACE_VERSION='"$(VERSION)"'
+CPPFLAGS += -I$(BUILD) -I$(BUILD)/proto -Ibpf -Iuser -I/usr/include/libiberty $(PC_CFLAGS)
+LDLIBS += $(PC_LIBS) -liberty -lm
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-I$(BUILD) -Ivmlinux/$(ARCH) -Ibpf
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS)) $(BUILD)/obj/profile.pb-c.o
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(USER_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+# Fixtures are built twice: with frame pointers (-fp) and without (-nofp).
+FIX_C := $(wildcard tests/fixtures/*.c)
+FIX_CXX := $(wildcard tests/fixtures/*.cc)
+FIX_NAMES := $(patsubst tests/fixtures/%.c,%,$(FIX_C)) $(patsubst tests/fixtures/%.cc,%,$(FIX_CXX))
+FIX_BINS := $(foreach n,$(FIX_NAMES),$(BUILD)/fixtures/$(n)-fp $(BUILD)/fixtures/$(n)-nofp)
+FIX_CFLAGS := -O2 -g -Wall -Wextra -Werror -fno-inline -fno-optimize-sibling-calls
+FP_FLAGS := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
+NOFP_FLAGS := -fomit-frame-pointer
+
+.DELETE_ON_ERROR:
+.PHONY: all clean test test-unit fixtures vmlinux demo format bench
+
+all: $(BUILD)/heaptrace
+
+$(BUILD)/heaptrace: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# BPF object, then its skeleton: only user/loader.c includes the skeleton.
+$(BUILD)/heaptrace.bpf.o: bpf/heaptrace.bpf.c bpf/heaptrace.h bpf/sampling.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(BUILD)/heaptrace.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(BUILD)/heaptrace.tmp.bpf.o
+
+$(BUILD)/heaptrace.skel.h: $(BUILD)/heaptrace.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name heaptrace_bpf > $@
+
+$(BUILD)/proto/profile.pb-c.c $(BUILD)/proto/profile.pb-c.h: proto/profile.proto | $(BUILD)
+	$(call msg,PROTOC,$<)
+	$(Q)mkdir -p $(BUILD)/proto
+	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/proto $<
+
+$(BUILD)/obj/profile.pb-c.o: $(BUILD)/proto/profile.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(filter-out -Wextra,$(CFLAGS)) -c $< -o $@
+
+# Generated headers must exist before any userspace file is compiled.
+$(USER_OBJS): | $(BUILD)/heaptrace.skel.h $(BUILD)/proto/profile.pb-c.h
+
+$(BUILD)/obj/%.o: user/%.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+$(BUILD)/fixtures/%-fp: tests/fixtures/%.c | $(BUILD)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) $(FIX_CFLAGS) $(FP_FLAGS) $< -o $@ -lpthread
+$(BUILD)/fixtures/%-nofp: tests/fixtures/%.c | $(BUILD)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) $(FIX_CFLAGS) $(NOFP_FLAGS) $< -o $@ -lpthread
+$(BUILD)/fixtures/%-fp: tests/fixtures/%.cc | $(BUILD)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CXX) $(FIX_CFLAGS) $(FP_FLAGS) $< -o $@ -lpthread
+$(BUILD)/fixtures/%-nofp: tests/fixtures/%.cc | $(BUILD)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CXX) $(FIX_CFLAGS) $(NOFP_FLAGS) $< -o $@ -lpthread
+
+fixtures: $(FIX_BINS)
+
+$(BUILD):
+	$(Q)mkdir -p $(BUILD)/obj $(BUILD)/tests $(BUILD)/fixtures $(BUILD)/proto
+
+test-unit: $(UNIT_BINS)
+
+# The one test command: the README and .ci/run both call `make test`.
+test: all $(UNIT_BINS) $(FIX_BINS)
+	$(Q)BUILD=$(BUILD) prove -v --exec bash $(sort $(wildcard tests/t[0-9]*.sh))
+
+demo: all $(BUILD)/fixtures/demo-leak-fp
+	$(Q)./scripts/demo.sh $(BUILD)
+
+bench: all fixtures
+	$(Q)BUILD=$(BUILD) bench/run.sh
+
+# Regenerate the vendored vmlinux.h from the running kernel's BTF.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h tests/fixtures/*.c tests/fixtures/*.cc
+
+clean:
+	rm -rf build build-san
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * heaptrace.h - the ABI shared by the BPF programs and the daemon.
+ *
+ * Every map key and value that crosses the kernel/user boundary is defined
+ * here, with fixed-width fields only, so that both sides agree on layout.
+ * The BPF side includes vmlinux.h first (which defines __u32/__u64); the
+ * user side gets them from <linux/types.h>.
+ */
+#ifndef HEAPTRACE_H
+#define HEAPTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Deepest stack kept per sample: the kernel's default perf_event_max_stack. */
+#define HT_MAX_STACK_DEPTH 127
+
+/* Allocator entry points; an index into the per-entry-point program table. */
+enum ht_entry {
+	HT_MALLOC = 0,
+	HT_CALLOC,
+	HT_REALLOC,
+	HT_REALLOCARRAY,
+	HT_POSIX_MEMALIGN,
+	HT_ALIGNED_ALLOC,
+	HT_MEMALIGN,
+	HT_VALLOC,
+	HT_PVALLOC,
+	HT_OPERATOR_NEW, /* C++ operator new/new[] and their variants */
+	HT_FREE,
+	HT_NR_ENTRIES,
+};
+
+/*
+ * Per traced process: its presence in the targets map is the PID filter,
+ * and its counters say what was seen and what was lost. Updated with
+ * atomic adds from any CPU.
+ */
+struct ht_target {
+	__u64 calls;		/* allocation calls seen (sampled or not) */
+	__u64 samples;		/* sampled allocations recorded */
+	__u64 frees_tracked;	/* frees that released a tracked sampled block */
+	__u64 lost_live_full;	/* sampled block not tracked: live map full */
+	__u64 lost_stack_full;	/* sample dropped: stacks map full */
+	__u64 lost_agg_full;	/* sample dropped: aggregation map full */
+	__u64 lost_inflight;	/* call not followed: in-flight map full */
+	__u64 stack_errors;	/* user stack could not be read */
+};
+
+/* Aggregation key: one per (process, stack). */
+struct ht_agg_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 stack_id; /* 64-bit hash of (tgid, frames) */
+};
+
+/*
+ * Raw (unscaled) counters of sampled allocations for one stack, cumulative
+ * since tracing began. In use = alloc - free.
+ */
+struct ht_agg_val {
+	__u64 alloc_objects;
+	__u64 alloc_bytes;
+	__u64 free_objects;
+	__u64 free_bytes;
+};
+
+/*
+ * A stack: frames[0] is the return address into the code that called the
+ * allocator, then its callers, outermost last. Every frame is a return
+ * address, so symbolizers look up frame - 1.
+ */
+struct ht_stack {
+	__u32 tgid;
+	__u32 depth;
+	__u64 frames[HT_MAX_STACK_DEPTH];
+};
+
+/* A live sampled block, keyed by (process, address). */
+struct ht_live_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct ht_live_val {
+	__u64 stack_id;
+	__u64 size;
+	__u64 time_ns; /* bpf_ktime_get_ns() at allocation */
+};
+
+/*
+ * The call a thread is inside, between an allocator's entry and its return.
+ * Keyed by thread id. entry_sp lets nested calls (reallocarray -> realloc,
+ * realloc(NULL) -> malloc, operator new -> malloc) count once: a call whose
+ * stack pointer lies below an outer in-flight call's is inside it.
+ */
+struct ht_inflight {
+	__u64 entry_sp;
+	__u64 size;	 /* requested bytes */
+	__u64 old_addr;	 /* realloc's old block */
+	__u64 out_ptr;	 /* posix_memalign's memptr */
+	__u64 stack_id;	 /* 0 when the call is not sampled */
+	__u32 entry;	 /* enum ht_entry */
+	__u32 sampled;
+};
+
+#endif /* HEAPTRACE_H */
