@@ -67,14 +67,4 @@ int symbolizer__object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m, uint64_t addr,
 			struct sym_frame *frames, int max);
 
-/*
- * The process address of symbol `name` in the object mapped by `m` is not
- * needed by the probes (they attach by file offset): this returns the file
- * offset of a function symbol (.symtab or .dynsym, default version
- * preferred), for uprobe attachment. Returns 0 on success with *offset set,
- * -ENOENT when the object has no such function.
- */
-int symbolizer__func_offset(struct symbolizer *s, pid_t pid, const struct procmap *m,
-			    const char *name, uint64_t *offset);
-
 #endif /* HEAPTRACE_SYMBOLIZE_H */
