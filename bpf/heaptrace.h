@@ -99,6 +99,7 @@ struct ht_live_val {
  */
 struct ht_inflight {
 	__u64 entry_sp;
+	__u64 time_ns;	 /* entry time, bounds how long nesting is trusted */
 	__u64 size;	 /* requested bytes */
 	__u64 old_addr;	 /* realloc's old block */
 	__u64 out_ptr;	 /* posix_memalign's memptr */

@@ -67,4 +67,12 @@ int symbolizer__object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m, uint64_t addr,
 			struct sym_frame *frames, int max);
 
+/*
+ * Demangles a C++ or Rust symbol name (libiberty). Returns the demangled
+ * name, or `name`'s text when it is not mangled; either way a string owned
+ * by the symbolizer (the same pointer for the same name), or NULL when out
+ * of memory.
+ */
+const char *symbolizer__demangle(struct symbolizer *s, const char *name);
+
 #endif /* HEAPTRACE_SYMBOLIZE_H */

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * heaptrace.bpf.c - allocator uprobes: sample allocations, aggregate their
+ * stacks, track live sampled blocks.
+ *
+ * Flow: an allocator entry program decides (Poisson by bytes) whether the
+ * call is sampled and, if so, captures its stack; it remembers the call in
+ * the in-flight map keyed by thread. The shared return program reads the
+ * returned address, adds the sample to the per-(process, stack) counters
+ * and records the block as live. The free program moves a live sampled
+ * block's bytes out of in-use. Nothing here fails loudly: every loss is
+ * counted in the target's ht_target counters.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "heaptrace.h"
+#include "sampling.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Knobs, set by the loader before load. */
+const volatile __u64 sample_rate = 524288;
+const volatile __u64 page_size = 4096;
+
+/* A nested call is only trusted for this long: an outer call that never returned
+ * (an exception thrown out of operator new) must not hide later calls for ever. */
+#define HT_NESTING_WINDOW_NS 1000000000ull
+
+#define EEXIST 17 /* vmlinux.h carries no errno values */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct ht_target);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ht_agg_key);
+	__type(value, struct ht_agg_val);
+} aggs SEC(".maps");
+
+/* Stacks are large: allocate entries as they come, not all up front. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct ht_stack);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1048576);
+	__type(key, struct ht_live_key);
+	__type(value, struct ht_live_val);
+} live SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct ht_inflight);
+} inflight SEC(".maps");
+
+/* Per-thread byte budget until the next sample; freed with the thread. */
+struct thread_state {
+	__u64 budget;
+	__u64 initialized;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} thread_states SEC(".maps");
+
+/* Room to build a stack: too big for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ht_stack);
+} scratch SEC(".maps");
+
+static __always_inline void count(__u64 *counter)
+{
+	__sync_fetch_and_add(counter, 1);
+}
+
+static __always_inline bool mul_overflows(__u64 a, __u64 b)
+{
+	__u64 limit;
+
+	if (!b)
+		return false;
+	limit = ~0ull / b;
+	/* Keep clang from turning this into a 128-bit multiply BPF lacks. */
+	asm volatile("" : "+r"(limit));
+	return a > limit;
+}
+
+static __always_inline __u64 draw_budget(void)
+{
+	return ht_next_sample_budget(bpf_get_prandom_u32(), sample_rate);
+}
+
+/* Go's rule: an allocation at least as large as the remaining budget is sampled. */
+static __always_inline bool should_sample(__u64 size)
+{
+	struct thread_state *ts;
+
+	if (sample_rate <= 1)
+		return true;
+	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts)
+		return false;
+	if (!ts->initialized) {
+		ts->budget = draw_budget();
+		ts->initialized = 1;
+	}
+	if (size < ts->budget) {
+		ts->budget -= size;
+		return false;
+	}
+	ts->budget = draw_budget();
+	return true;
+}
+
+static __always_inline __u64 mix64(__u64 h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/*
+ * Captures the calling thread's user stack and returns its id (0 on loss).
+ * At an allocator's first instruction the frame-pointer walk starts at the
+ * allocator and continues at the caller's caller: the caller's own return
+ * address sits at the stack pointer, not yet in a frame. So frame 0 (the
+ * allocator) is replaced by the word at the stack pointer.
+ */
+static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, struct ht_target *t)
+{
+	__u32 zero = 0;
+	struct ht_stack *st;
+	__u64 ret_addr, h, id;
+	long n;
+	__u32 depth, i;
+
+	st = bpf_map_lookup_elem(&scratch, &zero);
+	if (!st)
+		return 0;
+	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx))) {
+		count(&t->stack_errors);
+		return 0;
+	}
+	n = bpf_get_stack(ctx, st->frames, sizeof(st->frames), BPF_F_USER_STACK);
+	depth = n > 0 ? (__u32)(n / sizeof(__u64)) : 1;
+	if (depth > HT_MAX_STACK_DEPTH)
+		depth = HT_MAX_STACK_DEPTH;
+	st->frames[0] = ret_addr;
+	st->tgid = tgid;
+	st->depth = depth;
+
+	h = mix64(tgid + 0x9e3779b97f4a7c15ull);
+	for (i = 0; i < HT_MAX_STACK_DEPTH; i++) {
+		if (i >= depth)
+			break;
+		h = mix64(h ^ st->frames[i]) + i;
+	}
+	id = h ? h : 1;
+
+	if (!bpf_map_lookup_elem(&stacks, &id)) {
+		long err = bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST);
+
+		if (err && err != -EEXIST) {
+			count(&t->lost_stack_full);
+			return 0;
+		}
+	}
+	return id;
+}
+
+/*
+ * Common entry: filter by process, skip calls nested in another allocator
+ * call of the same thread, sample, and remember the call for the return
+ * probe. `always_track` entry points must be remembered even when not
+ * sampled, because they may call another entry point internally or must
+ * free an old block on return.
+ */
+static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u64 size,
+					  __u64 old_addr, __u64 out_ptr, bool always_track)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u64 sp = PT_REGS_SP(ctx), now;
+	struct ht_inflight *outer, call = {};
+	struct ht_target *t;
+
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t)
+		return 0;
+	now = bpf_ktime_get_ns();
+	outer = bpf_map_lookup_elem(&inflight, &tid);
+	if (outer && outer->entry_sp > sp && now - outer->time_ns < HT_NESTING_WINDOW_NS)
+		return 0;
+
+	count(&t->calls);
+	call.entry_sp = sp;
+	call.time_ns = now;
+	call.size = size;
+	call.old_addr = old_addr;
+	call.out_ptr = out_ptr;
+	call.entry = entry;
+	if (should_sample(size)) {
+		call.stack_id = capture_stack(ctx, tgid, t);
+		call.sampled = call.stack_id != 0;
+	}
+	if (!call.sampled && !always_track) {
+		/* A stale outer record would misjudge the next call's nesting. */
+		if (outer)
+			bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
+	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_ANY))
+		count(&t->lost_inflight);
+	return 0;
+}
+
+/* Moves a live sampled block out of in-use. A block not tracked costs one lookup. */
+static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_target *t)
+{
+	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
+	struct ht_agg_key ak = { .tgid = tgid };
+	struct ht_live_val *lv;
+	struct ht_agg_val *av;
+
+	lv = bpf_map_lookup_elem(&live, &lk);
+	if (!lv)
+		return;
+	ak.stack_id = lv->stack_id;
+	av = bpf_map_lookup_elem(&aggs, &ak);
+	if (av) {
+		__sync_fetch_and_add(&av->free_objects, 1);
+		__sync_fetch_and_add(&av->free_bytes, lv->size);
+	}
+	/* Only the deleter counts, so a racing double free cannot count twice. */
+	if (bpf_map_delete_elem(&live, &lk) == 0)
+		count(&t->frees_tracked);
+}
+
+static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
+					  struct ht_target *t)
+{
+	struct ht_agg_key ak = { .tgid = tgid, .stack_id = stack_id };
+	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
+	struct ht_live_val lv = { .stack_id = stack_id, .size = size };
+	struct ht_agg_val zero = {}, *av;
+
+	av = bpf_map_lookup_elem(&aggs, &ak);
+	if (!av) {
+		bpf_map_update_elem(&aggs, &ak, &zero, BPF_NOEXIST);
+		av = bpf_map_lookup_elem(&aggs, &ak);
+		if (!av) {
+			count(&t->lost_agg_full);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&av->alloc_objects, 1);
+	__sync_fetch_and_add(&av->alloc_bytes, size);
+	count(&t->samples);
+
+	lv.time_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&live, &lk, &lv, BPF_ANY)) {
+		/* Untracked, its free would never be seen: keep in-use honest by
+		 * not counting it as live, and say so. */
+		__sync_fetch_and_add(&av->free_objects, 1);
+		__sync_fetch_and_add(&av->free_bytes, size);
+		count(&t->lost_live_full);
+	}
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct ht_inflight *call;
+	struct ht_target *t;
+	__u64 addr = 0;
+
+	call = bpf_map_lookup_elem(&inflight, &tid);
+	if (!call)
+		return 0;
+	/* Returns of nested calls pass through here too; ours pops the return address. */
+	if (call->entry_sp + 8 != PT_REGS_SP(ctx))
+		return 0;
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t)
+		goto done;
+
+	if (call->entry == HT_POSIX_MEMALIGN) {
+		if (ret == 0 && call->out_ptr)
+			bpf_probe_read_user(&addr, sizeof(addr), (void *)call->out_ptr);
+	} else {
+		addr = (__u64)ret;
+	}
+
+	/* realloc frees its old block when it succeeds, and when asked for 0 bytes. */
+	if ((call->entry == HT_REALLOC || call->entry == HT_REALLOCARRAY) && call->old_addr &&
+	    (addr || call->size == 0))
+		untrack_block(tgid, call->old_addr, t);
+
+	if (addr && call->sampled)
+		record_sample(tgid, addr, call->size, call->stack_id, t);
+done:
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(malloc_entry, __u64 size)
+{
+	return on_alloc_entry(ctx, HT_MALLOC, size, 0, 0, false);
+}
+
+/* valloc, pvalloc, operator new: may call another entry point internally. */
+SEC("uprobe")
+int BPF_KPROBE(valloc_entry, __u64 size)
+{
+	return on_alloc_entry(ctx, HT_VALLOC, size, 0, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pvalloc_entry, __u64 size)
+{
+	/* pvalloc rounds the request up to whole pages, and 0 to one page. */
+	__u64 rounded = size ? (size + page_size - 1) & ~(page_size - 1) : page_size;
+
+	return on_alloc_entry(ctx, HT_PVALLOC, rounded, 0, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(new_entry, __u64 size)
+{
+	return on_alloc_entry(ctx, HT_OPERATOR_NEW, size, 0, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_entry, __u64 nmemb, __u64 size)
+{
+	/* An overflowing request fails in the allocator: nothing to count. */
+	if (mul_overflows(nmemb, size))
+		return 0;
+	return on_alloc_entry(ctx, HT_CALLOC, nmemb * size, 0, 0, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_entry, __u64 ptr, __u64 size)
+{
+	return on_alloc_entry(ctx, HT_REALLOC, size, ptr, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(reallocarray_entry, __u64 ptr, __u64 nmemb, __u64 size)
+{
+	if (mul_overflows(nmemb, size))
+		return 0;
+	return on_alloc_entry(ctx, HT_REALLOCARRAY, nmemb * size, ptr, 0, true);
+}
+
+/* aligned_alloc and memalign share the (alignment, size) signature. */
+SEC("uprobe")
+int BPF_KPROBE(memalign_entry, __u64 alignment, __u64 size)
+{
+	return on_alloc_entry(ctx, HT_MEMALIGN, size, 0, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_entry, __u64 memptr, __u64 alignment, __u64 size)
+{
+	return on_alloc_entry(ctx, HT_POSIX_MEMALIGN, size, 0, memptr, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_entry, __u64 ptr)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct ht_target *t;
+
+	if (!ptr)
+		return 0;
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t)
+		return 0;
+	untrack_block(tgid, ptr, t);
+	return 0;
+}

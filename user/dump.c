@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dump.h"
+#include "pprof.h"
+#include "unbias.h"
+
+#define MAX_INLINE_FRAMES 16
+
+struct dump_ctx {
+	struct pprof_builder *b;
+	struct symbolizer *s;
+	struct dump_target *t;
+	uint64_t rate;
+	int64_t *mapping_ids; /* per snapshot entry; 0 = not added yet */
+	bool maps_reloaded;
+	struct dump_summary *sum;
+	int err;
+};
+
+uint64_t dump__lost(const struct ht_target *c)
+{
+	return c->lost_live_full + c->lost_stack_full + c->lost_agg_full + c->lost_inflight +
+	       c->stack_errors;
+}
+
+/* Re-reads the maps once per dump when an address falls outside the snapshot (dlopen). */
+static int reload_maps(struct dump_ctx *c)
+{
+	struct procmaps *fresh;
+	int64_t *ids;
+
+	if (c->maps_reloaded || !c->t->alive)
+		return -ENOENT;
+	c->maps_reloaded = true;
+	if (procmaps__load(c->t->pid, &fresh))
+		return -ENOENT;
+	ids = calloc(fresh->nr ? fresh->nr : 1, sizeof(*ids));
+	if (!ids) {
+		procmaps__free(fresh);
+		return -ENOMEM;
+	}
+	procmaps__free(c->t->maps);
+	c->t->maps = fresh;
+	free(c->mapping_ids);
+	c->mapping_ids = ids;
+	return 0;
+}
+
+static int64_t mapping_id(struct dump_ctx *c, const struct procmap *m)
+{
+	size_t idx = (size_t)(m - c->t->maps->maps);
+	struct sym_object_info info = {};
+	struct pprof_mapping_info mi = {};
+	int64_t id;
+
+	if (c->mapping_ids[idx])
+		return c->mapping_ids[idx];
+	symbolizer__object(c->s, c->t->pid, m, &info);
+	mi.start = m->start;
+	mi.limit = m->end;
+	mi.offset = m->offset;
+	mi.file = m->path;
+	mi.build_id = info.build_id;
+	mi.has_functions = info.has_symbols;
+	mi.has_filenames = info.has_dwarf;
+	mi.has_line_numbers = info.has_dwarf;
+	mi.has_inline_frames = info.has_dwarf;
+	id = pprof__add_mapping(c->b, &mi);
+	if (id > 0)
+		c->mapping_ids[idx] = id;
+	return id;
+}
+
+static int64_t location_id(struct dump_ctx *c, uint64_t addr)
+{
+	struct sym_frame sf[MAX_INLINE_FRAMES];
+	struct pprof_frame pf[MAX_INLINE_FRAMES];
+	const struct procmap *m;
+	int64_t mid;
+	int n, i;
+
+	m = procmaps__find(c->t->maps, addr);
+	if (!m && reload_maps(c) == 0)
+		m = procmaps__find(c->t->maps, addr);
+	if (!m)
+		return pprof__add_location(c->b, addr, 0, NULL, 0);
+	mid = mapping_id(c, m);
+	if (mid < 0)
+		return mid;
+	/* Every frame is a return address: the call is the instruction before it. */
+	n = symbolizer__resolve(c->s, c->t->pid, m, addr - 1, sf, MAX_INLINE_FRAMES);
+	if (n < 0)
+		n = 0;
+	for (i = 0; i < n; i++) {
+		pf[i].function = sf[i].function;
+		pf[i].system_name = sf[i].system_name;
+		pf[i].file = sf[i].file;
+		pf[i].start_line = sf[i].start_line;
+		pf[i].line = sf[i].line;
+	}
+	/* A frame without a name tells pprof nothing; let it show the address. */
+	if (n == 1 && !pf[0].function)
+		n = 0;
+	return pprof__add_location(c->b, addr, (uint64_t)mid, pf, (size_t)n);
+}
+
+static int add_stack(const struct ht_agg_val *v, const struct ht_stack *st, void *ctx)
+{
+	struct dump_ctx *c = ctx;
+	uint64_t locs[HT_MAX_STACK_DEPTH];
+	int64_t values[PPROF_NR_VALUES];
+	uint64_t inuse_objects, inuse_bytes;
+	uint32_t i, depth;
+	int64_t id;
+
+	if (!st)
+		return 0; /* counted as lost by the BPF side */
+	inuse_objects = v->alloc_objects - v->free_objects;
+	inuse_bytes = v->alloc_bytes - v->free_bytes;
+	unbias__scale(v->alloc_objects, v->alloc_bytes, c->rate, &values[0], &values[1]);
+	unbias__scale(inuse_objects, inuse_bytes, c->rate, &values[2], &values[3]);
+
+	depth = st->depth < HT_MAX_STACK_DEPTH ? st->depth : HT_MAX_STACK_DEPTH;
+	for (i = 0; i < depth; i++) {
+		id = location_id(c, st->frames[i]);
+		if (id < 0) {
+			c->err = (int)id;
+			return 1;
+		}
+		locs[i] = (uint64_t)id;
+	}
+	c->err = pprof__add_sample(c->b, locs, depth, values,
+				   v->alloc_objects ? (int64_t)(v->alloc_bytes / v->alloc_objects) : 0);
+	if (c->err)
+		return 1;
+	c->sum->alloc_objects += values[0];
+	c->sum->alloc_bytes += values[1];
+	c->sum->inuse_objects += values[2];
+	c->sum->inuse_bytes += values[3];
+	c->sum->stacks++;
+	return 0;
+}
+
+static void profile_path(const struct dump_opts *o, const struct dump_target *t,
+			 const struct timespec *now, char *path, size_t len)
+{
+	char comm[64], stamp[32];
+	struct tm tm;
+	size_t i;
+
+	/* The name must stay one path component and easy to glob. */
+	snprintf(comm, sizeof(comm), "%s", t->comm && *t->comm ? t->comm : "unknown");
+	for (i = 0; comm[i]; i++)
+		if (comm[i] == '/' || comm[i] == ' ' || comm[i] == '.' || (unsigned char)comm[i] < 32)
+			comm[i] = '_';
+	gmtime_r(&now->tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	if (o->subsecond_names)
+		snprintf(path, len, "%s/%s.%d.%s.%03ldZ.heap.pb.gz", o->output_dir, comm, t->pid,
+			 stamp, now->tv_nsec / 1000000);
+	else
+		snprintf(path, len, "%s/%s.%d.%sZ.heap.pb.gz", o->output_dir, comm, t->pid, stamp);
+}
+
+int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *o,
+		struct dump_target *t, struct dump_summary *sum, char *path, size_t path_len)
+{
+	struct dump_ctx c = { .s = s, .t = t, .rate = o->sample_rate, .sum = sum };
+	struct ht_target counters = {};
+	struct timespec now;
+	char comment[256];
+	int64_t now_ns;
+	int err;
+
+	memset(sum, 0, sizeof(*sum));
+	clock_gettime(CLOCK_REALTIME, &now);
+	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	c.b = pprof__new((int64_t)o->sample_rate, now_ns, now_ns - (int64_t)t->start_realtime_ns);
+	c.mapping_ids = calloc(t->maps->nr ? t->maps->nr : 1, sizeof(*c.mapping_ids));
+	if (!c.b || !c.mapping_ids) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = loader__for_each_agg(l, t->pid, add_stack, &c);
+	if (err < 0 || c.err) {
+		err = c.err ? c.err : err;
+		goto cleanup;
+	}
+	if (loader__target_stats(l, t->pid, &counters) == 0) {
+		sum->samples = counters.samples;
+		sum->lost = dump__lost(&counters);
+	}
+	snprintf(comment, sizeof(comment),
+		 "heaptrace %s: pid %d (%s), sample rate %" PRIu64 ", %" PRIu64 " samples, %" PRIu64
+		 " lost",
+		 HEAPTRACE_VERSION, t->pid, t->comm, o->sample_rate, sum->samples, sum->lost);
+	err = pprof__add_comment(c.b, comment);
+	if (err)
+		goto cleanup;
+	profile_path(o, t, &now, path, path_len);
+	err = pprof__write_gz(c.b, path);
+cleanup:
+	free(c.mapping_ids);
+	pprof__free(c.b);
+	return err;
+}

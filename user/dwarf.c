@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * dwarf.c - address to file:line with inlined frames, through libdw.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <elfutils/libdw.h>
+
+#include "dwarf.h"
+
+/*
+ * With -Iuser, <dwarf.h> names this module's header, not elfutils' table of
+ * DWARF constants: the few needed are spelled out here (DWARF 5, 7.5).
+ */
+enum {
+	TAG_class_type = 0x02,
+	TAG_lexical_block = 0x0b,
+	TAG_structure_type = 0x13,
+	TAG_union_type = 0x17,
+	TAG_inlined_subroutine = 0x1d,
+	TAG_module = 0x1e,
+	TAG_catch_block = 0x25,
+	TAG_subprogram = 0x2e,
+	TAG_try_block = 0x32,
+	TAG_namespace = 0x39,
+};
+
+enum {
+	AT_name = 0x03,
+	AT_low_pc = 0x11,
+	AT_ranges = 0x55,
+	AT_call_file = 0x58,
+	AT_call_line = 0x59,
+	AT_linkage_name = 0x6e,
+	AT_MIPS_linkage_name = 0x2007,
+};
+
+enum {
+	UT_compile = 0x01,
+	UT_partial = 0x03,
+	UT_skeleton = 0x04,
+};
+
+/* Deeper inlining than this is truncated (outer frames are kept first). */
+#define MAX_INLINE_DEPTH 64
+/* Bound on the recursion through nested scopes and namespaces. */
+#define MAX_NESTING 128
+
+/* An address range of one subprogram (concrete, out-of-line instance). */
+struct dw_func {
+	uint64_t lo, hi;
+	Dwarf_Off die;
+};
+
+struct dw_cu {
+	Dwarf_Off die;
+	bool indexed;
+	struct dw_func *funcs; /* sorted by lo once indexed */
+	size_t nr_funcs;
+};
+
+/* An address range of one compilation unit. */
+struct dw_range {
+	uint64_t lo, hi;
+	size_t cu;
+};
+
+struct dwarf {
+	Dwarf *dw;
+	bool ranges_built;
+	struct dw_cu *cus;
+	size_t nr_cus, cap_cus;
+	struct dw_range *ranges;
+	size_t nr_ranges;
+};
+
+/* A growable array of fixed-size elements. */
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+int dwarf__open(Elf *elf, struct dwarf **out)
+{
+	struct dwarf *d;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	if (!d->dw) {
+		free(d);
+		return -ENODATA;
+	}
+	*out = d;
+	return 0;
+}
+
+void dwarf__free(struct dwarf *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->nr_cus; i++)
+		free(d->cus[i].funcs);
+	free(d->cus);
+	free(d->ranges);
+	dwarf_end(d->dw);
+	free(d);
+}
+
+static int add_cu(struct dwarf *d, Dwarf_Off die, size_t *idx)
+{
+	int err = grow((void **)&d->cus, &d->cap_cus, d->nr_cus + 1, sizeof(*d->cus));
+
+	if (err)
+		return err;
+	memset(&d->cus[d->nr_cus], 0, sizeof(*d->cus));
+	d->cus[d->nr_cus].die = die;
+	*idx = d->nr_cus++;
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct dw_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Reads the address ranges of every compilation unit, once. */
+static int build_cu_ranges(struct dwarf *d)
+{
+	Dwarf_CU *cu = NULL, *next;
+	size_t cap = 0;
+	Dwarf_Half version;
+	uint8_t unit_type;
+	Dwarf_Die cudie;
+	int err = 0;
+
+	d->ranges_built = true;
+	while (dwarf_get_units(d->dw, cu, &next, &version, &unit_type, &cudie, NULL) == 0) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		size_t idx;
+
+		cu = next;
+		if (unit_type != UT_compile && unit_type != UT_partial &&
+		    unit_type != UT_skeleton)
+			continue;
+		err = add_cu(d, dwarf_dieoffset(&cudie), &idx);
+		if (err)
+			break;
+		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
+			if (lo >= hi)
+				continue;
+			err = grow((void **)&d->ranges, &cap, d->nr_ranges + 1, sizeof(*d->ranges));
+			if (err)
+				goto out;
+			d->ranges[d->nr_ranges++] = (struct dw_range){ .lo = lo, .hi = hi, .cu = idx };
+		}
+	}
+out:
+	qsort(d->ranges, d->nr_ranges, sizeof(*d->ranges), cmp_range);
+	return err;
+}
+
+/* The CU containing addr, through our range table, else .debug_aranges. */
+static struct dw_cu *find_cu(struct dwarf *d, uint64_t addr)
+{
+	size_t lo = 0, hi, i, stop, idx;
+	Dwarf_Die cudie;
+	Dwarf_Off off;
+
+	if (!d->ranges_built && build_cu_ranges(d))
+		return NULL;
+	hi = d->nr_ranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->ranges[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Ranges rarely overlap; look back a little in case one does. */
+	stop = lo > 4 ? lo - 4 : 0;
+	for (i = lo; i > stop; i--) {
+		if (addr < d->ranges[i - 1].hi)
+			return &d->cus[d->ranges[i - 1].cu];
+	}
+	if (!dwarf_addrdie(d->dw, addr, &cudie))
+		return NULL;
+	off = dwarf_dieoffset(&cudie);
+	for (i = 0; i < d->nr_cus; i++) {
+		if (d->cus[i].die == off)
+			return &d->cus[i];
+	}
+	if (add_cu(d, off, &idx))
+		return NULL;
+	return &d->cus[idx];
+}
+
+struct func_vec {
+	struct dw_func *v;
+	size_t nr, cap;
+};
+
+/* Collects subprograms with code, looking inside namespaces and classes. */
+static int index_scope(Dwarf_Die *parent, struct func_vec *fv, int level)
+{
+	Dwarf_Die child;
+	int err = 0;
+
+	if (level > MAX_NESTING || dwarf_child(parent, &child))
+		return 0;
+	do {
+		switch (dwarf_tag(&child)) {
+		case TAG_subprogram: {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+
+			while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
+				if (lo >= hi)
+					continue;
+				err = grow((void **)&fv->v, &fv->cap, fv->nr + 1, sizeof(*fv->v));
+				if (err)
+					return err;
+				fv->v[fv->nr++] = (struct dw_func){
+					.lo = lo, .hi = hi, .die = dwarf_dieoffset(&child)
+				};
+			}
+			break;
+		}
+		case TAG_namespace:
+		case TAG_class_type:
+		case TAG_structure_type:
+		case TAG_union_type:
+		case TAG_module:
+			err = index_scope(&child, fv, level + 1);
+			if (err)
+				return err;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+static int cmp_func(const void *a, const void *b)
+{
+	const struct dw_func *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static const struct dw_func *find_func(struct dw_cu *cu, Dwarf_Die *cudie, uint64_t addr)
+{
+	size_t lo = 0, hi, i, stop;
+
+	if (!cu->indexed) {
+		struct func_vec fv = { 0 };
+
+		cu->indexed = true;
+		if (index_scope(cudie, &fv, 0)) {
+			free(fv.v);
+			return NULL;
+		}
+		qsort(fv.v, fv.nr, sizeof(*fv.v), cmp_func);
+		cu->funcs = fv.v;
+		cu->nr_funcs = fv.nr;
+	}
+	hi = cu->nr_funcs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cu->funcs[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	stop = lo > 4 ? lo - 4 : 0;
+	for (i = lo; i > stop; i--) {
+		if (addr < cu->funcs[i - 1].hi)
+			return &cu->funcs[i - 1];
+	}
+	return NULL;
+}
+
+static bool has_pc_attrs(Dwarf_Die *die)
+{
+	return dwarf_hasattr(die, AT_low_pc) || dwarf_hasattr(die, AT_ranges);
+}
+
+/*
+ * Walks down from `die` through the scopes containing addr, appending each
+ * inlined subroutine to chain. A lexical block without any address is
+ * transparent: its children are searched as if they were the parent's.
+ * Returns whether some child scope contains addr.
+ */
+static bool descend(Dwarf_Die *die, uint64_t addr, Dwarf_Die *chain, int *depth, int level)
+{
+	Dwarf_Die child;
+
+	if (level > MAX_NESTING || dwarf_child(die, &child))
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+
+		if (tag != TAG_inlined_subroutine && tag != TAG_lexical_block &&
+		    tag != TAG_try_block && tag != TAG_catch_block)
+			continue;
+		if (dwarf_haspc(&child, addr) > 0) {
+			if (tag == TAG_inlined_subroutine && *depth < MAX_INLINE_DEPTH)
+				chain[(*depth)++] = child;
+			descend(&child, addr, chain, depth, level + 1);
+			return true;
+		}
+		if (tag == TAG_lexical_block && !has_pc_attrs(&child) &&
+		    descend(&child, addr, chain, depth, level + 1))
+			return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/* The linkage (mangled) name when there is one: it is the qualified name. */
+static const char *die_name(Dwarf_Die *die)
+{
+	static const unsigned int attrs[] = { AT_linkage_name, AT_MIPS_linkage_name,
+					      AT_name };
+	size_t i;
+
+	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		Dwarf_Attribute attr;
+		const char *name = dwarf_formstring(dwarf_attr_integrate(die, attrs[i], &attr));
+
+		if (name)
+			return name;
+	}
+	return NULL;
+}
+
+static int64_t die_decl_line(Dwarf_Die *die)
+{
+	int line;
+
+	return dwarf_decl_line(die, &line) == 0 && line > 0 ? line : 0;
+}
+
+static void call_site(Dwarf_Die *inlined, Dwarf_Files *files, size_t nr_files, const char **file,
+		      int64_t *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word v;
+
+	*file = NULL;
+	*line = 0;
+	if (files && dwarf_formudata(dwarf_attr(inlined, AT_call_file, &attr), &v) == 0 &&
+	    v < nr_files)
+		*file = dwarf_filesrc(files, v, NULL, NULL);
+	if (dwarf_formudata(dwarf_attr(inlined, AT_call_line, &attr), &v) == 0)
+		*line = (int64_t)v;
+}
+
+int dwarf__resolve(struct dwarf *d, uint64_t addr, struct dwarf_frame *frames, int max)
+{
+	Dwarf_Die cudie, chain[MAX_INLINE_DEPTH];
+	const struct dw_func *func;
+	Dwarf_Files *files = NULL;
+	const char *file = NULL;
+	size_t nr_files = 0;
+	struct dw_cu *cu;
+	Dwarf_Line *row;
+	int64_t line = 0;
+	int depth = 0, n = 0, i;
+
+	if (max <= 0)
+		return 0;
+	cu = find_cu(d, addr);
+	if (!cu || !dwarf_offdie(d->dw, cu->die, &cudie))
+		return 0;
+	row = dwarf_getsrc_die(&cudie, addr);
+	if (row) {
+		int l = 0;
+
+		file = dwarf_linesrc(row, NULL, NULL);
+		if (dwarf_lineno(row, &l) == 0 && l > 0)
+			line = l;
+	}
+	func = find_func(cu, &cudie, addr);
+	if (func && dwarf_offdie(d->dw, func->die, &chain[0])) {
+		depth = 1;
+		descend(&chain[0], addr, chain, &depth, 0);
+	}
+	if (!depth) {
+		if (!file && !line)
+			return 0;
+		frames[0] = (struct dwarf_frame){ .file = file, .line = line };
+		return 1;
+	}
+	if (depth > 1 && dwarf_getsrcfiles(&cudie, &files, &nr_files))
+		files = NULL;
+	for (i = depth - 1; i >= 0 && n < max; i--) {
+		frames[n].name = die_name(&chain[i]);
+		frames[n].file = file;
+		frames[n].line = line;
+		frames[n].start_line = die_decl_line(&chain[i]);
+		n++;
+		if (i > 0)
+			call_site(&chain[i], files, nr_files, &file, &line);
+	}
+	return n;
+}

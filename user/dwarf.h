@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * dwarf.h - file:line and inlined frames of a link-time address (libdw).
+ *
+ * A struct dwarf wraps the DWARF of one ELF image (the object or its
+ * separate debug file), which must outlive it. Compilation units are found
+ * through a table of CU address ranges (built once, on first use; the
+ * .debug_aranges lookup of dwarf_addrdie is the fallback), and functions
+ * through a per-CU table of subprogram ranges (built when the CU is first
+ * hit), so a lookup is two binary searches plus a walk down one function's
+ * inlined scopes.
+ *
+ * Strings returned (names, files) point into libdw's data and live as long
+ * as the struct dwarf.
+ */
+#ifndef HEAPTRACE_DWARF_H
+#define HEAPTRACE_DWARF_H
+
+#include <stdint.h>
+
+#include <libelf.h>
+
+struct dwarf;
+
+struct dwarf_frame {
+	const char *name; /* raw: DW_AT_linkage_name if any, else DW_AT_name; NULL if unknown */
+	const char *file; /* NULL when unknown */
+	int64_t line;	  /* 0 when unknown */
+	int64_t start_line; /* DW_AT_decl_line of the function, 0 when unknown */
+};
+
+/* Opens the DWARF of `elf`. Returns 0, -ENODATA when elf has none, or -ENOMEM. */
+int dwarf__open(Elf *elf, struct dwarf **out);
+
+/* dwarf__free(NULL) is a no-op. Does not close the Elf. */
+void dwarf__free(struct dwarf *d);
+
+/*
+ * Resolves link-time address `addr` into at most `max` frames, innermost
+ * inlined frame first, the containing function last. The innermost frame
+ * takes its line from the line table; each outer frame takes the call site
+ * (DW_AT_call_file/DW_AT_call_line) of the inlined scope nested in it.
+ * When no function covers addr but the line table does, one frame with a
+ * NULL name is returned. Returns the number of frames, 0 when the DWARF
+ * knows nothing of addr.
+ */
+int dwarf__resolve(struct dwarf *d, uint64_t addr, struct dwarf_frame *frames, int max);
+
+#endif /* HEAPTRACE_DWARF_H */

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "env.h"
+
+static const char usage[] =
+	"Usage: heaptrace [options] -p PID [-p PID...]\n"
+	"       heaptrace [options] -- COMMAND [ARGS...]\n"
+	"\n"
+	"Watch the heap of running processes and write a pprof heap profile per\n"
+	"process every interval, readable with `go tool pprof`.\n"
+	"\n"
+	"  -p, --pid PID            trace process PID (repeat for several)\n"
+	"  -i, --interval DURATION  write profiles this often (default 30s)\n"
+	"  -o, --output-dir DIR     write profiles into DIR (default .)\n"
+	"  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
+	"                           1 records every allocation)\n"
+	"  -d, --duration DURATION  stop after DURATION, writing a final profile\n"
+	"      --max-stacks N       distinct stacks kept (default 65536)\n"
+	"      --max-live N         live sampled blocks tracked (default 1048576)\n"
+	"      --max-threads N      threads inside an allocator at once (default 16384)\n"
+	"  -v, --verbose            print libbpf's messages\n"
+	"  -h, --help               print this help\n"
+	"      --version            print the version\n"
+	"\n"
+	"DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
+	"Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n";
+
+enum {
+	OPT_VERSION = 0x100,
+	OPT_MAX_STACKS,
+	OPT_MAX_LIVE,
+	OPT_MAX_THREADS,
+};
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "output-dir", required_argument, NULL, 'o' },
+	{ "sample-rate", required_argument, NULL, 'r' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "max-live", required_argument, NULL, OPT_MAX_LIVE },
+	{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{},
+};
+
+int env__parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+	};
+	char *end;
+	double v;
+	size_t i;
+
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v <= 0)
+		return -EINVAL;
+	if (!*end) {
+		v *= 1e9;
+	} else {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (!strcmp(end, units[i].unit))
+				break;
+		if (i == sizeof(units) / sizeof(units[0]))
+			return -EINVAL;
+		v *= units[i].ns;
+	}
+	if (v < 1 || v > 1e18)
+		return -EINVAL;
+	*ns = (uint64_t)v;
+	return 0;
+}
+
+int env__parse_bytes(const char *s, uint64_t *bytes)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (tolower((unsigned char)*end)) {
+	case 'k':
+		mult = 1ull << 10;
+		end++;
+		break;
+	case 'm':
+		mult = 1ull << 20;
+		end++;
+		break;
+	case 'g':
+		mult = 1ull << 30;
+		end++;
+		break;
+	}
+	if (mult > 1 && (!strcasecmp(end, "ib") || !strcasecmp(end, "b")))
+		end += strlen(end);
+	if (*end || v == 0 || v > UINT64_MAX / mult)
+		return -EINVAL;
+	*bytes = v * mult;
+	return 0;
+}
+
+static int parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+static int parse_count(const char *s, uint32_t *out)
+{
+	uint64_t v;
+
+	if (env__parse_bytes(s, &v) || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int add_pid(struct env *env, pid_t pid)
+{
+	pid_t *pids = realloc(env->pids, (env->nr_pids + 1) * sizeof(*pids));
+	size_t i;
+
+	if (!pids)
+		return -ENOMEM;
+	env->pids = pids;
+	for (i = 0; i < env->nr_pids; i++)
+		if (pids[i] == pid)
+			return 0;
+	pids[env->nr_pids++] = pid;
+	return 0;
+}
+
+int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
+{
+	pid_t pid;
+	int opt;
+
+	memset(env, 0, sizeof(*env));
+	env->interval_ns = ENV_DEFAULT_INTERVAL_NS;
+	env->sample_rate = ENV_DEFAULT_SAMPLE_RATE;
+	env->output_dir = ".";
+	env->max_stacks = 65536;
+	env->max_live = 1048576;
+	env->max_threads = 16384;
+
+	optind = 1;
+	opterr = 0;
+	/* '+' stops at the first non-option so the command's own options stay its own. */
+	while ((opt = getopt_long(argc, argv, "+:p:i:o:r:d:vh", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (parse_pid(optarg, &pid)) {
+				snprintf(err, errlen, "invalid PID '%s': give a process ID such as -p 1234",
+					 optarg);
+				return -EINVAL;
+			}
+			if (add_pid(env, pid))
+				return -ENOMEM;
+			break;
+		case 'i':
+			if (env__parse_duration(optarg, &env->interval_ns)) {
+				snprintf(err, errlen,
+					 "invalid interval '%s': use a duration such as 500ms, 30s or 5m",
+					 optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'd':
+			if (env__parse_duration(optarg, &env->duration_ns)) {
+				snprintf(err, errlen,
+					 "invalid duration '%s': use a duration such as 500ms, 30s or 5m",
+					 optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'o':
+			env->output_dir = optarg;
+			break;
+		case 'r':
+			if (env__parse_bytes(optarg, &env->sample_rate)) {
+				snprintf(err, errlen,
+					 "invalid sample rate '%s': give a byte count of at least 1, such as 524288 or 512k",
+					 optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_MAX_STACKS:
+		case OPT_MAX_LIVE:
+		case OPT_MAX_THREADS: {
+			uint32_t *dst = opt == OPT_MAX_STACKS ? &env->max_stacks
+					: opt == OPT_MAX_LIVE ? &env->max_live
+							      : &env->max_threads;
+
+			if (parse_count(optarg, dst)) {
+				snprintf(err, errlen, "invalid count '%s' for %s: give a positive number",
+					 optarg, argv[optind - 1]);
+				return -EINVAL;
+			}
+			break;
+		}
+		case 'v':
+			env->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return ENV_EXIT;
+		case OPT_VERSION:
+			printf("heaptrace %s\n", HEAPTRACE_VERSION);
+			return ENV_EXIT;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value: see heaptrace --help",
+				 argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, errlen, "unknown option '%s': see heaptrace --help",
+				 argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--") != 0) {
+			snprintf(err, errlen,
+				 "unexpected argument '%s': put a command after '--', as in heaptrace -- ./app",
+				 argv[optind]);
+			return -EINVAL;
+		}
+		env->command = &argv[optind];
+	}
+	if (env->command && env->nr_pids) {
+		snprintf(err, errlen, "both -p and a command given: trace either running processes or a new command");
+		return -EINVAL;
+	}
+	if (!env->command && !env->nr_pids) {
+		snprintf(err, errlen,
+			 "nothing to trace: give -p PID or a command after '--' (see heaptrace --help)");
+		return -EINVAL;
+	}
+	return ENV_RUN;
+}
+
+void env__free(struct env *env)
+{
+	free(env->pids);
+	env->pids = NULL;
+	env->nr_pids = 0;
+}

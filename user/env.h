@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * env.h - the command line: the only code that sees argv.
+ */
+#ifndef HEAPTRACE_ENV_H
+#define HEAPTRACE_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ENV_DEFAULT_INTERVAL_NS (30ull * 1000000000ull)
+#define ENV_DEFAULT_SAMPLE_RATE 524288ull /* Go's MemProfileRate */
+
+struct env {
+	pid_t *pids; /* -p, in order given */
+	size_t nr_pids;
+	char **command;	      /* argv after "--", NULL-terminated, or NULL */
+	uint64_t interval_ns; /* -i */
+	uint64_t duration_ns; /* -d; 0 = until the targets exit or a signal */
+	const char *output_dir;
+	uint64_t sample_rate;
+	uint32_t max_stacks;
+	uint32_t max_live;
+	uint32_t max_threads;
+	bool verbose;
+};
+
+enum env_result {
+	ENV_RUN = 0,  /* options parsed: trace */
+	ENV_EXIT = 1, /* --help or --version printed: exit 0 */
+};
+
+/*
+ * Parses argv into env. Returns ENV_RUN, ENV_EXIT, or a negative errno with
+ * a one-line explanation (problem and fix) in err.
+ */
+int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen);
+
+/* Frees what env__parse allocated. */
+void env__free(struct env *env);
+
+/*
+ * Parses a duration: a positive number with a unit ns, us, ms, s, m or h
+ * (e.g. "500ms", "30s", "5m", "1.5s"); a bare number means seconds.
+ * Returns 0 or -EINVAL.
+ */
+int env__parse_duration(const char *s, uint64_t *ns);
+
+/*
+ * Parses a positive byte count with an optional binary suffix k, m or g
+ * (case-insensitive, optionally followed by "iB" or "B"). Returns 0 or -EINVAL.
+ */
+int env__parse_bytes(const char *s, uint64_t *bytes);
+
+#endif /* HEAPTRACE_ENV_H */

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "heaptrace.skel.h"
+#include "loader.h"
+
+struct probe_link {
+	pid_t pid;
+	struct bpf_link *link;
+};
+
+struct loader {
+	struct heaptrace_bpf *skel;
+	struct probe_link *links;
+	size_t nr_links, cap_links;
+};
+
+static bool verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	/* heaptrace reports failures itself, in one line; libbpf's detail is for -v. */
+	if (!verbose_libbpf)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static struct bpf_program *entry_program(struct heaptrace_bpf *skel, enum ht_entry entry)
+{
+	switch (entry) {
+	case HT_MALLOC:
+		return skel->progs.malloc_entry;
+	case HT_CALLOC:
+		return skel->progs.calloc_entry;
+	case HT_REALLOC:
+		return skel->progs.realloc_entry;
+	case HT_REALLOCARRAY:
+		return skel->progs.reallocarray_entry;
+	case HT_POSIX_MEMALIGN:
+		return skel->progs.posix_memalign_entry;
+	case HT_ALIGNED_ALLOC:
+	case HT_MEMALIGN:
+		return skel->progs.memalign_entry;
+	case HT_VALLOC:
+		return skel->progs.valloc_entry;
+	case HT_PVALLOC:
+		return skel->progs.pvalloc_entry;
+	case HT_OPERATOR_NEW:
+		return skel->progs.new_entry;
+	case HT_FREE:
+		return skel->progs.free_entry;
+	default:
+		return NULL;
+	}
+}
+
+int loader__open(const struct loader_opts *opts, struct loader **out)
+{
+	struct loader *l;
+	int err;
+
+	verbose_libbpf = opts->verbose;
+	libbpf_set_print(libbpf_print);
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->skel = heaptrace_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		goto cleanup;
+	}
+	l->skel->rodata->sample_rate = opts->sample_rate;
+	l->skel->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	bpf_map__set_max_entries(l->skel->maps.targets, opts->max_targets);
+	bpf_map__set_max_entries(l->skel->maps.stacks, opts->max_stacks);
+	/* Every recorded stack has one counter per process using it. */
+	bpf_map__set_max_entries(l->skel->maps.aggs, opts->max_stacks);
+	bpf_map__set_max_entries(l->skel->maps.live, opts->max_live);
+	bpf_map__set_max_entries(l->skel->maps.inflight, opts->max_threads);
+
+	err = heaptrace_bpf__load(l->skel);
+	if (err)
+		goto cleanup;
+	*out = l;
+	return 0;
+cleanup:
+	loader__free(l);
+	return err < 0 ? err : -EINVAL;
+}
+
+int loader__add_target(struct loader *l, pid_t pid)
+{
+	struct ht_target zero = {};
+	__u32 key = (__u32)pid;
+
+	if (bpf_map__update_elem(l->skel->maps.targets, &key, sizeof(key), &zero, sizeof(zero),
+				 BPF_NOEXIST)) {
+		if (errno == EEXIST)
+			return 0;
+		return errno == E2BIG ? -ENOSPC : -errno;
+	}
+	return 0;
+}
+
+static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link)
+{
+	if (l->nr_links == l->cap_links) {
+		size_t cap = l->cap_links ? 2 * l->cap_links : 64;
+		struct probe_link *links = realloc(l->links, cap * sizeof(*links));
+
+		if (!links)
+			return -ENOMEM;
+		l->links = links;
+		l->cap_links = cap;
+	}
+	l->links[l->nr_links].pid = pid;
+	l->links[l->nr_links].link = link;
+	l->nr_links++;
+	return 0;
+}
+
+static int attach_one(struct loader *l, pid_t pid, const char *path, const char *symbol,
+		      struct bpf_program *prog, bool retprobe)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uopts, .func_name = symbol, .retprobe = retprobe);
+	struct bpf_link *link;
+	int err;
+
+	link = bpf_program__attach_uprobe_opts(prog, pid, path, 0, &uopts);
+	if (!link)
+		return -errno;
+	err = remember_link(l, pid, link);
+	if (err)
+		bpf_link__destroy(link);
+	return err;
+}
+
+int loader__attach_object(struct loader *l, pid_t pid, const char *path,
+			  enum alloc_object_kind kind, const char **missing)
+{
+	const struct alloc_entry_point *eps;
+	size_t nr, i;
+	int attached = 0, err;
+
+	eps = allocator__entry_points(kind, &nr);
+	for (i = 0; i < nr; i++) {
+		struct bpf_program *prog = entry_program(l->skel, eps[i].entry);
+
+		err = attach_one(l, pid, path, eps[i].symbol, prog, false);
+		if (err == -ENOENT && !eps[i].required)
+			continue;
+		if (err) {
+			if (missing)
+				*missing = eps[i].symbol;
+			return err;
+		}
+		attached++;
+		if (eps[i].entry == HT_FREE)
+			continue;
+		err = attach_one(l, pid, path, eps[i].symbol, l->skel->progs.alloc_return, true);
+		if (err) {
+			if (missing)
+				*missing = eps[i].symbol;
+			return err;
+		}
+		attached++;
+	}
+	return attached;
+}
+
+/* Collects the keys of `map` for which `belongs` is true, then deletes them. */
+static void delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, pid_t pid,
+			    bool (*belongs)(const void *key, const void *value, pid_t pid))
+{
+	int fd = bpf_map__fd(map);
+	char *keys = NULL, *value;
+	size_t nr = 0, cap = 0, i;
+	char *prev = NULL, *key;
+
+	key = malloc(key_size);
+	value = malloc(value_size);
+	if (!key || !value)
+		goto cleanup;
+	while (bpf_map_get_next_key(fd, prev, key) == 0) {
+		if (bpf_map_lookup_elem(fd, key, value) == 0 && belongs(key, value, pid)) {
+			if (nr == cap) {
+				size_t ncap = cap ? 2 * cap : 256;
+				char *nk = realloc(keys, ncap * key_size);
+
+				if (!nk)
+					break;
+				keys = nk;
+				cap = ncap;
+			}
+			memcpy(keys + nr * key_size, key, key_size);
+			nr++;
+		}
+		if (!prev) {
+			prev = malloc(key_size);
+			if (!prev)
+				break;
+		}
+		memcpy(prev, key, key_size);
+	}
+	for (i = 0; i < nr; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+cleanup:
+	free(keys);
+	free(key);
+	free(value);
+	free(prev);
+}
+
+static bool agg_belongs(const void *key, const void *value, pid_t pid)
+{
+	(void)value;
+	return ((const struct ht_agg_key *)key)->tgid == (__u32)pid;
+}
+
+static bool stack_belongs(const void *key, const void *value, pid_t pid)
+{
+	(void)key;
+	return ((const struct ht_stack *)value)->tgid == (__u32)pid;
+}
+
+static bool live_belongs(const void *key, const void *value, pid_t pid)
+{
+	(void)value;
+	return ((const struct ht_live_key *)key)->tgid == (__u32)pid;
+}
+
+int loader__remove_target(struct loader *l, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	size_t i, kept = 0;
+
+	for (i = 0; i < l->nr_links; i++) {
+		if (l->links[i].pid == pid)
+			bpf_link__destroy(l->links[i].link);
+		else
+			l->links[kept++] = l->links[i];
+	}
+	l->nr_links = kept;
+	bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
+	delete_matching(l->skel->maps.aggs, sizeof(struct ht_agg_key), sizeof(struct ht_agg_val),
+			pid, agg_belongs);
+	delete_matching(l->skel->maps.stacks, sizeof(__u64), sizeof(struct ht_stack), pid,
+			stack_belongs);
+	delete_matching(l->skel->maps.live, sizeof(struct ht_live_key), sizeof(struct ht_live_val),
+			pid, live_belongs);
+	return 0;
+}
+
+int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out)
+{
+	__u32 key = (__u32)pid;
+
+	if (bpf_map__lookup_elem(l->skel->maps.targets, &key, sizeof(key), out, sizeof(*out), 0))
+		return -errno;
+	return 0;
+}
+
+int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx)
+{
+	int agg_fd = bpf_map__fd(l->skel->maps.aggs);
+	int stack_fd = bpf_map__fd(l->skel->maps.stacks);
+	struct ht_agg_key key, prev;
+	struct ht_agg_val val;
+	struct ht_stack *stack;
+	bool first = true;
+	int ret = 0;
+
+	stack = malloc(sizeof(*stack));
+	if (!stack)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(agg_fd, first ? NULL : &prev, &key) == 0) {
+		first = false;
+		prev = key;
+		if (key.tgid != (__u32)pid)
+			continue;
+		if (bpf_map_lookup_elem(agg_fd, &key, &val))
+			continue;
+		if (bpf_map_lookup_elem(stack_fd, &key.stack_id, stack) == 0)
+			ret = fn(&val, stack, ctx);
+		else
+			ret = fn(&val, NULL, ctx);
+		if (ret)
+			break;
+	}
+	free(stack);
+	return ret;
+}
+
+void loader__free(struct loader *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->nr_links; i++)
+		bpf_link__destroy(l->links[i].link);
+	free(l->links);
+	heaptrace_bpf__destroy(l->skel);
+	free(l);
+}

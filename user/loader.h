@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * loader.h - the BPF side of heaptrace: load the programs, attach them to a
+ * process's allocator, read and clear what they recorded.
+ *
+ * The only module that includes the BPF skeleton. Errors are negative errno
+ * values; the loader prints nothing itself except libbpf's own messages
+ * when verbose.
+ */
+#ifndef HEAPTRACE_LOADER_H
+#define HEAPTRACE_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "allocator.h"
+#include "heaptrace.h"
+
+struct loader;
+
+struct loader_opts {
+	uint64_t sample_rate; /* mean bytes between samples; 1 = every allocation */
+	uint32_t max_targets; /* processes traced at once */
+	uint32_t max_stacks;  /* distinct stacks kept */
+	uint32_t max_live;    /* live sampled blocks tracked */
+	uint32_t max_threads; /* threads inside an allocator call at once */
+	bool verbose;	      /* print libbpf's messages */
+};
+
+/*
+ * Opens and loads the BPF programs with `opts`. -EPERM when BPF is not
+ * permitted, other negative errno values from libbpf otherwise.
+ */
+int loader__open(const struct loader_opts *opts, struct loader **out);
+
+/*
+ * Starts filtering for `pid`: its allocations are recorded once probes on
+ * its allocator objects are attached. -ENOSPC when max_targets are traced.
+ */
+int loader__add_target(struct loader *l, pid_t pid);
+
+/*
+ * Attaches the entry points of `kind` found in the object at `path` (as this
+ * process can open it) for process `pid`. Returns the number of probes
+ * attached, -ENOENT when a required entry point is missing, or another
+ * negative errno. *missing (if not NULL) receives a required symbol that was
+ * missing.
+ */
+int loader__attach_object(struct loader *l, pid_t pid, const char *path,
+			  enum alloc_object_kind kind, const char **missing);
+
+/* Detaches `pid`'s probes and forgets everything recorded for it. */
+int loader__remove_target(struct loader *l, pid_t pid);
+
+/* Copies `pid`'s counters. -ENOENT when it is not traced. */
+int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out);
+
+/*
+ * Calls fn once per stack recorded for `pid`, with the stack (NULL when it
+ * was lost) and its counters. Stops early and returns fn's value when fn
+ * returns non-zero.
+ */
+typedef int (*loader_agg_fn)(const struct ht_agg_val *val, const struct ht_stack *stack,
+			     void *ctx);
+int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx);
+
+/* Detaches everything and unloads; loader__free(NULL) is a no-op. */
+void loader__free(struct loader *l);
+
+#endif /* HEAPTRACE_LOADER_H */

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * main.c - orchestration: check the host, load the probes, attach them to
+ * each target, and write a profile per target every interval and when it
+ * ends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "dump.h"
+#include "env.h"
+#include "loader.h"
+#include "log.h"
+#include "preflight.h"
+#include "signals.h"
+#include "procmaps.h"
+#include "symbolize.h"
+#include "target.h"
+
+struct heaptrace {
+	struct env env;
+	struct loader *loader;
+	struct symbolizer *symbolizer;
+	struct target *targets;
+	size_t nr_targets;
+	struct command *command; /* the child we started, or NULL */
+	struct dump_opts dump_opts;
+	int exit_code;
+};
+
+static uint64_t now_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void format_bytes(int64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)(bytes < 0 ? -bytes : bytes);
+	const char *sign = bytes < 0 ? "-" : "";
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%s%" PRId64 " B", sign, bytes < 0 ? -bytes : bytes);
+	else
+		snprintf(buf, len, "%s%.1f %s", sign, v, units[u]);
+}
+
+/* Writes a profile for `t` and prints its status line. */
+static int dump_target(struct heaptrace *ht, struct target *t)
+{
+	struct dump_summary sum;
+	char path[4096], inuse[32], delta[32], alloc[32];
+	int err;
+
+	if (t->alive)
+		target__refresh_maps(t);
+	err = dump__write(ht->loader, ht->symbolizer, &ht->dump_opts, &t->dump, &sum, path,
+			  sizeof(path));
+	if (err) {
+		log_error("cannot write the profile of pid %d (%s) into '%s': %s: free space or "
+			  "choose another directory with -o",
+			  t->pid, t->comm, ht->env.output_dir, strerror(-err));
+		return err;
+	}
+	format_bytes(sum.inuse_bytes, inuse, sizeof(inuse));
+	format_bytes(sum.inuse_bytes - t->last_inuse_bytes, delta, sizeof(delta));
+	format_bytes(sum.alloc_bytes, alloc, sizeof(alloc));
+	log_info("pid %d (%s): inuse %s (%s%s) in %" PRId64 " objects, allocated %s, %" PRIu64
+		 " samples, %" PRIu64 " lost",
+		 t->pid, t->comm, inuse, sum.inuse_bytes >= t->last_inuse_bytes ? "+" : "", delta,
+		 sum.inuse_objects, alloc, sum.samples, sum.lost);
+	log_debug("wrote %s", path);
+	t->last_inuse_bytes = sum.inuse_bytes;
+	t->dumps++;
+	return 0;
+}
+
+/* Final profile of a target, then forget it. */
+static void finish_target(struct heaptrace *ht, size_t idx)
+{
+	struct target *t = &ht->targets[idx];
+
+	if (dump_target(ht, t))
+		ht->exit_code = 1;
+	loader__remove_target(ht->loader, t->pid);
+	target__fini(t);
+	ht->targets[idx] = ht->targets[--ht->nr_targets];
+}
+
+static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, bool started_by_us)
+{
+	size_t i;
+	int err;
+
+	ht->targets = calloc(nr, sizeof(*ht->targets));
+	if (!ht->targets)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		err = target__attach(&ht->targets[i], pids[i], ht->loader, started_by_us);
+		if (err)
+			return err;
+		ht->nr_targets++;
+	}
+	return 0;
+}
+
+static int setup_signals(sigset_t *mask)
+{
+	int fd;
+
+	sigemptyset(mask);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGCHLD);
+	sigaddset(mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, mask, NULL))
+		return -errno;
+	fd = signals__open(mask);
+	return fd;
+}
+
+/*
+ * Waits for the next event: a signal, a target's exit, or a deadline.
+ * Returns true when heaptrace should stop.
+ */
+static bool run_loop(struct heaptrace *ht, int sigfd)
+{
+	uint64_t start = now_monotonic_ns();
+	uint64_t next_dump = start + ht->env.interval_ns;
+	uint64_t deadline = ht->env.duration_ns ? start + ht->env.duration_ns : UINT64_MAX;
+	struct pollfd *pfds = NULL;
+	bool stop = false;
+
+	while (!stop && ht->nr_targets) {
+		uint64_t now = now_monotonic_ns(), wake = next_dump < deadline ? next_dump : deadline;
+		int timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
+		size_t i, n = 0;
+		struct pollfd *np;
+		int ret;
+
+		np = realloc(pfds, (ht->nr_targets + 1) * sizeof(*pfds));
+		if (!np)
+			break;
+		pfds = np;
+		pfds[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		for (i = 0; i < ht->nr_targets; i++)
+			pfds[n++] = (struct pollfd){ .fd = ht->targets[i].pidfd, .events = POLLIN };
+		ret = poll(pfds, n, timeout);
+		if (ret < 0 && errno != EINTR)
+			break;
+
+		if (ret > 0 && (pfds[0].revents & POLLIN)) {
+			int sig = signals__read(sigfd);
+
+			if (sig == SIGCHLD) {
+				/* The command's exit stop: write its profile while its maps exist. */
+				if (ht->command && command__handle_child(ht->command) == COMMAND_EXITING) {
+					for (i = 0; i < ht->nr_targets; i++)
+						if (ht->targets[i].pid == command__pid(ht->command))
+							break;
+					if (i < ht->nr_targets)
+						finish_target(ht, i);
+					command__release(ht->command);
+				}
+			} else if (sig > 0) {
+				log_info("%s: writing final profiles", strsignal(sig));
+				stop = true;
+				break;
+			}
+		}
+		/* Targets that exited: their maps snapshot still symbolizes them. */
+		for (i = ht->nr_targets; i-- > 0;) {
+			if (!target__exited(&ht->targets[i]))
+				continue;
+			ht->targets[i].alive = false;
+			ht->targets[i].dump.alive = false;
+			log_info("pid %d (%s) exited", ht->targets[i].pid, ht->targets[i].comm);
+			finish_target(ht, i);
+		}
+		now = now_monotonic_ns();
+		if (now >= deadline) {
+			stop = true;
+			break;
+		}
+		if (now >= next_dump) {
+			for (i = 0; i < ht->nr_targets; i++)
+				if (dump_target(ht, &ht->targets[i]))
+					ht->exit_code = 1;
+			if (ht->exit_code)
+				stop = true;
+			while (next_dump <= now)
+				next_dump += ht->env.interval_ns;
+		}
+	}
+	free(pfds);
+	return stop;
+}
+
+int main(int argc, char **argv)
+{
+	struct heaptrace ht = { .exit_code = 0 };
+	struct loader_opts lopts = {};
+	char err_msg[512];
+	sigset_t mask;
+	int sigfd = -1, err;
+	size_t i;
+
+	err = env__parse(argc, argv, &ht.env, err_msg, sizeof(err_msg));
+	if (err == ENV_EXIT)
+		return 0;
+	if (err < 0) {
+		log_error("%s", err_msg);
+		return 2;
+	}
+	log_verbose = ht.env.verbose;
+
+	if (preflight__check(&ht.env, err_msg, sizeof(err_msg))) {
+		log_error("%s", err_msg);
+		ht.exit_code = 1;
+		goto cleanup;
+	}
+
+	lopts.sample_rate = ht.env.sample_rate;
+	lopts.max_targets = 1024;
+	lopts.max_stacks = ht.env.max_stacks;
+	lopts.max_live = ht.env.max_live;
+	lopts.max_threads = ht.env.max_threads;
+	lopts.verbose = ht.env.verbose;
+	err = loader__open(&lopts, &ht.loader);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			log_error("loading BPF programs was not permitted: run as root, or grant "
+				  "CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
+		else
+			log_error("cannot load the BPF programs: %s: run with -v for libbpf's detail",
+				  strerror(-err));
+		ht.exit_code = 1;
+		goto cleanup;
+	}
+	ht.symbolizer = symbolizer__new();
+	if (!ht.symbolizer) {
+		log_error("out of memory");
+		ht.exit_code = 1;
+		goto cleanup;
+	}
+
+	sigfd = setup_signals(&mask);
+	if (sigfd < 0) {
+		log_error("cannot set up signal handling: %s", strerror(-sigfd));
+		ht.exit_code = 1;
+		goto cleanup;
+	}
+
+	ht.dump_opts.output_dir = ht.env.output_dir;
+	ht.dump_opts.sample_rate = ht.env.sample_rate;
+	ht.dump_opts.subsecond_names = ht.env.interval_ns < 1000000000ull;
+
+	if (ht.env.command) {
+		pid_t pid;
+
+		err = command__start(ht.env.command, &mask, &ht.command);
+		if (err) {
+			ht.exit_code = 1;
+			goto cleanup;
+		}
+		pid = command__pid(ht.command);
+		err = attach_all(&ht, &pid, 1, true);
+		if (!err)
+			err = command__run(ht.command);
+	} else {
+		err = attach_all(&ht, ht.env.pids, ht.env.nr_pids, false);
+	}
+	if (err) {
+		ht.exit_code = 1;
+		goto cleanup;
+	}
+
+	run_loop(&ht, sigfd);
+	for (i = ht.nr_targets; i-- > 0;)
+		finish_target(&ht, i);
+cleanup:
+	for (i = 0; i < ht.nr_targets; i++)
+		target__fini(&ht.targets[i]);
+	free(ht.targets);
+	if (ht.command) {
+		int status = command__free(ht.command);
+
+		/* A command that could not even start is an error of the run. */
+		if (status == 127 && !ht.exit_code)
+			ht.exit_code = 1;
+	}
+	symbolizer__free(ht.symbolizer);
+	loader__free(ht.loader);
+	if (sigfd >= 0)
+		close(sigfd);
+	env__free(&ht.env);
+	return ht.exit_code;
+}

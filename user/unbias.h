@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * unbias.h - estimate true totals from Poisson-sampled heap counters.
+ *
+ * An allocation of S bytes is sampled with probability 1 - exp(-S/rate).
+ * As Go's runtime/pprof does for heap profiles, a stack's sampled count and
+ * bytes are scaled by 1 / (1 - exp(-avg/rate)), avg = bytes / count: each
+ * sampled object of average size stands for that many allocated objects.
+ * With rate <= 1 every allocation is recorded and values are exact.
+ */
+#ifndef HEAPTRACE_UNBIAS_H
+#define HEAPTRACE_UNBIAS_H
+
+#include <stdint.h>
+
+void unbias__scale(uint64_t count, uint64_t bytes, uint64_t rate, int64_t *est_count,
+		   int64_t *est_bytes);
+
+#endif /* HEAPTRACE_UNBIAS_H */
