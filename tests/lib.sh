@@ -30,6 +30,12 @@ TEST_NAME=$(basename "$0" .sh)
 # Profile file names: <comm>.<pid>.<UTC time>[.<ms>]Z.heap.pb.gz
 PROFILE_RE='^[^/]+\.[0-9]+\.[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z\.heap\.pb\.gz$'
 
+# The status line: heaptrace: pid N (COMM): inuse X (+Y) in K objects,
+# allocated Z, S samples, L lost. Use as "$STATUS_RE_HEAD\(comm\)$STATUS_RE_TAIL".
+STATUS_RE_HEAD='^heaptrace: pid [0-9]+ '
+STATUS_RE_TAIL=': inuse [^ ]+( [^ ]+)? \([+-]?[^)]*\) in [0-9]+ objects, allocated [^,]+, [0-9]+ samples, [0-9]+ lost$'
+STATUS_RE_TAIL_NOLOSS=': inuse [^ ]+( [^ ]+)? \([+-]?[^)]*\) in [0-9]+ objects, allocated [^,]+, [0-9]+ samples, 0 lost$'
+
 # ---------------------------------------------------------------- TAP ----
 
 _tap_n=0
@@ -303,6 +309,42 @@ run_bounded() {
 	local t=$1
 	shift
 	timeout --kill-after=5 "$t" "$@"
+}
+
+# ------------------------------------------------- fixture truth ----
+
+# What the fixtures allocate (the tables at the top of
+# tests/fixtures/alloc_known.c and alloc_cxx.cc), one function a line:
+# function alloc_objects alloc_space inuse_objects inuse_space
+ALLOC_KNOWN_TABLE='
+leak_malloc         10  10000  10 10000
+leak_calloc          5  10000   5 10000
+grow_realloc         2   3100   1  3000
+leak_reallocarray    1   1000   1  1000
+leak_posix_memalign  4   8192   4  8192
+leak_aligned_alloc   3  12288   3 12288
+leak_memalign        2   2000   2  2000
+leak_valloc          1   5000   1  5000
+churn             1000  95020   0     0
+edge_cases           1    500   0     0
+'
+ALLOC_CXX_TABLE='
+new_objects   7  700  7  700
+new_arrays    3 9000  3 9000
+delete_some   5  240  0    0
+'
+
+# assert_table PROFILE TABLE [PREFIX]: 4 exact values per function.
+assert_table() {
+	local prof=$1 table=$2 pfx=${3:-}
+	local fn ao as io is
+	while read -r fn ao as io is; do
+		[ -n "$fn" ] || continue
+		is "$(pprof_flat "$prof" alloc_objects "$fn")" "$ao" "$pfx$fn alloc_objects"
+		is "$(pprof_flat "$prof" alloc_space "$fn")" "$as" "$pfx$fn alloc_space"
+		is "$(pprof_flat "$prof" inuse_objects "$fn")" "$io" "$pfx$fn inuse_objects"
+		is "$(pprof_flat "$prof" inuse_space "$fn")" "$is" "$pfx$fn inuse_space"
+	done <<<"$table"
 }
 
 # ------------------------------------------------------- profiles ----
