@@ -94,6 +94,7 @@ $(USER_OBJS): | $(BUILD)/heaptrace.skel.h $(BUILD)/proto/profile.pb-c.h
 
 $(BUILD)/obj/%.o: user/%.c | $(BUILD)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
@@ -115,7 +116,7 @@ $(BUILD)/fixtures/%-nofp: tests/fixtures/%.cc | $(BUILD)
 
 fixtures: $(FIX_BINS)
 
-$(BUILD):
+$(BUILD) $(BUILD)/:
 	$(Q)mkdir -p $(BUILD)/obj $(BUILD)/tests $(BUILD)/fixtures $(BUILD)/proto
 
 test-unit: $(UNIT_BINS)
