@@ -73,6 +73,7 @@ $(BUILD)/heaptrace: $(USER_OBJS)
 # BPF object, then its skeleton: only user/loader.c includes the skeleton.
 $(BUILD)/heaptrace.bpf.o: bpf/heaptrace.bpf.c bpf/heaptrace.h bpf/sampling.h | $(BUILD)
 	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(BUILD)/heaptrace.tmp.bpf.o
 	$(Q)$(BPFTOOL) gen object $@ $(BUILD)/heaptrace.tmp.bpf.o
 
@@ -99,19 +100,24 @@ $(BUILD)/obj/%.o: user/%.c | $(BUILD)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(BUILD)/fixtures/%-fp: tests/fixtures/%.c | $(BUILD)
 	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(FIX_CFLAGS) $(FP_FLAGS) $< -o $@ -lpthread
 $(BUILD)/fixtures/%-nofp: tests/fixtures/%.c | $(BUILD)
 	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(FIX_CFLAGS) $(NOFP_FLAGS) $< -o $@ -lpthread
 $(BUILD)/fixtures/%-fp: tests/fixtures/%.cc | $(BUILD)
 	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(FIX_CFLAGS) $(FP_FLAGS) $< -o $@ -lpthread
 $(BUILD)/fixtures/%-nofp: tests/fixtures/%.cc | $(BUILD)
 	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(FIX_CFLAGS) $(NOFP_FLAGS) $< -o $@ -lpthread
 
 fixtures: $(FIX_BINS)
