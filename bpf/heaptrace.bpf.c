@@ -215,7 +215,10 @@ static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u6
 		return 0;
 	now = bpf_ktime_get_ns();
 	outer = bpf_map_lookup_elem(&inflight, &tid);
-	if (outer && outer->entry_sp > sp && now - outer->time_ns < HT_NESTING_WINDOW_NS)
+	/* Equal stack pointers are a tail call (operator new[] jumps to operator
+	 * new): nested too, and its return address is already the outer call's
+	 * return probe trampoline, useless as a caller. */
+	if (outer && outer->entry_sp >= sp && now - outer->time_ns < HT_NESTING_WINDOW_NS)
 		return 0;
 
 	count(&t->calls);

@@ -110,6 +110,17 @@ static int64_t location_id(struct dump_ctx *c, uint64_t addr)
 	return pprof__add_location(c->b, addr, (uint64_t)mid, pf, (size_t)n);
 }
 
+/* The executable is mapped below its libraries, PIE or not: the lowest file mapping. */
+static const struct procmap *main_binary(const struct procmaps *pm)
+{
+	size_t i;
+
+	for (i = 0; i < pm->nr; i++)
+		if (pm->maps[i].path && pm->maps[i].path[0] == '/')
+			return &pm->maps[i];
+	return NULL;
+}
+
 static int add_stack(const struct ht_agg_val *v, const struct ht_stack *st, void *ctx)
 {
 	struct dump_ctx *c = ctx;
@@ -186,6 +197,15 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 	if (!c.b || !c.mapping_ids) {
 		err = -ENOMEM;
 		goto cleanup;
+	}
+	/* pprof takes the first mapping for the main binary: put the executable first. */
+	if (t->maps->nr) {
+		const struct procmap *exe = main_binary(t->maps);
+
+		if (exe && mapping_id(&c, exe) < 0) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
 	}
 	err = loader__for_each_agg(l, t->pid, add_stack, &c);
 	if (err < 0 || c.err) {

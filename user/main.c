@@ -107,7 +107,7 @@ static void finish_target(struct heaptrace *ht, size_t idx)
 	ht->targets[idx] = ht->targets[--ht->nr_targets];
 }
 
-static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, bool started_by_us)
+static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, const char *command_name)
 {
 	size_t i;
 	int err;
@@ -116,7 +116,7 @@ static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, bool s
 	if (!ht->targets)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
-		err = target__attach(&ht->targets[i], pids[i], ht->loader, started_by_us);
+		err = target__attach(&ht->targets[i], pids[i], ht->loader, command_name);
 		if (err)
 			return err;
 		ht->nr_targets++;
@@ -284,11 +284,11 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		pid = command__pid(ht.command);
-		err = attach_all(&ht, &pid, 1, true);
+		err = attach_all(&ht, &pid, 1, ht.env.command[0]);
 		if (!err)
 			err = command__run(ht.command);
 	} else {
-		err = attach_all(&ht, ht.env.pids, ht.env.nr_pids, false);
+		err = attach_all(&ht, ht.env.pids, ht.env.nr_pids, NULL);
 	}
 	if (err) {
 		ht.exit_code = 1;

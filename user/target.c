@@ -94,7 +94,7 @@ static void object_path(pid_t pid, const struct procmap *m, char *buf, size_t le
 	snprintf(buf, len, "/proc/%d/root%s", pid, m->path);
 }
 
-int target__attach(struct target *t, pid_t pid, struct loader *l, bool started_by_us)
+int target__attach(struct target *t, pid_t pid, struct loader *l, const char *command_name)
 {
 	char libc_path[4096] = "", cxx_path[4096] = "";
 	const struct procmap *m;
@@ -106,7 +106,14 @@ int target__attach(struct target *t, pid_t pid, struct loader *l, bool started_b
 	t->pidfd = -1;
 	t->alive = true;
 	snprintf(t->comm, sizeof(t->comm), "%s", "?");
-	read_comm(pid, t->comm, sizeof(t->comm));
+	if (command_name) {
+		/* Until it execs, the child still carries heaptrace's name. */
+		const char *base = strrchr(command_name, '/');
+
+		snprintf(t->comm, sizeof(t->comm), "%s", base ? base + 1 : command_name);
+	} else {
+		read_comm(pid, t->comm, sizeof(t->comm));
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	t->dump.pid = pid;
 	t->dump.comm = t->comm;
@@ -124,7 +131,7 @@ int target__attach(struct target *t, pid_t pid, struct loader *l, bool started_b
 		return -ESRCH;
 	}
 
-	if (started_by_us) {
+	if (command_name) {
 		/* It has not exec'ed yet: probe what the dynamic linker will load. */
 		char *p = allocator__resolve_default(ALLOC_OBJ_LIBC);
 
