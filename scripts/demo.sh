@@ -53,7 +53,7 @@ go tool pprof -top -sample_index=inuse_space -base "$first" "$last"
 cat <<MSG
 
 What you see:
- - The first table is what the server holds now: cache_insert_leaky keeps growing, because one cache entry in eight is never put on the eviction list.
+ - The first table is what the server holds now: cache_insert_leaky keeps growing, because one cache entry in four is never put on the eviction list.
  - The second table (-base first last) is only what changed between the first and the last profile: the leak stands alone, the healthy per-request buffers (parse_request, render_response) cancel out.
  - Open any file interactively: go tool pprof -http=:8080 $last   (or -base $first for the growth).
 MSG

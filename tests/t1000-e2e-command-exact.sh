@@ -31,8 +31,8 @@ run_command_mode() {
 	like "$(basename "$prof")" "^${comm//./\\.}\.[0-9]+\.[0-9]{8}T[0-9]{6}Z\.heap\.pb\.gz$" "$fixture: file name <comm>.<pid>.<time>.heap.pb.gz"
 	is "$(pprof -raw "$prof" 2>/dev/null | sed -n 's/^Period: //p')" 1 "$fixture: profile period is 1"
 	is "$(pprof -raw "$prof" 2>/dev/null | sed -n '/^Samples:/{n;p}' | xargs)" \
-		"alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes" \
-		"$fixture: Go heap sample types, in order"
+		"alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes[dflt]" \
+		"$fixture: Go heap sample types, in order, default inuse_space"
 
 	assert_table "$prof" "$table" "$fixture: "
 	check_stacks "$prof" $(awk 'NF { print $1 }' <<<"$table")

@@ -47,15 +47,22 @@ like "$(grep -A1 -E '^ +[^ ]+ +leak_posix_memalign$' "$T/traces" | tail -n 1 | x
 	"-traces: leak_posix_memalign is called from main"
 check_stacks "$last" leak_malloc leak_calloc grow_realloc leak_posix_memalign churn
 
-# -list: run from an unrelated directory, so the source is found through the
-# path recorded in the profile.
-(cd "$T" && pprof -list '^leak_malloc$' -sample_index=inuse_space -unit=B "$last") >"$T/list" 2>"$T/list.err"
+# -list, run from the source tree as a developer would.
+(cd "$TOPDIR" && pprof -list '^leak_malloc$' -sample_index=inuse_space -unit=B "$last") >"$T/list" 2>"$T/list.err"
 is $? 0 "go tool pprof -list leak_malloc" || diag "$(cat "$T/list.err")"
 like "$(grep -m1 ROUTINE "$T/list")" 'ROUTINE =+ leak_malloc in .*tests/fixtures/alloc_known\.c$' \
 	"-list: routine leak_malloc in tests/fixtures/alloc_known.c"
 like "$(grep -F 'malloc(1000)' "$T/list" | head -n 1)" '^ *30000B +30000B +[0-9]+:.*keep\(malloc\(1000\)\);' \
 	"-list: the source line keep(malloc(1000)) carries 30000 bytes" ||
 	{ diag "$(cat "$T/list")"; diag "$(pprof -raw "$last" 2>/dev/null | grep leak_malloc)"; }
+
+# -list from an unrelated directory: the source is found only when the
+# profile records the file's absolute path (DWARF comp_dir + name), as Go's
+# profiles do.
+(cd "$T" && pprof -list '^leak_malloc$' -sample_index=inuse_space -unit=B "$last") >"$T/list2" 2>&1
+like "$(grep -F 'malloc(1000)' "$T/list2" | head -n 1)" '^ *30000B +30000B +[0-9]+:.*keep\(malloc\(1000\)\);' \
+	"-list from another directory finds the source through the absolute path in the profile" ||
+	diag "file recorded: $(pprof -raw "$last" 2>/dev/null | grep -m1 ' leak_malloc ' | awk '{print $5}')"
 
 # -base first last: exactly what happened in between.
 rounds_first=$(( $(pprof_flat "$first" alloc_objects leak_malloc) / 10 ))

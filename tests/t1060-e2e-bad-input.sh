@@ -35,11 +35,11 @@ expect_error() {
 	fi
 	local line
 	line=$(grep -m1 '^heaptrace: error:' "$T/stderr")
-	like "${line,,}" "${re,,}" "$desc: the error names the problem" || true
+	like "${line,,}" "${re,,}" "$desc: the error names the problem ($line)"
 }
 
 expect_error "no arguments" 'pid|command|usage|-p'
-expect_error "unknown option --bogus" 'bogus'
+expect_error "unknown option --bogus" 'bogus' --bogus -p "$live" -o "$out"
 expect_error "no such pid" "$gone" -p "$gone" -o "$out"
 expect_error "pid not a number" 'abc|pid' -p abc -o "$out"
 expect_error "invalid interval 10x" '10x' -p "$live" -i 10x -o "$out"
