@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ enum {
 
 enum {
 	AT_name = 0x03,
+	AT_comp_dir = 0x1b,
 	AT_low_pc = 0x11,
 	AT_ranges = 0x55,
 	AT_call_file = 0x58,
@@ -55,11 +57,19 @@ struct dw_func {
 	Dwarf_Off die;
 };
 
+/* A source file of a CU's line table, as returned: absolute when possible. */
+struct dw_path {
+	const char *path;
+	bool owned;
+};
+
 struct dw_cu {
 	Dwarf_Off die;
 	bool indexed;
 	struct dw_func *funcs; /* sorted by lo once indexed */
 	size_t nr_funcs;
+	struct dw_path *paths; /* by file index, filled on use */
+	size_t nr_paths;
 };
 
 /* An address range of one compilation unit. */
@@ -119,8 +129,16 @@ void dwarf__free(struct dwarf *d)
 
 	if (!d)
 		return;
-	for (i = 0; i < d->nr_cus; i++)
+	for (i = 0; i < d->nr_cus; i++) {
+		size_t j;
+
+		for (j = 0; j < d->cus[i].nr_paths; j++) {
+			if (d->cus[i].paths[j].owned)
+				free((char *)d->cus[i].paths[j].path);
+		}
+		free(d->cus[i].paths);
 		free(d->cus[i].funcs);
+	}
 	free(d->cus);
 	free(d->ranges);
 	dwarf_end(d->dw);
@@ -163,8 +181,7 @@ static int build_cu_ranges(struct dwarf *d)
 		size_t idx;
 
 		cu = next;
-		if (unit_type != UT_compile && unit_type != UT_partial &&
-		    unit_type != UT_skeleton)
+		if (unit_type != UT_compile && unit_type != UT_partial && unit_type != UT_skeleton)
 			continue;
 		err = add_cu(d, dwarf_dieoffset(&cudie), &idx);
 		if (err)
@@ -175,11 +192,13 @@ static int build_cu_ranges(struct dwarf *d)
 			err = grow((void **)&d->ranges, &cap, d->nr_ranges + 1, sizeof(*d->ranges));
 			if (err)
 				goto out;
-			d->ranges[d->nr_ranges++] = (struct dw_range){ .lo = lo, .hi = hi, .cu = idx };
+			d->ranges[d->nr_ranges++] =
+			    (struct dw_range){.lo = lo, .hi = hi, .cu = idx};
 		}
 	}
 out:
-	qsort(d->ranges, d->nr_ranges, sizeof(*d->ranges), cmp_range);
+	if (d->nr_ranges > 1)
+		qsort(d->ranges, d->nr_ranges, sizeof(*d->ranges), cmp_range);
 	return err;
 }
 
@@ -245,8 +264,7 @@ static int index_scope(Dwarf_Die *parent, struct func_vec *fv, int level)
 				if (err)
 					return err;
 				fv->v[fv->nr++] = (struct dw_func){
-					.lo = lo, .hi = hi, .die = dwarf_dieoffset(&child)
-				};
+				    .lo = lo, .hi = hi, .die = dwarf_dieoffset(&child)};
 			}
 			break;
 		}
@@ -278,14 +296,15 @@ static const struct dw_func *find_func(struct dw_cu *cu, Dwarf_Die *cudie, uint6
 	size_t lo = 0, hi, i, stop;
 
 	if (!cu->indexed) {
-		struct func_vec fv = { 0 };
+		struct func_vec fv = {0};
 
 		cu->indexed = true;
 		if (index_scope(cudie, &fv, 0)) {
 			free(fv.v);
 			return NULL;
 		}
-		qsort(fv.v, fv.nr, sizeof(*fv.v), cmp_func);
+		if (fv.nr > 1)
+			qsort(fv.v, fv.nr, sizeof(*fv.v), cmp_func);
 		cu->funcs = fv.v;
 		cu->nr_funcs = fv.nr;
 	}
@@ -342,21 +361,24 @@ static bool descend(Dwarf_Die *die, uint64_t addr, Dwarf_Die *chain, int *depth,
 	return false;
 }
 
-/* The linkage (mangled) name when there is one: it is the qualified name. */
+/*
+ * A mangled linkage name (C++, Rust) is the qualified name, so it wins. A C
+ * linkage name is only an assembler label (glibc's __GI_ aliases): the
+ * source name is better there.
+ */
 static const char *die_name(Dwarf_Die *die)
 {
-	static const unsigned int attrs[] = { AT_linkage_name, AT_MIPS_linkage_name,
-					      AT_name };
+	static const unsigned int linkage[] = {AT_linkage_name, AT_MIPS_linkage_name};
+	Dwarf_Attribute attr;
 	size_t i;
 
-	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
-		Dwarf_Attribute attr;
-		const char *name = dwarf_formstring(dwarf_attr_integrate(die, attrs[i], &attr));
+	for (i = 0; i < sizeof(linkage) / sizeof(linkage[0]); i++) {
+		const char *name = dwarf_formstring(dwarf_attr_integrate(die, linkage[i], &attr));
 
-		if (name)
+		if (name && name[0] == '_' && (name[1] == 'Z' || name[1] == 'R'))
 			return name;
 	}
-	return NULL;
+	return dwarf_formstring(dwarf_attr_integrate(die, AT_name, &attr));
 }
 
 static int64_t die_decl_line(Dwarf_Die *die)
@@ -366,17 +388,52 @@ static int64_t die_decl_line(Dwarf_Die *die)
 	return dwarf_decl_line(die, &line) == 0 && line > 0 ? line : 0;
 }
 
-static void call_site(Dwarf_Die *inlined, Dwarf_Files *files, size_t nr_files, const char **file,
-		      int64_t *line)
+/*
+ * File `idx` of the CU's line table. libdw leaves a file relative when its
+ * directory entry is (GCC's DWARF 5 does that): prefix DW_AT_comp_dir so
+ * every file reads as an absolute path.
+ */
+static const char *cu_file(struct dw_cu *cu, Dwarf_Die *cudie, Dwarf_Files *files, size_t nr,
+			   size_t idx)
+{
+	const char *raw, *dir;
+	Dwarf_Attribute attr;
+	char *joined;
+
+	if (idx >= nr)
+		return NULL;
+	if (!cu->paths) {
+		cu->paths = calloc(nr, sizeof(*cu->paths));
+		if (!cu->paths)
+			return dwarf_filesrc(files, idx, NULL, NULL);
+		cu->nr_paths = nr;
+	}
+	if (idx >= cu->nr_paths)
+		return dwarf_filesrc(files, idx, NULL, NULL);
+	if (cu->paths[idx].path)
+		return cu->paths[idx].path;
+	raw = dwarf_filesrc(files, idx, NULL, NULL);
+	if (!raw)
+		return NULL;
+	cu->paths[idx].path = raw;
+	dir = dwarf_formstring(dwarf_attr(cudie, AT_comp_dir, &attr));
+	if (raw[0] != '/' && dir && dir[0] && asprintf(&joined, "%s/%s", dir, raw) >= 0) {
+		cu->paths[idx].path = joined;
+		cu->paths[idx].owned = true;
+	}
+	return cu->paths[idx].path;
+}
+
+static void call_site(struct dw_cu *cu, Dwarf_Die *cudie, Dwarf_Die *inlined, Dwarf_Files *files,
+		      size_t nr_files, const char **file, int64_t *line)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Word v;
 
 	*file = NULL;
 	*line = 0;
-	if (files && dwarf_formudata(dwarf_attr(inlined, AT_call_file, &attr), &v) == 0 &&
-	    v < nr_files)
-		*file = dwarf_filesrc(files, v, NULL, NULL);
+	if (files && dwarf_formudata(dwarf_attr(inlined, AT_call_file, &attr), &v) == 0)
+		*file = cu_file(cu, cudie, files, nr_files, v);
 	if (dwarf_formudata(dwarf_attr(inlined, AT_call_line, &attr), &v) == 0)
 		*line = (int64_t)v;
 }
@@ -398,11 +455,18 @@ int dwarf__resolve(struct dwarf *d, uint64_t addr, struct dwarf_frame *frames, i
 	cu = find_cu(d, addr);
 	if (!cu || !dwarf_offdie(d->dw, cu->die, &cudie))
 		return 0;
+	if (dwarf_getsrcfiles(&cudie, &files, &nr_files))
+		files = NULL;
 	row = dwarf_getsrc_die(&cudie, addr);
 	if (row) {
+		Dwarf_Files *row_files;
+		size_t idx;
 		int l = 0;
 
-		file = dwarf_linesrc(row, NULL, NULL);
+		if (files && !dwarf_line_file(row, &row_files, &idx) && row_files == files)
+			file = cu_file(cu, &cudie, files, nr_files, idx);
+		else
+			file = dwarf_linesrc(row, NULL, NULL);
 		if (dwarf_lineno(row, &l) == 0 && l > 0)
 			line = l;
 	}
@@ -414,11 +478,9 @@ int dwarf__resolve(struct dwarf *d, uint64_t addr, struct dwarf_frame *frames, i
 	if (!depth) {
 		if (!file && !line)
 			return 0;
-		frames[0] = (struct dwarf_frame){ .file = file, .line = line };
+		frames[0] = (struct dwarf_frame){.file = file, .line = line};
 		return 1;
 	}
-	if (depth > 1 && dwarf_getsrcfiles(&cudie, &files, &nr_files))
-		files = NULL;
 	for (i = depth - 1; i >= 0 && n < max; i--) {
 		frames[n].name = die_name(&chain[i]);
 		frames[n].file = file;
@@ -426,7 +488,7 @@ int dwarf__resolve(struct dwarf *d, uint64_t addr, struct dwarf_frame *frames, i
 		frames[n].start_line = die_decl_line(&chain[i]);
 		n++;
 		if (i > 0)
-			call_site(&chain[i], files, nr_files, &file, &line);
+			call_site(cu, &cudie, &chain[i], files, nr_files, &file, &line);
 	}
 	return n;
 }

@@ -358,8 +358,8 @@ reject:
 	return false;
 }
 
-static bool try_debug_path(struct elfsym *e, const char *root, const char *fmt_dir,
-			   const char *dir, const char *name, const uint32_t *crc)
+static bool try_debug_path(struct elfsym *e, const char *root, const char *fmt_dir, const char *dir,
+			   const char *name, const uint32_t *crc)
 {
 	char file[PATH_MAX];
 	int n;
@@ -401,9 +401,8 @@ static void find_debug_file(struct elfsym *e, const char *root, Elf_Scn *debugli
 		if (len == 0 || len >= data->d_size || ((len + 4) & ~(size_t)3) + 4 > data->d_size)
 			return;
 		memcpy(&crc, (const char *)data->d_buf + ((len + 4) & ~(size_t)3), 4);
-		if (elf_getident(e->elf, NULL)[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ?
-								    ELFDATA2LSB :
-								    ELFDATA2MSB))
+		if (elf_getident(e->elf, NULL)[EI_DATA] !=
+		    (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB))
 			crc = __builtin_bswap32(crc);
 		slash = strrchr(path, '/');
 		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);

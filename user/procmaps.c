@@ -140,7 +140,8 @@ int procmaps__parse(const char *text, pid_t pid, struct procmaps **out)
 		pm->nr++;
 	}
 	/* The kernel prints in order; sort anyway so find() may rely on it. */
-	qsort(pm->maps, pm->nr, sizeof(*pm->maps), cmp_start);
+	if (pm->nr > 1)
+		qsort(pm->maps, pm->nr, sizeof(*pm->maps), cmp_start);
 	*out = pm;
 	return 0;
 cleanup:

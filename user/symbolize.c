@@ -272,8 +272,8 @@ static struct name_entry *intern_name(struct symbolizer *s, const char *name)
 	if (!n)
 		return NULL;
 	memcpy(n->raw, name, len + 1);
-	n->demangled = is_mangled(name) ? cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO)
-					: NULL;
+	n->demangled =
+	    is_mangled(name) ? cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO) : NULL;
 	if (!n->demangled)
 		n->demangled = n->raw;
 	if (htab_insert(&s->names, hash, n)) {
@@ -322,16 +322,15 @@ static bool is_special(const struct procmap *m)
 static int open_mapped_file(pid_t pid, const struct procmap *m, const char *path, int *fd_out,
 			    char *root, size_t root_size)
 {
-	char cand[3][PATH_MAX];
-	int i, nr = 0, fallback = -1, fallback_i = -1, err = -ENOENT;
+	char cand[3][PATH_MAX + 32];
+	int i, fallback = -1, fallback_i = -1, err = -ENOENT;
 
-	if (pid > 0) {
-		snprintf(cand[nr++], PATH_MAX, "/proc/%d/root%s", (int)pid, path);
-		snprintf(cand[nr++], PATH_MAX, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
-			 m->start, m->end);
-	}
-	snprintf(cand[nr++], PATH_MAX, "%s", path);
-	for (i = 0; i < nr; i++) {
+	/* path is shorter than PATH_MAX: none of these is truncated. */
+	snprintf(cand[0], sizeof(cand[0]), "/proc/%d/root%s", (int)pid, path);
+	snprintf(cand[1], sizeof(cand[1]), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
+		 m->start, m->end);
+	snprintf(cand[2], sizeof(cand[2]), "%s", path);
+	for (i = pid > 0 ? 0 : 2; i < 3; i++) {
 		struct stat st;
 		int fd = open(cand[i], O_RDONLY | O_CLOEXEC);
 
@@ -388,14 +387,14 @@ static int add_object(struct symbolizer *s, struct elfsym *elf, int err, struct 
 static int get_object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		      struct sym_object **out)
 {
-	struct obj_key key = { m->dev_major, m->dev_minor, m->inode, m->path };
+	struct obj_key key = {m->dev_major, m->dev_minor, m->inode, m->path};
 	uint64_t hash = hash_obj_key(&key);
 	struct obj_alias *alias = htab_find(&s->by_file, hash, eq_alias, &key);
 	struct sym_object *obj = NULL;
 	struct elfsym *elf = NULL;
 	char path[PATH_MAX], root[64];
 	size_t len = strlen(m->path);
-	int fd, err, open_err;
+	int fd = -1, err, open_err;
 
 	if (alias) {
 		*out = alias->obj;
@@ -498,7 +497,7 @@ static struct addr_entry *make_entry(struct symbolizer *s, struct sym_object *o,
 	int i, n = dw ? dwarf__resolve(dw, vaddr, df, MAX_FRAMES) : 0;
 
 	if (!n) {
-		df[0] = (struct dwarf_frame){ 0 };
+		df[0] = (struct dwarf_frame){0};
 		n = 1;
 	}
 	/* The containing function: DWARF's name, else the ELF symbol's. */
@@ -513,9 +512,8 @@ static struct addr_entry *make_entry(struct symbolizer *s, struct sym_object *o,
 	for (i = 0; i < n; i++) {
 		struct sym_frame *f = &e->frames[i];
 
-		*f = (struct sym_frame){ .file = df[i].file,
-					 .line = df[i].line,
-					 .start_line = df[i].start_line };
+		*f = (struct sym_frame){
+		    .file = df[i].file, .line = df[i].line, .start_line = df[i].start_line};
 		if (df[i].name) {
 			struct name_entry *name = intern_name(s, df[i].name);
 
@@ -541,7 +539,7 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m
 
 	if (max <= 0 || addr < m->start || addr >= m->end)
 		return -EINVAL;
-	frames[0] = (struct sym_frame){ 0 };
+	frames[0] = (struct sym_frame){0};
 	if (is_special(m))
 		return 1;
 	err = get_object(s, pid, m, &o);
@@ -550,7 +548,7 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m
 	if (!o->elf || elfsym__offset_to_vaddr(o->elf, addr - m->start + m->offset, &vaddr))
 		return 1;
 
-	key = (struct addr_key){ o, vaddr };
+	key = (struct addr_key){o, vaddr};
 	hash = hash_addr_key(&key);
 	e = htab_find(&s->addrs, hash, eq_addr, &key);
 	if (!e) {
