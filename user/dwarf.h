@@ -23,7 +23,7 @@
 struct dwarf;
 
 struct dwarf_frame {
-	const char *name;   /* raw: DW_AT_linkage_name if any, else DW_AT_name; NULL if unknown */
+	const char *name;   /* raw: a mangled linkage name, else DW_AT_name; NULL if unknown */
 	const char *file;   /* NULL when unknown */
 	int64_t line;	    /* 0 when unknown */
 	int64_t start_line; /* DW_AT_decl_line of the function, 0 when unknown */
