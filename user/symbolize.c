@@ -15,7 +15,7 @@
 
 #include <demangle.h>
 
-#include "dwarf.h"
+#include "dwinfo.h"
 #include "elfsym.h"
 #include "symbolize.h"
 
@@ -41,7 +41,7 @@ typedef bool (*htab_eq_fn)(const void *val, const void *key);
 /* One binary: its ELF and DWARF stay open until the symbolizer is freed. */
 struct sym_object {
 	struct elfsym *elf; /* NULL when the file could not be opened */
-	struct dwarf *dw;
+	struct dwinfo *dw;
 	bool dw_tried;
 	int err; /* why elf is NULL */
 	struct sym_object *next;
@@ -245,7 +245,7 @@ void symbolizer__free(struct symbolizer *s)
 	htab_free(&s->by_build_id, NULL);
 	for (o = s->objects; o; o = next) {
 		next = o->next;
-		dwarf__free(o->dw);
+		dwinfo__free(o->dw);
 		elfsym__free(o->elf);
 		free(o);
 	}
@@ -446,14 +446,14 @@ static int get_object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	return 0;
 }
 
-static struct dwarf *get_dwarf(struct sym_object *o)
+static struct dwinfo *get_dwarf(struct sym_object *o)
 {
 	if (!o->dw_tried) {
 		Elf *elf = elfsym__dwarf_elf(o->elf);
 
 		o->dw_tried = true;
 		if (elf)
-			dwarf__open(elf, &o->dw);
+			dwinfo__open(elf, &o->dw);
 	}
 	return o->dw;
 }
@@ -490,14 +490,14 @@ int symbolizer__object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 /* Turns the DWARF and ELF findings into a cached entry with interned names. */
 static struct addr_entry *make_entry(struct symbolizer *s, struct sym_object *o, uint64_t vaddr)
 {
-	struct dwarf_frame df[MAX_FRAMES];
+	struct dwinfo_frame df[MAX_FRAMES];
 	struct addr_entry *e;
-	struct dwarf *dw = get_dwarf(o);
+	struct dwinfo *dw = get_dwarf(o);
 	const char *sym = elfsym__lookup(o->elf, vaddr, NULL);
-	int i, n = dw ? dwarf__resolve(dw, vaddr, df, MAX_FRAMES) : 0;
+	int i, n = dw ? dwinfo__resolve(dw, vaddr, df, MAX_FRAMES) : 0;
 
 	if (!n) {
-		df[0] = (struct dwarf_frame){0};
+		df[0] = (struct dwinfo_frame){0};
 		n = 1;
 	}
 	/* The containing function: DWARF's name, else the ELF symbol's. */

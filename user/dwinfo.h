@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * dwarf.h - file:line and inlined frames of a link-time address (libdw).
+ * dwinfo.h - file:line and inlined frames of a link-time address (libdw).
  *
- * A struct dwarf wraps the DWARF of one ELF image (the object or its
+ * A struct dwinfo wraps the DWARF of one ELF image (the object or its
  * separate debug file), which must outlive it. Compilation units are found
  * through a table of CU address ranges (built once, on first use; the
  * .debug_aranges lookup of dwarf_addrdie is the fallback), and functions
@@ -11,18 +11,18 @@
  * inlined scopes.
  *
  * Strings returned (names, files) point into libdw's data and live as long
- * as the struct dwarf.
+ * as the struct dwinfo.
  */
-#ifndef HEAPTRACE_DWARF_H
-#define HEAPTRACE_DWARF_H
+#ifndef HEAPTRACE_DWINFO_H
+#define HEAPTRACE_DWINFO_H
 
 #include <stdint.h>
 
 #include <libelf.h>
 
-struct dwarf;
+struct dwinfo;
 
-struct dwarf_frame {
+struct dwinfo_frame {
 	const char *name;   /* raw: a mangled linkage name, else DW_AT_name; NULL if unknown */
 	const char *file;   /* NULL when unknown */
 	int64_t line;	    /* 0 when unknown */
@@ -30,10 +30,10 @@ struct dwarf_frame {
 };
 
 /* Opens the DWARF of `elf`. Returns 0, -ENODATA when elf has none, or -ENOMEM. */
-int dwarf__open(Elf *elf, struct dwarf **out);
+int dwinfo__open(Elf *elf, struct dwinfo **out);
 
-/* dwarf__free(NULL) is a no-op. Does not close the Elf. */
-void dwarf__free(struct dwarf *d);
+/* dwinfo__free(NULL) is a no-op. Does not close the Elf. */
+void dwinfo__free(struct dwinfo *d);
 
 /*
  * Resolves link-time address `addr` into at most `max` frames, innermost
@@ -44,6 +44,6 @@ void dwarf__free(struct dwarf *d);
  * NULL name is returned. Returns the number of frames, 0 when the DWARF
  * knows nothing of addr.
  */
-int dwarf__resolve(struct dwarf *d, uint64_t addr, struct dwarf_frame *frames, int max);
+int dwinfo__resolve(struct dwinfo *d, uint64_t addr, struct dwinfo_frame *frames, int max);
 
-#endif /* HEAPTRACE_DWARF_H */
+#endif /* HEAPTRACE_DWINFO_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * dwarf.c - address to file:line with inlined frames, through libdw.
+ * dwinfo.c - address to file:line with inlined frames, through libdw.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -8,43 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 
-#include "dwarf.h"
-
-/*
- * With -Iuser, <dwarf.h> names this module's header, not elfutils' table of
- * DWARF constants: the few needed are spelled out here (DWARF 5, 7.5).
- */
-enum {
-	TAG_class_type = 0x02,
-	TAG_lexical_block = 0x0b,
-	TAG_structure_type = 0x13,
-	TAG_union_type = 0x17,
-	TAG_inlined_subroutine = 0x1d,
-	TAG_module = 0x1e,
-	TAG_catch_block = 0x25,
-	TAG_subprogram = 0x2e,
-	TAG_try_block = 0x32,
-	TAG_namespace = 0x39,
-};
-
-enum {
-	AT_name = 0x03,
-	AT_comp_dir = 0x1b,
-	AT_low_pc = 0x11,
-	AT_ranges = 0x55,
-	AT_call_file = 0x58,
-	AT_call_line = 0x59,
-	AT_linkage_name = 0x6e,
-	AT_MIPS_linkage_name = 0x2007,
-};
-
-enum {
-	UT_compile = 0x01,
-	UT_partial = 0x03,
-	UT_skeleton = 0x04,
-};
+#include "dwinfo.h"
 
 /* Deeper inlining than this is truncated (outer frames are kept first). */
 #define MAX_INLINE_DEPTH 64
@@ -78,7 +45,7 @@ struct dw_range {
 	size_t cu;
 };
 
-struct dwarf {
+struct dwinfo {
 	Dwarf *dw;
 	bool ranges_built;
 	struct dw_cu *cus;
@@ -106,9 +73,9 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-int dwarf__open(Elf *elf, struct dwarf **out)
+int dwinfo__open(Elf *elf, struct dwinfo **out)
 {
-	struct dwarf *d;
+	struct dwinfo *d;
 
 	*out = NULL;
 	d = calloc(1, sizeof(*d));
@@ -123,7 +90,7 @@ int dwarf__open(Elf *elf, struct dwarf **out)
 	return 0;
 }
 
-void dwarf__free(struct dwarf *d)
+void dwinfo__free(struct dwinfo *d)
 {
 	size_t i;
 
@@ -145,7 +112,7 @@ void dwarf__free(struct dwarf *d)
 	free(d);
 }
 
-static int add_cu(struct dwarf *d, Dwarf_Off die, size_t *idx)
+static int add_cu(struct dwinfo *d, Dwarf_Off die, size_t *idx)
 {
 	int err = grow((void **)&d->cus, &d->cap_cus, d->nr_cus + 1, sizeof(*d->cus));
 
@@ -165,7 +132,7 @@ static int cmp_range(const void *a, const void *b)
 }
 
 /* Reads the address ranges of every compilation unit, once. */
-static int build_cu_ranges(struct dwarf *d)
+static int build_cu_ranges(struct dwinfo *d)
 {
 	Dwarf_CU *cu = NULL, *next;
 	size_t cap = 0;
@@ -181,7 +148,7 @@ static int build_cu_ranges(struct dwarf *d)
 		size_t idx;
 
 		cu = next;
-		if (unit_type != UT_compile && unit_type != UT_partial && unit_type != UT_skeleton)
+		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial && unit_type != DW_UT_skeleton)
 			continue;
 		err = add_cu(d, dwarf_dieoffset(&cudie), &idx);
 		if (err)
@@ -203,7 +170,7 @@ out:
 }
 
 /* The CU containing addr, through our range table, else .debug_aranges. */
-static struct dw_cu *find_cu(struct dwarf *d, uint64_t addr)
+static struct dw_cu *find_cu(struct dwinfo *d, uint64_t addr)
 {
 	size_t lo = 0, hi, i, stop, idx;
 	Dwarf_Die cudie;
@@ -253,7 +220,7 @@ static int index_scope(Dwarf_Die *parent, struct func_vec *fv, int level)
 		return 0;
 	do {
 		switch (dwarf_tag(&child)) {
-		case TAG_subprogram: {
+		case DW_TAG_subprogram: {
 			Dwarf_Addr base, lo, hi;
 			ptrdiff_t off = 0;
 
@@ -268,11 +235,11 @@ static int index_scope(Dwarf_Die *parent, struct func_vec *fv, int level)
 			}
 			break;
 		}
-		case TAG_namespace:
-		case TAG_class_type:
-		case TAG_structure_type:
-		case TAG_union_type:
-		case TAG_module:
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+		case DW_TAG_module:
 			err = index_scope(&child, fv, level + 1);
 			if (err)
 				return err;
@@ -327,7 +294,7 @@ static const struct dw_func *find_func(struct dw_cu *cu, Dwarf_Die *cudie, uint6
 
 static bool has_pc_attrs(Dwarf_Die *die)
 {
-	return dwarf_hasattr(die, AT_low_pc) || dwarf_hasattr(die, AT_ranges);
+	return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
 }
 
 /*
@@ -345,16 +312,16 @@ static bool descend(Dwarf_Die *die, uint64_t addr, Dwarf_Die *chain, int *depth,
 	do {
 		int tag = dwarf_tag(&child);
 
-		if (tag != TAG_inlined_subroutine && tag != TAG_lexical_block &&
-		    tag != TAG_try_block && tag != TAG_catch_block)
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_lexical_block &&
+		    tag != DW_TAG_try_block && tag != DW_TAG_catch_block)
 			continue;
 		if (dwarf_haspc(&child, addr) > 0) {
-			if (tag == TAG_inlined_subroutine && *depth < MAX_INLINE_DEPTH)
+			if (tag == DW_TAG_inlined_subroutine && *depth < MAX_INLINE_DEPTH)
 				chain[(*depth)++] = child;
 			descend(&child, addr, chain, depth, level + 1);
 			return true;
 		}
-		if (tag == TAG_lexical_block && !has_pc_attrs(&child) &&
+		if (tag == DW_TAG_lexical_block && !has_pc_attrs(&child) &&
 		    descend(&child, addr, chain, depth, level + 1))
 			return true;
 	} while (dwarf_siblingof(&child, &child) == 0);
@@ -368,7 +335,7 @@ static bool descend(Dwarf_Die *die, uint64_t addr, Dwarf_Die *chain, int *depth,
  */
 static const char *die_name(Dwarf_Die *die)
 {
-	static const unsigned int linkage[] = {AT_linkage_name, AT_MIPS_linkage_name};
+	static const unsigned int linkage[] = {DW_AT_linkage_name, DW_AT_MIPS_linkage_name};
 	Dwarf_Attribute attr;
 	size_t i;
 
@@ -378,7 +345,7 @@ static const char *die_name(Dwarf_Die *die)
 		if (name && name[0] == '_' && (name[1] == 'Z' || name[1] == 'R'))
 			return name;
 	}
-	return dwarf_formstring(dwarf_attr_integrate(die, AT_name, &attr));
+	return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
 }
 
 static int64_t die_decl_line(Dwarf_Die *die)
@@ -416,7 +383,7 @@ static const char *cu_file(struct dw_cu *cu, Dwarf_Die *cudie, Dwarf_Files *file
 	if (!raw)
 		return NULL;
 	cu->paths[idx].path = raw;
-	dir = dwarf_formstring(dwarf_attr(cudie, AT_comp_dir, &attr));
+	dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &attr));
 	if (raw[0] != '/' && dir && dir[0] && asprintf(&joined, "%s/%s", dir, raw) >= 0) {
 		cu->paths[idx].path = joined;
 		cu->paths[idx].owned = true;
@@ -432,13 +399,13 @@ static void call_site(struct dw_cu *cu, Dwarf_Die *cudie, Dwarf_Die *inlined, Dw
 
 	*file = NULL;
 	*line = 0;
-	if (files && dwarf_formudata(dwarf_attr(inlined, AT_call_file, &attr), &v) == 0)
+	if (files && dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &v) == 0)
 		*file = cu_file(cu, cudie, files, nr_files, v);
-	if (dwarf_formudata(dwarf_attr(inlined, AT_call_line, &attr), &v) == 0)
+	if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &v) == 0)
 		*line = (int64_t)v;
 }
 
-int dwarf__resolve(struct dwarf *d, uint64_t addr, struct dwarf_frame *frames, int max)
+int dwinfo__resolve(struct dwinfo *d, uint64_t addr, struct dwinfo_frame *frames, int max)
 {
 	Dwarf_Die cudie, chain[MAX_INLINE_DEPTH];
 	const struct dw_func *func;
@@ -478,7 +445,7 @@ int dwarf__resolve(struct dwarf *d, uint64_t addr, struct dwarf_frame *frames, i
 	if (!depth) {
 		if (!file && !line)
 			return 0;
-		frames[0] = (struct dwarf_frame){.file = file, .line = line};
+		frames[0] = (struct dwinfo_frame){.file = file, .line = line};
 		return 1;
 	}
 	for (i = depth - 1; i >= 0 && n < max; i--) {
