@@ -480,13 +480,24 @@ stack_reaches_main() {
 	return 1
 }
 
-# check_stacks FILE FUNCTION...: for each FUNCTION, the stacks (of
-# alloc_objects) that contain it must exist, have it as their leaf, and
-# reach main. Prints a diagnostic and returns non-zero otherwise; one TAP
+# todo DESCRIPTION REASON: a TAP TODO line, for a known gap tracked elsewhere;
+# prove reports it without failing.
+todo() {
+	_tap_n=$((_tap_n + 1))
+	echo "not ok $_tap_n - $1 # TODO $2"
+}
+
+# check_stacks FILE [--leaf-only] FUNCTION...: for each FUNCTION, the stacks
+# (of alloc_objects) that contain it must exist, have it as their leaf, and
+# (unless --leaf-only) reach main. Prints a diagnostic and returns non-zero otherwise; one TAP
 # line per function via ok.
 check_stacks() {
-	local file=$1
+	local file=$1 need_main=1
 	shift
+	if [ "${1:-}" = --leaf-only ]; then
+		need_main=0
+		shift
+	fi
 	local traces fn line stack n bad
 	traces=$(pprof_traces "$file" alloc_objects)
 	for fn in "$@"; do
@@ -500,12 +511,14 @@ check_stacks() {
 			n=$((n + 1))
 			if [ "$(stack_leaf "$stack")" != "$fn" ]; then
 				bad="leaf is not $fn: $stack"
-			elif ! stack_reaches_main "$stack"; then
+			elif [ $need_main = 1 ] && ! stack_reaches_main "$stack"; then
 				bad="does not reach main: $stack"
 			fi
 		done <<<"$traces"
 		[ $n -gt 0 ] || bad="no stack contains $fn"
-		if ! ok "$([ -z "$bad" ]; echo $?)" "$fn: every stack has it as leaf and reaches main ($n stacks)"; then
+		local what="has it as leaf and reaches main"
+		[ $need_main = 1 ] || what="has it as leaf"
+		if ! ok "$([ -z "$bad" ]; echo $?)" "$fn: every stack $what ($n stacks)"; then
 			diag "$bad"
 		fi
 	done
