@@ -62,7 +62,7 @@ FP_FLAGS := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 NOFP_FLAGS := -fomit-frame-pointer
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-unit fixtures vmlinux demo format bench
+.PHONY: all clean test check test-unit fixtures vmlinux demo format bench
 
 all: $(BUILD)/heaptrace
 
@@ -127,12 +127,21 @@ $(BUILD) $(BUILD)/:
 
 test-unit: $(UNIT_BINS)
 
-# The one test command: the README and .ci/run both call `make test`.
-test: all $(UNIT_BINS) $(FIX_BINS)
-	$(Q)BUILD=$(BUILD) prove -v --exec bash $(sort $(wildcard tests/t[0-9]*.sh))
+# The one test command: the README and .ci/run both call `make test`. It
+# installs missing packages first, then re-runs make so that pkg-config sees
+# them. TESTS= selects test scripts (default: all).
+TESTS ?= $(sort $(wildcard tests/t[0-9]*.sh))
+test:
+	$(Q)./scripts/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory check
 
-demo: all $(BUILD)/fixtures/demo-leak-fp
-	$(Q)./scripts/demo.sh $(BUILD)
+check: all $(UNIT_BINS) $(FIX_BINS)
+	$(Q)BUILD=$(BUILD) prove -v --exec bash $(TESTS)
+
+demo:
+	$(Q)./scripts/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/fixtures/demo-leak-fp
+	$(Q)BUILD=$(BUILD) ./scripts/demo.sh
 
 bench: all fixtures
 	$(Q)BUILD=$(BUILD) bench/run.sh
