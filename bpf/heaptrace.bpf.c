@@ -246,8 +246,8 @@ static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u6
 /* Moves a live sampled block out of in-use. A block not tracked costs one lookup. */
 static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_target *t)
 {
-	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
-	struct ht_agg_key ak = { .tgid = tgid };
+	struct ht_live_key lk = {.tgid = tgid, .addr = addr};
+	struct ht_agg_key ak = {.tgid = tgid};
 	struct ht_live_val *lv;
 	struct ht_agg_val *av;
 
@@ -268,9 +268,9 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
 					  struct ht_target *t)
 {
-	struct ht_agg_key ak = { .tgid = tgid, .stack_id = stack_id };
-	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
-	struct ht_live_val lv = { .stack_id = stack_id, .size = size };
+	struct ht_agg_key ak = {.tgid = tgid, .stack_id = stack_id};
+	struct ht_live_key lk = {.tgid = tgid, .addr = addr};
+	struct ht_live_val lv = {.stack_id = stack_id, .size = size};
 	struct ht_agg_val zero = {}, *av;
 
 	av = bpf_map_lookup_elem(&aggs, &ak);

@@ -39,14 +39,14 @@ enum ht_entry {
  * atomic adds from any CPU.
  */
 struct ht_target {
-	__u64 calls;		/* allocation calls seen (sampled or not) */
-	__u64 samples;		/* sampled allocations recorded */
-	__u64 frees_tracked;	/* frees that released a tracked sampled block */
-	__u64 lost_live_full;	/* sampled block not tracked: live map full */
-	__u64 lost_stack_full;	/* sample dropped: stacks map full */
-	__u64 lost_agg_full;	/* sample dropped: aggregation map full */
-	__u64 lost_inflight;	/* call not followed: in-flight map full */
-	__u64 stack_errors;	/* user stack could not be read */
+	__u64 calls;	       /* allocation calls seen (sampled or not) */
+	__u64 samples;	       /* sampled allocations recorded */
+	__u64 frees_tracked;   /* frees that released a tracked sampled block */
+	__u64 lost_live_full;  /* sampled block not tracked: live map full */
+	__u64 lost_stack_full; /* sample dropped: stacks map full */
+	__u64 lost_agg_full;   /* sample dropped: aggregation map full */
+	__u64 lost_inflight;   /* call not followed: in-flight map full */
+	__u64 stack_errors;    /* user stack could not be read */
 };
 
 /* Aggregation key: one per (process, stack). */
@@ -99,12 +99,12 @@ struct ht_live_val {
  */
 struct ht_inflight {
 	__u64 entry_sp;
-	__u64 time_ns;	 /* entry time, bounds how long nesting is trusted */
-	__u64 size;	 /* requested bytes */
-	__u64 old_addr;	 /* realloc's old block */
-	__u64 out_ptr;	 /* posix_memalign's memptr */
-	__u64 stack_id;	 /* 0 when the call is not sampled */
-	__u32 entry;	 /* enum ht_entry */
+	__u64 time_ns;	/* entry time, bounds how long nesting is trusted */
+	__u64 size;	/* requested bytes */
+	__u64 old_addr; /* realloc's old block */
+	__u64 out_ptr;	/* posix_memalign's memptr */
+	__u64 stack_id; /* 0 when the call is not sampled */
+	__u32 entry;	/* enum ht_entry */
 	__u32 sampled;
 };
 

@@ -7,33 +7,33 @@
 #include "allocator.h"
 
 static const struct alloc_entry_point libc_entries[] = {
-	{ "malloc", HT_MALLOC, true },
-	{ "free", HT_FREE, true },
-	{ "calloc", HT_CALLOC, false },
-	{ "realloc", HT_REALLOC, false },
-	{ "reallocarray", HT_REALLOCARRAY, false },
-	{ "posix_memalign", HT_POSIX_MEMALIGN, false },
-	{ "aligned_alloc", HT_ALIGNED_ALLOC, false },
-	{ "memalign", HT_MEMALIGN, false },
-	{ "valloc", HT_VALLOC, false },
-	{ "pvalloc", HT_PVALLOC, false },
+    {"malloc", HT_MALLOC, true},
+    {"free", HT_FREE, true},
+    {"calloc", HT_CALLOC, false},
+    {"realloc", HT_REALLOC, false},
+    {"reallocarray", HT_REALLOCARRAY, false},
+    {"posix_memalign", HT_POSIX_MEMALIGN, false},
+    {"aligned_alloc", HT_ALIGNED_ALLOC, false},
+    {"memalign", HT_MEMALIGN, false},
+    {"valloc", HT_VALLOC, false},
+    {"pvalloc", HT_PVALLOC, false},
 };
 
 /* Itanium C++ ABI names (x86_64: size_t is unsigned long, 'm'). */
 static const struct alloc_entry_point cxx_entries[] = {
-	{ "_Znwm", HT_OPERATOR_NEW, false },
-	{ "_Znam", HT_OPERATOR_NEW, false },
-	{ "_ZnwmRKSt9nothrow_t", HT_OPERATOR_NEW, false },
-	{ "_ZnamRKSt9nothrow_t", HT_OPERATOR_NEW, false },
-	{ "_ZnwmSt11align_val_t", HT_OPERATOR_NEW, false },
-	{ "_ZnamSt11align_val_t", HT_OPERATOR_NEW, false },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", HT_OPERATOR_NEW, false },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", HT_OPERATOR_NEW, false },
+    {"_Znwm", HT_OPERATOR_NEW, false},
+    {"_Znam", HT_OPERATOR_NEW, false},
+    {"_ZnwmRKSt9nothrow_t", HT_OPERATOR_NEW, false},
+    {"_ZnamRKSt9nothrow_t", HT_OPERATOR_NEW, false},
+    {"_ZnwmSt11align_val_t", HT_OPERATOR_NEW, false},
+    {"_ZnamSt11align_val_t", HT_OPERATOR_NEW, false},
+    {"_ZnwmSt11align_val_tRKSt9nothrow_t", HT_OPERATOR_NEW, false},
+    {"_ZnamSt11align_val_tRKSt9nothrow_t", HT_OPERATOR_NEW, false},
 };
 
 static const char *const object_names[ALLOC_OBJ_NR_KINDS] = {
-	[ALLOC_OBJ_LIBC] = "libc.so.6",
-	[ALLOC_OBJ_CXX_NEW] = "libstdc++.so.6",
+    [ALLOC_OBJ_LIBC] = "libc.so.6",
+    [ALLOC_OBJ_CXX_NEW] = "libstdc++.so.6",
 };
 
 const struct alloc_entry_point *allocator__entry_points(enum alloc_object_kind kind, size_t *nr)

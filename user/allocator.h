@@ -25,8 +25,8 @@ struct alloc_entry_point {
 };
 
 enum alloc_object_kind {
-	ALLOC_OBJ_LIBC,	     /* malloc, free and the C family */
-	ALLOC_OBJ_CXX_NEW,   /* operator new and new[] variants */
+	ALLOC_OBJ_LIBC,	   /* malloc, free and the C family */
+	ALLOC_OBJ_CXX_NEW, /* operator new and new[] variants */
 	ALLOC_OBJ_NR_KINDS,
 };
 

@@ -16,8 +16,8 @@
 
 struct command {
 	pid_t pid;
-	int go_fd;   /* written to let the child exec */
-	int err_fd;  /* the child writes errno here if exec fails; EOF means exec'ed */
+	int go_fd;  /* written to let the child exec */
+	int err_fd; /* the child writes errno here if exec fails; EOF means exec'ed */
 	char *name;
 	enum command_state state;
 	int status; /* exit status once gone */
@@ -47,7 +47,7 @@ static void child_main(char **argv, const sigset_t *blocked, int go_fd, int err_
 
 int command__start(char **argv, const sigset_t *blocked, struct command **out)
 {
-	int go[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int go[2] = {-1, -1}, errp[2] = {-1, -1};
 	struct command *c;
 
 	c = calloc(1, sizeof(*c));
@@ -186,9 +186,10 @@ int command__free(struct command *c)
 				}
 				if (WIFSTOPPED(status)) {
 					/* Still traced: let it go with whatever stopped it. */
-					int sig = status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))
-							  ? 0
-							  : WSTOPSIG(status);
+					int sig =
+					    status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))
+						? 0
+						: WSTOPSIG(status);
 
 					ptrace(PTRACE_DETACH, c->pid, NULL, (void *)(long)sig);
 				}

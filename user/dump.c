@@ -146,8 +146,9 @@ static int add_stack(const struct ht_agg_val *v, const struct ht_stack *st, void
 		}
 		locs[i] = (uint64_t)id;
 	}
-	c->err = pprof__add_sample(c->b, locs, depth, values,
-				   v->alloc_objects ? (int64_t)(v->alloc_bytes / v->alloc_objects) : 0);
+	c->err =
+	    pprof__add_sample(c->b, locs, depth, values,
+			      v->alloc_objects ? (int64_t)(v->alloc_bytes / v->alloc_objects) : 0);
 	if (c->err)
 		return 1;
 	c->sum->alloc_objects += values[0];
@@ -168,7 +169,8 @@ static void profile_path(const struct dump_opts *o, const struct dump_target *t,
 	/* The name must stay one path component and easy to glob. */
 	snprintf(comm, sizeof(comm), "%s", t->comm && *t->comm ? t->comm : "unknown");
 	for (i = 0; comm[i]; i++)
-		if (comm[i] == '/' || comm[i] == ' ' || comm[i] == '.' || (unsigned char)comm[i] < 32)
+		if (comm[i] == '/' || comm[i] == ' ' || comm[i] == '.' ||
+		    (unsigned char)comm[i] < 32)
 			comm[i] = '_';
 	gmtime_r(&now->tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
@@ -182,7 +184,7 @@ static void profile_path(const struct dump_opts *o, const struct dump_target *t,
 int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *o,
 		struct dump_target *t, struct dump_summary *sum, char *path, size_t path_len)
 {
-	struct dump_ctx c = { .s = s, .t = t, .rate = o->sample_rate, .sum = sum };
+	struct dump_ctx c = {.s = s, .t = t, .rate = o->sample_rate, .sum = sum};
 	struct ht_target counters = {};
 	struct timespec now;
 	char comment[256];

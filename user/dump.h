@@ -22,8 +22,8 @@
 struct dump_target {
 	pid_t pid;
 	const char *comm;
-	struct procmaps *maps;	   /* snapshot; may be replaced by a fresher one */
-	bool alive;		   /* maps may be re-read when an address is unknown */
+	struct procmaps *maps;	    /* snapshot; may be replaced by a fresher one */
+	bool alive;		    /* maps may be re-read when an address is unknown */
 	uint64_t start_realtime_ns; /* when tracing began, for duration_nanos */
 };
 

@@ -148,7 +148,8 @@ static int build_cu_ranges(struct dwinfo *d)
 		size_t idx;
 
 		cu = next;
-		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial && unit_type != DW_UT_skeleton)
+		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial &&
+		    unit_type != DW_UT_skeleton)
 			continue;
 		err = add_cu(d, dwarf_dieoffset(&cudie), &idx);
 		if (err)

@@ -12,27 +12,27 @@
 #include "env.h"
 
 static const char usage[] =
-	"Usage: heaptrace [options] -p PID [-p PID...]\n"
-	"       heaptrace [options] -- COMMAND [ARGS...]\n"
-	"\n"
-	"Watch the heap of running processes and write a pprof heap profile per\n"
-	"process every interval, readable with `go tool pprof`.\n"
-	"\n"
-	"  -p, --pid PID            trace process PID (repeat for several)\n"
-	"  -i, --interval DURATION  write profiles this often (default 30s)\n"
-	"  -o, --output-dir DIR     write profiles into DIR (default .)\n"
-	"  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
-	"                           1 records every allocation)\n"
-	"  -d, --duration DURATION  stop after DURATION, writing a final profile\n"
-	"      --max-stacks N       distinct stacks kept (default 65536)\n"
-	"      --max-live N         live sampled blocks tracked (default 1048576)\n"
-	"      --max-threads N      threads inside an allocator at once (default 16384)\n"
-	"  -v, --verbose            print libbpf's messages\n"
-	"  -h, --help               print this help\n"
-	"      --version            print the version\n"
-	"\n"
-	"DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
-	"Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n";
+    "Usage: heaptrace [options] -p PID [-p PID...]\n"
+    "       heaptrace [options] -- COMMAND [ARGS...]\n"
+    "\n"
+    "Watch the heap of running processes and write a pprof heap profile per\n"
+    "process every interval, readable with `go tool pprof`.\n"
+    "\n"
+    "  -p, --pid PID            trace process PID (repeat for several)\n"
+    "  -i, --interval DURATION  write profiles this often (default 30s)\n"
+    "  -o, --output-dir DIR     write profiles into DIR (default .)\n"
+    "  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
+    "                           1 records every allocation)\n"
+    "  -d, --duration DURATION  stop after DURATION, writing a final profile\n"
+    "      --max-stacks N       distinct stacks kept (default 65536)\n"
+    "      --max-live N         live sampled blocks tracked (default 1048576)\n"
+    "      --max-threads N      threads inside an allocator at once (default 16384)\n"
+    "  -v, --verbose            print libbpf's messages\n"
+    "  -h, --help               print this help\n"
+    "      --version            print the version\n"
+    "\n"
+    "DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
+    "Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n";
 
 enum {
 	OPT_VERSION = 0x100,
@@ -42,18 +42,18 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{ "pid", required_argument, NULL, 'p' },
-	{ "interval", required_argument, NULL, 'i' },
-	{ "output-dir", required_argument, NULL, 'o' },
-	{ "sample-rate", required_argument, NULL, 'r' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
-	{ "max-live", required_argument, NULL, OPT_MAX_LIVE },
-	{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{},
+    {"pid", required_argument, NULL, 'p'},
+    {"interval", required_argument, NULL, 'i'},
+    {"output-dir", required_argument, NULL, 'o'},
+    {"sample-rate", required_argument, NULL, 'r'},
+    {"duration", required_argument, NULL, 'd'},
+    {"max-stacks", required_argument, NULL, OPT_MAX_STACKS},
+    {"max-live", required_argument, NULL, OPT_MAX_LIVE},
+    {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {},
 };
 
 int env__parse_duration(const char *s, uint64_t *ns)
@@ -62,7 +62,7 @@ int env__parse_duration(const char *s, uint64_t *ns)
 		const char *unit;
 		double ns;
 	} units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+	    {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},
 	};
 	char *end;
 	double v;
@@ -184,7 +184,8 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		switch (opt) {
 		case 'p':
 			if (parse_pid(optarg, &pid)) {
-				snprintf(err, errlen, "invalid PID '%s': give a process ID such as -p 1234",
+				snprintf(err, errlen,
+					 "invalid PID '%s': give a process ID such as -p 1234",
 					 optarg);
 				return -EINVAL;
 			}
@@ -194,7 +195,8 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		case 'i':
 			if (env__parse_duration(optarg, &env->interval_ns)) {
 				snprintf(err, errlen,
-					 "invalid interval '%s': use a duration such as 500ms, 30s or 5m",
+					 "invalid interval '%s': use a duration such as 500ms, 30s "
+					 "or 5m",
 					 optarg);
 				return -EINVAL;
 			}
@@ -202,7 +204,8 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		case 'd':
 			if (env__parse_duration(optarg, &env->duration_ns)) {
 				snprintf(err, errlen,
-					 "invalid duration '%s': use a duration such as 500ms, 30s or 5m",
+					 "invalid duration '%s': use a duration such as 500ms, 30s "
+					 "or 5m",
 					 optarg);
 				return -EINVAL;
 			}
@@ -213,7 +216,8 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		case 'r':
 			if (env__parse_bytes(optarg, &env->sample_rate)) {
 				snprintf(err, errlen,
-					 "invalid sample rate '%s': give a byte count of at least 1, such as 524288 or 512k",
+					 "invalid sample rate '%s': give a byte count of at least "
+					 "1, such as 524288 or 512k",
 					 optarg);
 				return -EINVAL;
 			}
@@ -226,7 +230,8 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 							      : &env->max_threads;
 
 			if (parse_count(optarg, dst)) {
-				snprintf(err, errlen, "invalid count '%s' for %s: give a positive number",
+				snprintf(err, errlen,
+					 "invalid count '%s' for %s: give a positive number",
 					 optarg, argv[optind - 1]);
 				return -EINVAL;
 			}
@@ -255,19 +260,23 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 	if (optind < argc) {
 		if (strcmp(argv[optind - 1], "--") != 0) {
 			snprintf(err, errlen,
-				 "unexpected argument '%s': put a command after '--', as in heaptrace -- ./app",
+				 "unexpected argument '%s': put a command after '--', as in "
+				 "heaptrace -- ./app",
 				 argv[optind]);
 			return -EINVAL;
 		}
 		env->command = &argv[optind];
 	}
 	if (env->command && env->nr_pids) {
-		snprintf(err, errlen, "both -p and a command given: trace either running processes or a new command");
+		snprintf(
+		    err, errlen,
+		    "both -p and a command given: trace either running processes or a new command");
 		return -EINVAL;
 	}
 	if (!env->command && !env->nr_pids) {
-		snprintf(err, errlen,
-			 "nothing to trace: give -p PID or a command after '--' (see heaptrace --help)");
+		snprintf(
+		    err, errlen,
+		    "nothing to trace: give -p PID or a command after '--' (see heaptrace --help)");
 		return -EINVAL;
 	}
 	return ENV_RUN;

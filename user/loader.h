@@ -61,8 +61,7 @@ int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out);
  * was lost) and its counters. Stops early and returns fn's value when fn
  * returns non-zero.
  */
-typedef int (*loader_agg_fn)(const struct ht_agg_val *val, const struct ht_stack *stack,
-			     void *ctx);
+typedef int (*loader_agg_fn)(const struct ht_agg_val *val, const struct ht_stack *stack, void *ctx);
 int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx);
 
 /* Detaches everything and unloads; loader__free(NULL) is a no-op. */

@@ -50,7 +50,7 @@ static uint64_t now_monotonic_ns(void)
 
 static void format_bytes(int64_t bytes, char *buf, size_t len)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)(bytes < 0 ? -bytes : bytes);
 	const char *sign = bytes < 0 ? "-" : "";
 	size_t u = 0;
@@ -152,7 +152,8 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 	bool stop = false;
 
 	while (!stop && ht->nr_targets) {
-		uint64_t now = now_monotonic_ns(), wake = next_dump < deadline ? next_dump : deadline;
+		uint64_t now = now_monotonic_ns(),
+			 wake = next_dump < deadline ? next_dump : deadline;
 		int timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 		size_t i, n = 0;
 		struct pollfd *np;
@@ -162,9 +163,9 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 		if (!np)
 			break;
 		pfds = np;
-		pfds[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		pfds[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
 		for (i = 0; i < ht->nr_targets; i++)
-			pfds[n++] = (struct pollfd){ .fd = ht->targets[i].pidfd, .events = POLLIN };
+			pfds[n++] = (struct pollfd){.fd = ht->targets[i].pidfd, .events = POLLIN};
 		ret = poll(pfds, n, timeout);
 		if (ret < 0 && errno != EINTR)
 			break;
@@ -173,8 +174,10 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 			int sig = signals__read(sigfd);
 
 			if (sig == SIGCHLD) {
-				/* The command's exit stop: write its profile while its maps exist. */
-				if (ht->command && command__handle_child(ht->command) == COMMAND_EXITING) {
+				/* The command's exit stop: write its profile while its maps exist.
+				 */
+				if (ht->command &&
+				    command__handle_child(ht->command) == COMMAND_EXITING) {
 					for (i = 0; i < ht->nr_targets; i++)
 						if (ht->targets[i].pid == command__pid(ht->command))
 							break;
@@ -218,7 +221,7 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 
 int main(int argc, char **argv)
 {
-	struct heaptrace ht = { .exit_code = 0 };
+	struct heaptrace ht = {.exit_code = 0};
 	struct loader_opts lopts = {};
 	char err_msg[512];
 	sigset_t mask;
@@ -252,8 +255,9 @@ int main(int argc, char **argv)
 			log_error("loading BPF programs was not permitted: run as root, or grant "
 				  "CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
 		else
-			log_error("cannot load the BPF programs: %s: run with -v for libbpf's detail",
-				  strerror(-err));
+			log_error(
+			    "cannot load the BPF programs: %s: run with -v for libbpf's detail",
+			    strerror(-err));
 		ht.exit_code = 1;
 		goto cleanup;
 	}

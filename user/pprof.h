@@ -26,12 +26,12 @@
 struct pprof_builder;
 
 struct pprof_mapping_info {
-	uint64_t start;		/* address where the mapping starts in the process */
-	uint64_t limit;		/* address just past its end */
-	uint64_t offset;	/* file offset the start maps */
-	const char *file;	/* path of the mapped object, or "" */
-	const char *build_id;	/* hex build id, or NULL/"" when unknown */
-	bool has_functions;	/* true when symbols were resolved */
+	uint64_t start;	      /* address where the mapping starts in the process */
+	uint64_t limit;	      /* address just past its end */
+	uint64_t offset;      /* file offset the start maps */
+	const char *file;     /* path of the mapped object, or "" */
+	const char *build_id; /* hex build id, or NULL/"" when unknown */
+	bool has_functions;   /* true when symbols were resolved */
 	bool has_filenames;
 	bool has_line_numbers;
 	bool has_inline_frames;

@@ -12,8 +12,8 @@
 #include "preflight.h"
 
 #define CAP_SYS_ADMIN_BIT 21
-#define CAP_PERFMON_BIT 38
-#define CAP_BPF_BIT 39
+#define CAP_PERFMON_BIT	  38
+#define CAP_BPF_BIT	  39
 
 /* Effective capabilities from /proc/self/status, 0 when unreadable. */
 static uint64_t effective_caps(void)
@@ -50,15 +50,16 @@ static int check_output_dir(const char *dir, char *err, size_t errlen)
 	int fd;
 
 	if (stat(dir, &st)) {
-		snprintf(err, errlen,
-			 "output directory '%s' does not exist: create it (mkdir -p '%s') or choose "
-			 "another with -o",
-			 dir, dir);
+		snprintf(
+		    err, errlen,
+		    "output directory '%s' does not exist: create it (mkdir -p '%s') or choose "
+		    "another with -o",
+		    dir, dir);
 		return -ENOENT;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "output path '%s' is not a directory: give a directory with -o",
-			 dir);
+		snprintf(err, errlen,
+			 "output path '%s' is not a directory: give a directory with -o", dir);
 		return -ENOTDIR;
 	}
 	snprintf(probe, sizeof(probe), "%s/.heaptrace-probe.XXXXXX", dir);
@@ -81,9 +82,10 @@ int preflight__check(const struct env *env, char *err, size_t errlen)
 	size_t i;
 
 	if (!privileged()) {
-		snprintf(err, errlen,
-			 "heaptrace needs root: run it with sudo (or grant CAP_BPF, CAP_PERFMON and "
-			 "CAP_SYS_PTRACE)");
+		snprintf(
+		    err, errlen,
+		    "heaptrace needs root: run it with sudo (or grant CAP_BPF, CAP_PERFMON and "
+		    "CAP_SYS_PTRACE)");
 		return -EPERM;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
@@ -93,20 +95,22 @@ int preflight__check(const struct env *env, char *err, size_t errlen)
 		return -ENOTSUP;
 	}
 	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
-		snprintf(err, errlen,
-			 "this kernel has no uprobe support: heaptrace needs CONFIG_UPROBE_EVENTS=y");
+		snprintf(
+		    err, errlen,
+		    "this kernel has no uprobe support: heaptrace needs CONFIG_UPROBE_EVENTS=y");
 		return -ENOTSUP;
 	}
 	for (i = 0; i < env->nr_pids; i++) {
 		pid_t pid = env->pids[i];
 
 		if (pid == getpid()) {
-			snprintf(err, errlen, "pid %d is heaptrace itself: give another process", pid);
+			snprintf(err, errlen, "pid %d is heaptrace itself: give another process",
+				 pid);
 			return -EINVAL;
 		}
 		if (kill(pid, 0) && errno == ESRCH) {
-			snprintf(err, errlen, "no such process: pid %d: check the PID (ps -p %d)", pid,
-				 pid);
+			snprintf(err, errlen, "no such process: pid %d: check the PID (ps -p %d)",
+				 pid, pid);
 			return -ESRCH;
 		}
 	}

@@ -20,8 +20,8 @@ struct procmap {
 	uint32_t dev_major;
 	uint32_t dev_minor;
 	uint64_t inode;
-	char perms[5];	 /* "r-xp" */
-	char *path;	 /* as printed in maps: "/usr/lib/...", "[vdso]", "" */
+	char perms[5]; /* "r-xp" */
+	char *path;    /* as printed in maps: "/usr/lib/...", "[vdso]", "" */
 };
 
 struct procmaps {

@@ -174,7 +174,7 @@ int target__attach(struct target *t, pid_t pid, struct loader *l, const char *co
 
 bool target__exited(struct target *t)
 {
-	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+	struct pollfd p = {.fd = t->pidfd, .events = POLLIN};
 
 	if (!t->alive)
 		return true;

@@ -27,8 +27,8 @@ struct target {
  * Starts tracing `pid`: snapshot its maps, find its allocator objects and
  * attach the probes to them. For a command heaptrace started itself (which
  * has not exec'ed yet) the objects are the ones the dynamic linker would
- * load; `command_name` names it (NULL for a running process). Prints one error line naming the PID on failure and returns a
- * negative errno.
+ * load; `command_name` names it (NULL for a running process). Prints one error line naming the PID
+ * on failure and returns a negative errno.
  */
 int target__attach(struct target *t, pid_t pid, struct loader *l, const char *command_name);
 

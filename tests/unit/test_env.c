@@ -28,11 +28,11 @@ static void test_durations(void)
 		const char *s;
 		uint64_t ns;
 	} good[] = {
-		{ "500ms", 500000000ull }, { "30s", 30000000000ull }, { "5m", 300000000000ull },
-		{ "1h", 3600000000000ull }, { "2", 2000000000ull },   { "1.5s", 1500000000ull },
-		{ "250us", 250000ull },
+	    {"500ms", 500000000ull},  {"30s", 30000000000ull}, {"5m", 300000000000ull},
+	    {"1h", 3600000000000ull}, {"2", 2000000000ull},    {"1.5s", 1500000000ull},
+	    {"250us", 250000ull},
 	};
-	static const char *const bad[] = { "", "10x", "-1s", "0s", "s", "1 s", "abc", "1e30h" };
+	static const char *const bad[] = {"", "10x", "-1s", "0s", "s", "1 s", "abc", "1e30h"};
 	uint64_t ns;
 	size_t i;
 
@@ -40,7 +40,8 @@ static void test_durations(void)
 		ok(env__parse_duration(good[i].s, &ns) == 0 && ns == good[i].ns,
 		   "duration '%s' = %llu ns", good[i].s, (unsigned long long)good[i].ns);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ok(env__parse_duration(bad[i], &ns) == -EINVAL, "duration '%s' is rejected", bad[i]);
+		ok(env__parse_duration(bad[i], &ns) == -EINVAL, "duration '%s' is rejected",
+		   bad[i]);
 }
 
 static void test_bytes(void)
@@ -63,20 +64,20 @@ static void test_command_lines(void)
 	char err[256];
 
 	ok(parse("heaptrace -p 12 -p 34 -i 500ms -o /tmp -r 1 -d 5s", &env, err) == ENV_RUN &&
-		   env.nr_pids == 2 && env.pids[0] == 12 && env.pids[1] == 34 &&
-		   env.interval_ns == 500000000ull && env.sample_rate == 1 &&
-		   env.duration_ns == 5000000000ull && !strcmp(env.output_dir, "/tmp"),
+	       env.nr_pids == 2 && env.pids[0] == 12 && env.pids[1] == 34 &&
+	       env.interval_ns == 500000000ull && env.sample_rate == 1 &&
+	       env.duration_ns == 5000000000ull && !strcmp(env.output_dir, "/tmp"),
 	   "full -p command line");
 	env__free(&env);
 
 	ok(parse("heaptrace -p 12", &env, err) == ENV_RUN && env.interval_ns == 30000000000ull &&
-		   env.sample_rate == 524288 && !strcmp(env.output_dir, "."),
+	       env.sample_rate == 524288 && !strcmp(env.output_dir, "."),
 	   "defaults: 30s, 524288, current directory");
 	env__free(&env);
 
 	ok(parse("heaptrace -r 1 -- ./app -p 3 --x", &env, err) == ENV_RUN && env.command &&
-		   !strcmp(env.command[0], "./app") && !strcmp(env.command[1], "-p") &&
-		   !strcmp(env.command[3], "--x") && !env.command[4] && env.nr_pids == 0,
+	       !strcmp(env.command[0], "./app") && !strcmp(env.command[1], "-p") &&
+	       !strcmp(env.command[3], "--x") && !env.command[4] && env.nr_pids == 0,
 	   "the command keeps its own options");
 	env__free(&env);
 
