@@ -38,6 +38,7 @@ struct heaptrace {
 	struct command *command; /* the child we started, or NULL */
 	struct dump_opts dump_opts;
 	int exit_code;
+	bool write_failed;
 };
 
 static uint64_t now_monotonic_ns(void)
@@ -77,6 +78,7 @@ static int dump_target(struct heaptrace *ht, struct target *t)
 	err = dump__write(ht->loader, ht->symbolizer, &ht->dump_opts, &t->dump, &sum, path,
 			  sizeof(path));
 	if (err) {
+		ht->write_failed = true;
 		log_error("cannot write the profile of pid %d (%s) into '%s': %s: free space or "
 			  "choose another directory with -o",
 			  t->pid, t->comm, ht->env.output_dir, strerror(-err));
@@ -95,12 +97,16 @@ static int dump_target(struct heaptrace *ht, struct target *t)
 	return 0;
 }
 
-/* Final profile of a target, then forget it. */
+/*
+ * Final profile of a target, then forget it. After a failed write (a full
+ * disk) no more are attempted: the error was said once, and the profiles
+ * already written are what remains.
+ */
 static void finish_target(struct heaptrace *ht, size_t idx)
 {
 	struct target *t = &ht->targets[idx];
 
-	if (dump_target(ht, t))
+	if (!ht->write_failed && dump_target(ht, t))
 		ht->exit_code = 1;
 	loader__remove_target(ht->loader, t->pid);
 	target__fini(t);
@@ -206,7 +212,7 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 			break;
 		}
 		if (now >= next_dump) {
-			for (i = 0; i < ht->nr_targets; i++)
+			for (i = 0; i < ht->nr_targets && !ht->write_failed; i++)
 				if (dump_target(ht, &ht->targets[i]))
 					ht->exit_code = 1;
 			if (ht->exit_code)
