@@ -15,8 +15,9 @@ run_command_mode() {
 	run_bounded 60 "$HEAPTRACE" -r 1 -o "$out" -- "$FIXTURES/$fixture" >"$err.stdout" 2>"$err"
 	local rc=$?
 	is "$rc" 0 "$fixture: heaptrace -r 1 -- $fixture exits 0 by itself" || diag "$(cat "$err")"
-	like "$(grep -c 'tracing pid' "$err")" '^[1-9]' "$fixture: stderr says 'tracing pid'"
 	local comm=${fixture:0:15}
+	like "$(grep -m1 'tracing pid' "$err")" "^heaptrace: tracing pid [0-9]+ \($comm\)" \
+		"$fixture: stderr says 'tracing pid N ($comm)', the command's name, not heaptrace's"
 	like "$(grep -E ': inuse .* lost$' "$err" | tail -n 1)" "$STATUS_RE_HEAD\($comm\)$STATUS_RE_TAIL_NOLOSS" \
 		"$fixture: final status line, nothing lost"
 
