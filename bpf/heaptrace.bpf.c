@@ -24,6 +24,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Knobs, set by the loader before load. */
 const volatile __u64 sample_rate = 524288;
 const volatile __u64 page_size = 4096;
+const volatile __u32 unwind_mode = HT_UNWIND_FP;
+const volatile __u32 stack_copy_size = 16384; /* <= HT_MAX_STACK_COPY */
+
+/* Names each DWARF-mode sample for the daemon, from its stack to its free. */
+__u64 next_seq = 1;
 
 /* A nested call is only trusted for this long: an outer call that never returned
  * (an exception thrown out of operator new) must not hide later calls for ever. */
@@ -81,6 +86,35 @@ struct {
 	__type(key, int);
 	__type(value, struct thread_state);
 } thread_states SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);
+} events SEC(".maps");
+
+/*
+ * Room to build a stack event. One page beyond the largest copy lets each
+ * page-sized read land at a masked offset without a bounds proof per byte.
+ */
+struct stack_event_buf {
+	struct ht_event_hdr hdr;
+	struct ht_regs regs;
+	__u32 stack_len;
+	__u32 pad;
+	__u8 stack[HT_MAX_STACK_COPY + 4096];
+};
+
+_Static_assert(__builtin_offsetof(struct stack_event_buf, stack) ==
+		       sizeof(struct ht_stack_event),
+	       "stack_event_buf must start like ht_stack_event");
+
+/* One per CPU, indexed by CPU: per-CPU map values are limited to 32 KiB. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set to the number of possible CPUs at load */
+	__type(key, __u32);
+	__type(value, struct stack_event_buf);
+} stack_event_scratch SEC(".maps");
 
 /* Room to build a stack: too big for the 512-byte BPF stack. */
 struct {
@@ -172,6 +206,9 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, stru
 	if (depth > HT_MAX_STACK_DEPTH)
 		depth = HT_MAX_STACK_DEPTH;
 	st->frames[0] = ret_addr;
+	/* A full buffer means the walk was cut: mark it rather than pass a partial stack as whole. */
+	if (depth == HT_MAX_STACK_DEPTH)
+		st->frames[HT_MAX_STACK_DEPTH - 1] = HT_FRAME_TRUNCATED;
 	st->tgid = tgid;
 	st->depth = depth;
 
@@ -192,6 +229,65 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, stru
 		}
 	}
 	return id;
+}
+
+/*
+ * DWARF mode: sends the caller's registers and the top of its stack to the
+ * daemon, which unwinds them. Returns the sample's sequence number (0 on
+ * loss). The copy goes page by page so that it stops exactly where the
+ * stack mapping ends instead of failing as a whole.
+ */
+static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, struct ht_target *t)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), i;
+	__u64 copied = 0, chunk; /* 64-bit: bounds checks then hold on the registers used */
+	struct stack_event_buf *buf;
+	__u64 entry_sp = PT_REGS_SP(ctx), base, addr;
+
+	buf = bpf_map_lookup_elem(&stack_event_scratch, &cpu);
+	if (!buf)
+		return 0;
+	if (bpf_probe_read_user(&buf->regs.ip, sizeof(__u64), (void *)entry_sp)) {
+		count(&t->stack_errors);
+		return 0;
+	}
+	/* At the allocator's first instruction the callee-saved registers are still the caller's. */
+	base = entry_sp + 8;
+	buf->regs.sp = base;
+	buf->regs.bp = ctx->bp;
+	buf->regs.bx = ctx->bx;
+	buf->regs.r12 = ctx->r12;
+	buf->regs.r13 = ctx->r13;
+	buf->regs.r14 = ctx->r14;
+	buf->regs.r15 = ctx->r15;
+
+	for (i = 0; i < HT_MAX_STACK_COPY / 4096 + 1; i++) {
+		if (copied >= stack_copy_size)
+			break;
+		addr = base + copied;
+		chunk = 4096 - (addr & 4095);
+		if (chunk > stack_copy_size - copied)
+			chunk = stack_copy_size - copied;
+		/* Re-bound the very register passed to the helper, for the verifier. */
+		asm volatile("%0 &= 0x1fff" : "+r"(chunk));
+		if (chunk > 4096)
+			break;
+		if (bpf_probe_read_user(&buf->stack[copied & (HT_MAX_STACK_COPY - 1)], chunk,
+					(void *)addr))
+			break;
+		copied += chunk;
+	}
+	buf->stack_len = (__u32)copied;
+	buf->hdr.type = HT_EV_STACK;
+	buf->hdr.tgid = tgid;
+	buf->hdr.seq = __sync_fetch_and_add(&next_seq, 1);
+	if (copied > HT_MAX_STACK_COPY)
+		return 0;
+	if (bpf_ringbuf_output(&events, buf, sizeof(struct ht_stack_event) + copied, 0)) {
+		count(&t->lost_events);
+		return 0;
+	}
+	return buf->hdr.seq;
 }
 
 /*
@@ -229,7 +325,8 @@ static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u6
 	call.out_ptr = out_ptr;
 	call.entry = entry;
 	if (should_sample(size)) {
-		call.stack_id = capture_stack(ctx, tgid, t);
+		call.stack_id = unwind_mode == HT_UNWIND_DWARF ? send_stack_copy(ctx, tgid, t)
+							       : capture_stack(ctx, tgid, t);
 		call.sampled = call.stack_id != 0;
 	}
 	if (!call.sampled && !always_track) {
@@ -254,6 +351,20 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 	lv = bpf_map_lookup_elem(&live, &lk);
 	if (!lv)
 		return;
+	if (unwind_mode == HT_UNWIND_DWARF) {
+		struct ht_free_event ev = {
+			.hdr = { .type = HT_EV_FREE, .tgid = tgid, .seq = lv->stack_id },
+			.size = lv->size,
+		};
+
+		/* Only the deleter reports, so a racing double free cannot count twice. */
+		if (bpf_map_delete_elem(&live, &lk) == 0) {
+			count(&t->frees_tracked);
+			if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+				count(&t->lost_events);
+		}
+		return;
+	}
 	ak.stack_id = lv->stack_id;
 	av = bpf_map_lookup_elem(&aggs, &ak);
 	if (av) {
@@ -263,6 +374,39 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 	/* Only the deleter counts, so a racing double free cannot count twice. */
 	if (bpf_map_delete_elem(&live, &lk) == 0)
 		count(&t->frees_tracked);
+}
+
+/* DWARF mode: the daemon keeps the counters; tell it how the sampled call ended. */
+static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __u64 seq,
+					  struct ht_target *t)
+{
+	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
+	struct ht_live_val lv = { .stack_id = seq, .size = size };
+	struct ht_alloc_event ev = {
+		.hdr = { .type = HT_EV_ALLOC, .tgid = tgid, .seq = seq },
+		.addr = addr,
+		.size = size,
+	};
+	struct ht_free_event fev = {
+		.hdr = { .type = HT_EV_FREE, .tgid = tgid, .seq = seq },
+		.size = size,
+	};
+
+	/* Sent before the block is live, so no free event can overtake it. */
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0)) {
+		count(&t->lost_events);
+		return;
+	}
+	if (!addr)
+		return;
+	count(&t->samples);
+	lv.time_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&live, &lk, &lv, BPF_ANY)) {
+		/* Its free would never be seen: count it freed now, and say so. */
+		count(&t->lost_live_full);
+		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), 0))
+			count(&t->lost_events);
+	}
 }
 
 static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
@@ -327,7 +471,9 @@ int BPF_KRETPROBE(alloc_return, long ret)
 	    (addr || call->size == 0))
 		untrack_block(tgid, call->old_addr, t);
 
-	if (addr && call->sampled)
+	if (call->sampled && unwind_mode == HT_UNWIND_DWARF)
+		report_sample(tgid, addr, call->size, call->stack_id, t);
+	else if (addr && call->sampled)
 		record_sample(tgid, addr, call->size, call->stack_id, t);
 done:
 	bpf_map_delete_elem(&inflight, &tid);

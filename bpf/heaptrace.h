@@ -47,6 +47,7 @@ struct ht_target {
 	__u64 lost_agg_full;   /* sample dropped: aggregation map full */
 	__u64 lost_inflight;   /* call not followed: in-flight map full */
 	__u64 stack_errors;    /* user stack could not be read */
+	__u64 lost_events;     /* events ring buffer full: DWARF samples or frees lost */
 };
 
 /* Aggregation key: one per (process, stack). */
@@ -106,6 +107,68 @@ struct ht_inflight {
 	__u64 stack_id; /* 0 when the call is not sampled */
 	__u32 entry;	/* enum ht_entry */
 	__u32 sampled;
+};
+
+/*
+ * Unwinding method, a load-time knob. With HT_UNWIND_FP the kernel walks
+ * frame pointers and the counters above are kept in BPF maps. With
+ * HT_UNWIND_DWARF the kernel copies registers and the top of the user
+ * stack into the events ring buffer; the daemon unwinds them with CFI and
+ * keeps the counters itself, fed by the events below.
+ */
+enum ht_unwind {
+	HT_UNWIND_FP = 0,
+	HT_UNWIND_DWARF = 1,
+};
+
+/* Largest stack copy per sample; the copy size itself is a knob. */
+#define HT_MAX_STACK_COPY 32768
+
+/* A frame value that marks a stack cut at HT_MAX_STACK_DEPTH frames. */
+#define HT_FRAME_TRUNCATED (~0ull)
+
+enum ht_event_type {
+	HT_EV_STACK = 1, /* struct ht_stack_event: a sampled call's stack, at entry */
+	HT_EV_ALLOC = 2, /* struct ht_alloc_event: that call returned */
+	HT_EV_FREE = 3,	 /* struct ht_free_event: a sampled block was freed */
+};
+
+/* Every event starts with this; seq names one sampled call for its lifetime. */
+struct ht_event_hdr {
+	__u32 type;
+	__u32 tgid;
+	__u64 seq;
+};
+
+/* The caller's registers: as they will be right after the allocator returns. */
+struct ht_regs {
+	__u64 ip; /* return address into the caller */
+	__u64 sp; /* caller's stack pointer: the allocator's entry sp + 8 */
+	__u64 bp;
+	__u64 bx;
+	__u64 r12;
+	__u64 r13;
+	__u64 r14;
+	__u64 r15;
+};
+
+struct ht_stack_event {
+	struct ht_event_hdr hdr;
+	struct ht_regs regs;
+	__u32 stack_len; /* bytes copied from regs.sp upwards */
+	__u32 pad;
+	__u8 stack[]; /* stack_len bytes */
+};
+
+struct ht_alloc_event {
+	struct ht_event_hdr hdr;
+	__u64 addr; /* 0: the call failed, forget the stack */
+	__u64 size;
+};
+
+struct ht_free_event {
+	struct ht_event_hdr hdr;
+	__u64 size;
 };
 
 #endif /* HEAPTRACE_H */

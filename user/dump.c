@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dump.h"
 #include "pprof.h"
@@ -26,7 +27,7 @@ struct dump_ctx {
 uint64_t dump__lost(const struct ht_target *c)
 {
 	return c->lost_live_full + c->lost_stack_full + c->lost_agg_full + c->lost_inflight +
-	       c->stack_errors;
+	       c->stack_errors + c->lost_events;
 }
 
 /* Re-reads the maps once per dump when an address falls outside the snapshot (dlopen). */
@@ -85,6 +86,11 @@ static int64_t location_id(struct dump_ctx *c, uint64_t addr)
 	int64_t mid;
 	int n, i;
 
+	if (addr == HT_FRAME_TRUNCATED) {
+		/* Marks a stack cut at the depth limit: shown as a frame of its own. */
+		pf[0] = (struct pprof_frame){ .function = "[truncated]" };
+		return pprof__add_location(c->b, 0, 0, pf, 1);
+	}
 	m = procmaps__find(c->t->maps, addr);
 	if (!m && reload_maps(c) == 0)
 		m = procmaps__find(c->t->maps, addr);
@@ -210,6 +216,8 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 		}
 	}
 	err = loader__for_each_agg(l, t->pid, add_stack, &c);
+	if (!err && !c.err && t->store)
+		err = samples__for_each(t->store, add_stack, &c);
 	if (err < 0 || c.err) {
 		err = c.err ? c.err : err;
 		goto cleanup;
@@ -218,6 +226,8 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 		sum->samples = counters.samples;
 		sum->lost = dump__lost(&counters);
 	}
+	if (t->store)
+		sum->lost += samples__lost(t->store);
 	snprintf(comment, sizeof(comment),
 		 "heaptrace %s: pid %d (%s), sample rate %" PRIu64 ", %" PRIu64 " samples, %" PRIu64
 		 " lost",
@@ -226,6 +236,18 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 	if (err)
 		goto cleanup;
 	profile_path(o, t, &now, path, path_len);
+	/*
+	 * Two dumps within one tick of the name's clock (a final dump right
+	 * after a periodic one) would share a name: wait for the next tick
+	 * rather than replace a profile someone may be diffing against.
+	 */
+	while (access(path, F_OK) == 0) {
+		struct timespec tick = { 0, o->subsecond_names ? 1000000 : 1000000000 - now.tv_nsec };
+
+		nanosleep(&tick, NULL);
+		clock_gettime(CLOCK_REALTIME, &now);
+		profile_path(o, t, &now, path, path_len);
+	}
 	err = pprof__write_gz(c.b, path);
 cleanup:
 	free(c.mapping_ids);

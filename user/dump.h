@@ -17,6 +17,7 @@
 
 #include "loader.h"
 #include "procmaps.h"
+#include "samples.h"
 #include "symbolize.h"
 
 struct dump_target {
@@ -25,6 +26,7 @@ struct dump_target {
 	struct procmaps *maps;	    /* snapshot; may be replaced by a fresher one */
 	bool alive;		    /* maps may be re-read when an address is unknown */
 	uint64_t start_realtime_ns; /* when tracing began, for duration_nanos */
+	struct sample_store *store; /* DWARF mode's counters, or NULL */
 };
 
 /* Totals of one profile, unbiased, for the status line. */

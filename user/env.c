@@ -39,6 +39,9 @@ enum {
 	OPT_MAX_STACKS,
 	OPT_MAX_LIVE,
 	OPT_MAX_THREADS,
+	OPT_UNWIND,
+	OPT_STACK_SIZE,
+	OPT_RING_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -176,6 +179,9 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 	env->max_stacks = 65536;
 	env->max_live = 1048576;
 	env->max_threads = 16384;
+	env->unwind = ENV_UNWIND_AUTO;
+	env->stack_copy_size = 16384;
+	env->ring_size = 32u << 20;
 
 	optind = 1;
 	opterr = 0;
@@ -235,6 +241,45 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 					 optarg, argv[optind - 1]);
 				return -EINVAL;
 			}
+			break;
+		}
+		case OPT_UNWIND:
+			if (!strcmp(optarg, "auto")) {
+				env->unwind = ENV_UNWIND_AUTO;
+			} else if (!strcmp(optarg, "fp")) {
+				env->unwind = ENV_UNWIND_FP;
+			} else if (!strcmp(optarg, "dwarf")) {
+				env->unwind = ENV_UNWIND_DWARF;
+			} else {
+				snprintf(err, errlen,
+					 "invalid unwind method '%s': use auto, fp or dwarf", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_STACK_SIZE: {
+			uint64_t v;
+
+			/* The kernel copies whole 8-byte words; 32 KiB bounds the event size. */
+			if (env__parse_bytes(optarg, &v) || v < 64 || v > 32768 || v % 8) {
+				snprintf(err, errlen,
+					 "invalid stack size '%s': give a multiple of 8 bytes from 64 to 32k",
+					 optarg);
+				return -EINVAL;
+			}
+			env->stack_copy_size = (uint32_t)v;
+			break;
+		}
+		case OPT_RING_SIZE: {
+			uint64_t v;
+
+			if (env__parse_bytes(optarg, &v) || v < 65536 || v > (1ull << 30) ||
+			    (v & (v - 1))) {
+				snprintf(err, errlen,
+					 "invalid ring size '%s': give a power of two from 64k to 1g",
+					 optarg);
+				return -EINVAL;
+			}
+			env->ring_size = (uint32_t)v;
 			break;
 		}
 		case 'v':

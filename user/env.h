@@ -24,7 +24,16 @@ struct env {
 	uint32_t max_stacks;
 	uint32_t max_live;
 	uint32_t max_threads;
+	int unwind;		  /* enum env_unwind */
+	uint32_t stack_copy_size; /* --stack-size */
+	uint32_t ring_size;	  /* --ring-size */
 	bool verbose;
+};
+
+enum env_unwind {
+	ENV_UNWIND_AUTO = 0,
+	ENV_UNWIND_FP,
+	ENV_UNWIND_DWARF,
 };
 
 enum env_result {

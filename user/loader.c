@@ -19,6 +19,9 @@ struct probe_link {
 
 struct loader {
 	struct heaptrace_bpf *skel;
+	struct ring_buffer *events;
+	loader_event_fn event_fn;
+	void *event_ctx;
 	struct probe_link *links;
 	size_t nr_links, cap_links;
 };
@@ -81,12 +84,17 @@ int loader__open(const struct loader_opts *opts, struct loader **out)
 	}
 	l->skel->rodata->sample_rate = opts->sample_rate;
 	l->skel->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	l->skel->rodata->unwind_mode = opts->unwind;
+	l->skel->rodata->stack_copy_size = opts->stack_copy_size;
+	bpf_map__set_max_entries(l->skel->maps.events, opts->ring_size);
 	bpf_map__set_max_entries(l->skel->maps.targets, opts->max_targets);
 	bpf_map__set_max_entries(l->skel->maps.stacks, opts->max_stacks);
 	/* Every recorded stack has one counter per process using it. */
 	bpf_map__set_max_entries(l->skel->maps.aggs, opts->max_stacks);
 	bpf_map__set_max_entries(l->skel->maps.live, opts->max_live);
 	bpf_map__set_max_entries(l->skel->maps.inflight, opts->max_threads);
+	bpf_map__set_max_entries(l->skel->maps.stack_event_scratch,
+				 (__u32)libbpf_num_possible_cpus());
 
 	err = heaptrace_bpf__load(l->skel);
 	if (err)
@@ -301,12 +309,42 @@ int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ct
 	return ret;
 }
 
+static int dispatch_event(void *ctx, void *data, size_t size)
+{
+	struct loader *l = ctx;
+
+	if (size < sizeof(struct ht_event_hdr) || !l->event_fn)
+		return 0;
+	return l->event_fn(data, size, l->event_ctx);
+}
+
+int loader__set_event_handler(struct loader *l, loader_event_fn fn, void *ctx)
+{
+	l->event_fn = fn;
+	l->event_ctx = ctx;
+	if (l->events)
+		return 0;
+	l->events = ring_buffer__new(bpf_map__fd(l->skel->maps.events), dispatch_event, l, NULL);
+	return l->events ? 0 : -errno;
+}
+
+int loader__events_fd(const struct loader *l)
+{
+	return l->events ? ring_buffer__epoll_fd(l->events) : -1;
+}
+
+int loader__consume_events(struct loader *l)
+{
+	return l->events ? ring_buffer__consume(l->events) : 0;
+}
+
 void loader__free(struct loader *l)
 {
 	size_t i;
 
 	if (!l)
 		return;
+	ring_buffer__free(l->events);
 	for (i = 0; i < l->nr_links; i++)
 		bpf_link__destroy(l->links[i].link);
 	free(l->links);

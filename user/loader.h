@@ -25,7 +25,10 @@ struct loader_opts {
 	uint32_t max_stacks;  /* distinct stacks kept */
 	uint32_t max_live;    /* live sampled blocks tracked */
 	uint32_t max_threads; /* threads inside an allocator call at once */
-	bool verbose;	      /* print libbpf's messages */
+	enum ht_unwind unwind;	  /* frame pointers in the kernel, or DWARF in the daemon */
+	uint32_t stack_copy_size; /* DWARF: bytes of user stack copied per sample */
+	uint32_t ring_size;	  /* DWARF: events ring buffer bytes (a power of two) */
+	bool verbose;		  /* print libbpf's messages */
 };
 
 /*
@@ -63,6 +66,17 @@ int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out);
  */
 typedef int (*loader_agg_fn)(const struct ht_agg_val *val, const struct ht_stack *stack, void *ctx);
 int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx);
+
+/*
+ * Events (DWARF mode): fn is called for each event record (struct
+ * ht_event_hdr first) by loader__consume_events. loader__events_fd gives a
+ * descriptor that polls readable when events wait.
+ */
+typedef int (*loader_event_fn)(const void *data, size_t size, void *ctx);
+int loader__set_event_handler(struct loader *l, loader_event_fn fn, void *ctx);
+int loader__events_fd(const struct loader *l);
+/* Handles every waiting event; returns how many, or a negative errno. */
+int loader__consume_events(struct loader *l);
 
 /* Detaches everything and unloads; loader__free(NULL) is a no-op. */
 void loader__free(struct loader *l);

@@ -37,6 +37,7 @@ struct heaptrace {
 	size_t nr_targets;
 	struct command *command; /* the child we started, or NULL */
 	struct dump_opts dump_opts;
+	struct target_limits limits;
 	int exit_code;
 	bool write_failed;
 };
@@ -73,6 +74,8 @@ static int dump_target(struct heaptrace *ht, struct target *t)
 	char path[4096], inuse[32], delta[32], alloc[32];
 	int err;
 
+	/* Everything the kernel reported so far belongs in this profile. */
+	loader__consume_events(ht->loader);
 	if (t->alive)
 		target__refresh_maps(t);
 	err = dump__write(ht->loader, ht->symbolizer, &ht->dump_opts, &t->dump, &sum, path,
@@ -113,6 +116,21 @@ static void finish_target(struct heaptrace *ht, size_t idx)
 	ht->targets[idx] = ht->targets[--ht->nr_targets];
 }
 
+static int handle_event(const void *data, size_t size, void *ctx)
+{
+	const struct ht_event_hdr *hdr = data;
+	struct heaptrace *ht = ctx;
+	size_t i;
+
+	for (i = 0; i < ht->nr_targets; i++) {
+		if (ht->targets[i].pid == (pid_t)hdr->tgid) {
+			target__handle_event(&ht->targets[i], data, size);
+			break;
+		}
+	}
+	return 0;
+}
+
 static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, const char *command_name)
 {
 	size_t i;
@@ -123,9 +141,11 @@ static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, const 
 		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
 		err = target__attach(&ht->targets[i], pids[i], ht->loader, command_name);
+		if (!err && ht->env.unwind != ENV_UNWIND_FP)
+			err = target__enable_dwarf(&ht->targets[i], &ht->limits);
+		ht->nr_targets++;
 		if (err)
 			return err;
-		ht->nr_targets++;
 	}
 	return 0;
 }
@@ -165,16 +185,20 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 		struct pollfd *np;
 		int ret;
 
-		np = realloc(pfds, (ht->nr_targets + 1) * sizeof(*pfds));
+		np = realloc(pfds, (ht->nr_targets + 2) * sizeof(*pfds));
 		if (!np)
 			break;
 		pfds = np;
 		pfds[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+		/* A negative fd (frame-pointer mode: no events) is ignored by poll. */
+		pfds[n++] = (struct pollfd){.fd = loader__events_fd(ht->loader), .events = POLLIN};
 		for (i = 0; i < ht->nr_targets; i++)
 			pfds[n++] = (struct pollfd){.fd = ht->targets[i].pidfd, .events = POLLIN};
 		ret = poll(pfds, n, timeout);
 		if (ret < 0 && errno != EINTR)
 			break;
+		if (ret > 0 && (pfds[1].revents & POLLIN))
+			loader__consume_events(ht->loader);
 
 		if (ret > 0 && (pfds[0].revents & POLLIN)) {
 			int sig = signals__read(sigfd);
@@ -255,9 +279,17 @@ int main(int argc, char **argv)
 	lopts.max_live = ht.env.max_live;
 	lopts.max_threads = ht.env.max_threads;
 	lopts.verbose = ht.env.verbose;
+	lopts.unwind = ht.env.unwind == ENV_UNWIND_FP ? HT_UNWIND_FP : HT_UNWIND_DWARF;
+	lopts.stack_copy_size = ht.env.stack_copy_size;
+	lopts.ring_size = ht.env.ring_size;
 	err = loader__open(&lopts, &ht.loader);
 	if (err) {
-		if (err == -EPERM || err == -EACCES)
+		if ((err == -EPERM || err == -EACCES) && geteuid() == 0)
+			log_error("the kernel refused heaptrace's BPF programs (%s): check "
+				  "kernel.unprivileged_bpf_disabled and lockdown; run with -v for the "
+				  "verifier's log",
+				  strerror(-err));
+		else if (err == -EPERM || err == -EACCES)
 			log_error("loading BPF programs was not permitted: run as root, or grant "
 				  "CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
 		else
@@ -274,6 +306,15 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	if (lopts.unwind == HT_UNWIND_DWARF) {
+		err = loader__set_event_handler(ht.loader, handle_event, &ht);
+		if (err) {
+			log_error("cannot read the BPF event buffer: %s", strerror(-err));
+			ht.exit_code = 1;
+			goto cleanup;
+		}
+	}
+
 	sigfd = setup_signals(&mask);
 	if (sigfd < 0) {
 		log_error("cannot set up signal handling: %s", strerror(-sigfd));
@@ -281,6 +322,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	ht.limits.max_stacks = ht.env.max_stacks;
+	/* Calls between their stack and their return are tracked too: one per thread at most. */
+	ht.limits.max_live = ht.env.max_live + ht.env.max_threads;
 	ht.dump_opts.output_dir = ht.env.output_dir;
 	ht.dump_opts.sample_rate = ht.env.sample_rate;
 	ht.dump_opts.subsecond_names = ht.env.interval_ns < 1000000000ull;

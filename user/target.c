@@ -181,8 +181,119 @@ bool target__exited(struct target *t)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
 }
 
+int target__enable_dwarf(struct target *t, const struct target_limits *limits)
+{
+	int err;
+
+	t->store = samples__new(limits->max_stacks, limits->max_live);
+	if (!t->store)
+		return -ENOMEM;
+	t->dump.store = t->store;
+	err = unwinder__new(t->pid, t->dump.maps, &t->unwinder);
+	if (err)
+		log_error("cannot set up unwinding for pid %d (%s): %s", t->pid, t->comm,
+			  strerror(-err));
+	return err;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * An address outside the snapshot means new code was mapped (exec, dlopen):
+ * re-read the maps, at most every 100 ms so that code outside any file
+ * (a JIT) cannot make every sample re-read them.
+ */
+static bool refresh_for(struct target *t, uint64_t addr)
+{
+	uint64_t now;
+
+	if (procmaps__find(t->dump.maps, addr) || !t->alive)
+		return false;
+	now = monotonic_ns();
+	if (now - t->last_refresh_ns < 100000000ull)
+		return false;
+	t->last_refresh_ns = now;
+	if (target__refresh_maps(t))
+		return false;
+	return unwinder__set_maps(t->unwinder, t->dump.maps) == 0;
+}
+
+static void handle_stack(struct target *t, const struct ht_stack_event *ev, size_t size)
+{
+	uint64_t pcs[HT_MAX_STACK_DEPTH];
+	struct unwind_regs regs = {
+		.ip = ev->regs.ip,
+		.sp = ev->regs.sp,
+		.bp = ev->regs.bp,
+		.bx = ev->regs.bx,
+		.r12 = ev->regs.r12,
+		.r13 = ev->regs.r13,
+		.r14 = ev->regs.r14,
+		.r15 = ev->regs.r15,
+	};
+	size_t len = ev->stack_len;
+	int n, truncated = 0;
+
+	if (len > size - sizeof(*ev))
+		len = size - sizeof(*ev);
+	n = unwinder__unwind(t->unwinder, &regs, ev->stack, len, pcs, HT_MAX_STACK_DEPTH - 1,
+			     &truncated);
+	/* A stack that ends in unknown code may have run into a library mapped since. */
+	if (n >= 1 && !truncated && refresh_for(t, pcs[n - 1]))
+		n = unwinder__unwind(t->unwinder, &regs, ev->stack, len, pcs,
+				     HT_MAX_STACK_DEPTH - 1, &truncated);
+	if (n < 1) {
+		/* The leaf is known without unwinding: keep at least that. */
+		pcs[0] = ev->regs.ip;
+		n = 1;
+		t->unwind_failures++;
+	}
+	if (truncated)
+		pcs[n++] = HT_FRAME_TRUNCATED;
+	samples__add_stack(t->store, ev->hdr.tgid, ev->hdr.seq, pcs, (uint32_t)n);
+}
+
+void target__handle_event(struct target *t, const void *data, size_t size)
+{
+	const struct ht_event_hdr *hdr = data;
+
+	if (!t->store)
+		return;
+	switch (hdr->type) {
+	case HT_EV_STACK:
+		if (size >= sizeof(struct ht_stack_event) && t->unwinder)
+			handle_stack(t, data, size);
+		break;
+	case HT_EV_ALLOC:
+		if (size >= sizeof(struct ht_alloc_event)) {
+			const struct ht_alloc_event *ev = data;
+
+			samples__add_alloc(t->store, hdr->seq, ev->addr, ev->size);
+		}
+		break;
+	case HT_EV_FREE:
+		if (size >= sizeof(struct ht_free_event)) {
+			const struct ht_free_event *ev = data;
+
+			samples__add_free(t->store, hdr->seq, ev->size);
+		}
+		break;
+	}
+}
+
 void target__fini(struct target *t)
 {
+	unwinder__free(t->unwinder);
+	t->unwinder = NULL;
+	samples__free(t->store);
+	t->store = NULL;
+	t->dump.store = NULL;
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	t->pidfd = -1;

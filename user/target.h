@@ -12,6 +12,8 @@
 
 #include "dump.h"
 #include "loader.h"
+#include "samples.h"
+#include "unwind.h"
 
 struct target {
 	pid_t pid;
@@ -21,6 +23,17 @@ struct target {
 	struct dump_target dump; /* what a profile needs: maps, comm, start time */
 	int64_t last_inuse_bytes;
 	uint64_t dumps;
+	/* DWARF mode: stacks unwound here, counters kept here. */
+	struct unwinder *unwinder;
+	struct sample_store *store;
+	uint64_t unwind_failures; /* stacks that could not be unwound past their leaf */
+	uint64_t last_refresh_ns;
+};
+
+/* Sizes of a DWARF-mode target's tables. */
+struct target_limits {
+	uint32_t max_stacks;
+	uint32_t max_live;
 };
 
 /*
@@ -31,6 +44,12 @@ struct target {
  * on failure and returns a negative errno.
  */
 int target__attach(struct target *t, pid_t pid, struct loader *l, const char *command_name);
+
+/* DWARF mode: sets up the unwinder and the counters of an attached target. */
+int target__enable_dwarf(struct target *t, const struct target_limits *limits);
+
+/* DWARF mode: handles one event of this target (struct ht_event_hdr first). */
+void target__handle_event(struct target *t, const void *data, size_t size);
 
 /* Re-reads the process's maps and name (after exec or dlopen). */
 int target__refresh_maps(struct target *t);
