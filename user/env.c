@@ -24,6 +24,11 @@ static const char usage[] =
     "  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
     "                           1 records every allocation)\n"
     "  -d, --duration DURATION  stop after DURATION, writing a final profile\n"
+    "      --unwind METHOD      auto (default), fp (frame pointers, walked in the\n"
+    "                           kernel) or dwarf (call frame information)\n"
+    "      --stack-size BYTES   user stack copied per sample for dwarf (default 16k,\n"
+    "                           at most 32k)\n"
+    "      --ring-size BYTES    event buffer for dwarf (default 32m, a power of two)\n"
     "      --max-stacks N       distinct stacks kept (default 65536)\n"
     "      --max-live N         live sampled blocks tracked (default 1048576)\n"
     "      --max-threads N      threads inside an allocator at once (default 16384)\n"
@@ -53,6 +58,9 @@ static const struct option long_options[] = {
     {"max-stacks", required_argument, NULL, OPT_MAX_STACKS},
     {"max-live", required_argument, NULL, OPT_MAX_LIVE},
     {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
+    {"unwind", required_argument, NULL, OPT_UNWIND},
+    {"stack-size", required_argument, NULL, OPT_STACK_SIZE},
+    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},

@@ -99,6 +99,24 @@ static void test_command_lines(void)
 	ok(parse("heaptrace -p 1 -- ./app", &env, err) == -EINVAL && strstr(err, "both"),
 	   "-p and a command: '%s'", err);
 	env__free(&env);
+	ok(parse("heaptrace -p 1 --unwind fp --stack-size 8k --ring-size 1m", &env, err) == ENV_RUN &&
+		   env.unwind == ENV_UNWIND_FP && env.stack_copy_size == 8192 &&
+		   env.ring_size == 1048576,
+	   "--unwind fp --stack-size 8k --ring-size 1m");
+	env__free(&env);
+	ok(parse("heaptrace -p 1", &env, err) == ENV_RUN && env.unwind == ENV_UNWIND_AUTO &&
+		   env.stack_copy_size == 16384,
+	   "unwind defaults: auto, 16 KiB of stack");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --unwind lbr", &env, err) == -EINVAL && strstr(err, "unwind"),
+	   "bad unwind method: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --stack-size 64k", &env, err) == -EINVAL && strstr(err, "stack size"),
+	   "stack size above 32k: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --ring-size 100000", &env, err) == -EINVAL && strstr(err, "power of two"),
+	   "ring size not a power of two: '%s'", err);
+	env__free(&env);
 	ok(parse("heaptrace -p 1 stray", &env, err) == -EINVAL && strstr(err, "unexpected"),
 	   "stray argument: '%s'", err);
 	env__free(&env);
