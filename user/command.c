@@ -125,7 +125,9 @@ int command__run(struct command *c)
 		record_exit(c, status);
 		return 0;
 	}
-	ptrace(PTRACE_SETOPTIONS, c->pid, NULL, (void *)(long)PTRACE_O_TRACEEXIT);
+	/* Later execs must stop as events: as plain SIGTRAPs, passing them on would kill it. */
+	ptrace(PTRACE_SETOPTIONS, c->pid, NULL,
+	       (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC));
 	ptrace(PTRACE_CONT, c->pid, NULL, NULL);
 	return 0;
 }
@@ -145,6 +147,11 @@ enum command_state command__handle_child(struct command *c)
 		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
 			c->state = COMMAND_EXITING;
 			return c->state;
+		}
+		/* A new image: the probes follow the files, the maps are re-read on use. */
+		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+			ptrace(PTRACE_CONT, c->pid, NULL, NULL);
+			continue;
 		}
 		/* A signal meant for the command: deliver it. */
 		ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)WSTOPSIG(status));
@@ -185,11 +192,9 @@ int command__free(struct command *c)
 					break;
 				}
 				if (WIFSTOPPED(status)) {
-					/* Still traced: let it go with whatever stopped it. */
-					int sig =
-					    status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))
-						? 0
-						: WSTOPSIG(status);
+					/* Still traced: let it go with the signal that stopped it,
+					 * or none for a ptrace event (exit, exec). */
+					int sig = status >> 16 ? 0 : WSTOPSIG(status);
 
 					ptrace(PTRACE_DETACH, c->pid, NULL, (void *)(long)sig);
 				}
