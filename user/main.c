@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -48,6 +49,20 @@ static uint64_t now_monotonic_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* With -v: what heaptrace itself cost, for the benchmark and the curious. */
+static void report_own_cost(void)
+{
+	struct rusage ru;
+
+	if (!log_verbose || getrusage(RUSAGE_SELF, &ru))
+		return;
+	log_debug("own cost: %.3f s CPU (%.3f user, %.3f system), peak RSS %ld KiB",
+		  (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+			  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+		  (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+		  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
 }
 
 static void format_bytes(int64_t bytes, char *buf, size_t len)
@@ -353,6 +368,7 @@ int main(int argc, char **argv)
 	for (i = ht.nr_targets; i-- > 0;)
 		finish_target(&ht, i);
 cleanup:
+	report_own_cost();
 	for (i = 0; i < ht.nr_targets; i++)
 		target__fini(&ht.targets[i]);
 	free(ht.targets);
