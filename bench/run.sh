@@ -1,0 +1,84 @@
+#!/bin/bash
+# bench/run.sh - what heaptrace costs, measured side by side in one run.
+#
+# Runs a workload untraced and under heaptrace in several configurations,
+# alternating them REPS times (the machine is noisy; medians are reported),
+# and prints one table of ratios and of heaptrace's own cost:
+#   wall      the workload's wall time (median of REPS), and traced/untraced
+#   daemon    heaptrace's CPU seconds (user+system) and peak RSS, from -v
+#   samples   sampled allocations recorded, and daemon CPU per sample
+# Workload: Debian's python3 (no frame pointers) building, serializing and
+# dropping containers (bench/workloads/python_objects.py).
+#
+# Usage: sudo bench/run.sh [REPS]   (default 3). Needs root, like heaptrace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+REPS=${1:-3}
+HT=$BUILD/heaptrace
+PY=/usr/bin/python3
+WORK=(bench/workloads/python_objects.py 40)
+
+[ "$(id -u)" -eq 0 ] || { echo "bench: error: run as root (heaptrace loads BPF programs)" >&2; exit 1; }
+make -s BUILD="$BUILD" "$HT" >/dev/null
+T=$(mktemp -d /tmp/heaptrace-bench.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+CONFIGS=(untraced "fp:--unwind fp" "dwarf:--unwind dwarf" "fp-64k:--unwind fp -r 64k" "dwarf-64k:--unwind dwarf -r 64k")
+
+now_ns() { date +%s%N; }
+
+# run_one NAME ARGS: appends "name wall_s cpu_s rss_kib samples" to $T/results
+run_one() {
+	local name=$1 args=$2 t0 t1 err=$T/err out=$T/out
+	rm -rf "$out"
+	mkdir -p "$out"
+	t0=$(now_ns)
+	if [ "$name" = untraced ]; then
+		"$PY" "${WORK[@]}" >/dev/null
+		t1=$(now_ns)
+		echo "$name $(((t1 - t0) / 1000000)) 0 0 0" >>"$T/results"
+		return
+	fi
+	# shellcheck disable=SC2086
+	"$HT" -v $args -o "$out" -- "$PY" "${WORK[@]}" >/dev/null 2>"$err"
+	t1=$(now_ns)
+	local cpu rss samples
+	cpu=$(sed -nE 's/.*own cost: ([0-9.]+) s CPU.*/\1/p' "$err")
+	rss=$(sed -nE 's/.*peak RSS ([0-9]+) KiB.*/\1/p' "$err")
+	samples=$(grep -E ': inuse .* samples' "$err" | tail -n 1 | sed -nE 's/.* ([0-9]+) samples.*/\1/p')
+	echo "$name $(((t1 - t0) / 1000000)) ${cpu:-0} ${rss:-0} ${samples:-0}" >>"$T/results"
+}
+
+echo "bench: $(nproc) CPUs, $(uname -r), $REPS rounds of ${#CONFIGS[@]} configurations" >&2
+for ((r = 1; r <= REPS; r++)); do
+	for c in "${CONFIGS[@]}"; do
+		name=${c%%:*}
+		args=${c#*:}
+		[ "$name" = untraced ] && args=
+		run_one "$name" "$args"
+	done
+	echo "bench: round $r done" >&2
+done
+
+awk -v reps="$REPS" '
+function median(a, n,   i, j, t) {
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{
+	n[$1]++; k = n[$1]
+	wall[$1, k] = $2; cpu[$1, k] = $3; rss[$1, k] = $4; smp[$1, k] = $5
+	if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 }
+}
+END {
+	printf "%-10s %9s %8s %9s %9s %8s %11s %8s\n", "config", "wall ms", "x untr.", "daemon s", "daemon %", "samples", "us/sample", "RSS MiB"
+	for (i = 1; i <= no; i++) {
+		c = order[i]
+		for (k = 1; k <= n[c]; k++) { w[k] = wall[c, k]; u[k] = cpu[c, k]; m[k] = rss[c, k]; s[k] = smp[c, k] }
+		mw = median(w, n[c]); mu = median(u, n[c]); mm = median(m, n[c]); ms = median(s, n[c])
+		if (c == "untraced") base = mw
+		printf "%-10s %9d %8.2f %9.3f %9.2f %8d %11s %8.1f\n", c, mw, mw / base, mu, 100 * mu / (mw / 1000), ms,
+			ms ? sprintf("%.0f", 1e6 * mu / ms) : "-", mm / 1024
+	}
+}' "$T/results"
