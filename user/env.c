@@ -28,7 +28,7 @@ static const char usage[] =
     "                           kernel) or dwarf (call frame information)\n"
     "      --stack-size BYTES   user stack copied per sample for dwarf (default 16k,\n"
     "                           at most 32k)\n"
-    "      --ring-size BYTES    event buffer for dwarf (default 32m, a power of two)\n"
+    "      --ring-size BYTES    event buffer for dwarf (default 8m, 64m with -r 1)\n"
     "      --max-stacks N       distinct stacks kept (default 65536)\n"
     "      --max-live N         live sampled blocks tracked (default 1048576)\n"
     "      --max-threads N      threads inside an allocator at once (default 16384)\n"
@@ -189,7 +189,7 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 	env->max_threads = 16384;
 	env->unwind = ENV_UNWIND_AUTO;
 	env->stack_copy_size = 16384;
-	env->ring_size = 32u << 20;
+	env->ring_size = 0; /* chosen from the sample rate: env__ring_size() */
 
 	optind = 1;
 	opterr = 0;
@@ -333,6 +333,18 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return ENV_RUN;
+}
+
+uint32_t env__ring_size(const struct env *env)
+{
+	if (env->ring_size)
+		return env->ring_size;
+	/*
+	 * The consumer mapping of a ring buffer is resident in full (twice over
+	 * for its data pages), so keep it small; recording every allocation
+	 * sends an event per call and needs room for bursts.
+	 */
+	return env->sample_rate <= 1 ? 64u << 20 : 8u << 20;
 }
 
 void env__free(struct env *env)

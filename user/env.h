@@ -26,7 +26,7 @@ struct env {
 	uint32_t max_threads;
 	int unwind;		  /* enum env_unwind */
 	uint32_t stack_copy_size; /* --stack-size */
-	uint32_t ring_size;	  /* --ring-size */
+	uint32_t ring_size;	  /* --ring-size; 0 = by sample rate, see env__ring_size */
 	bool verbose;
 };
 
@@ -46,6 +46,9 @@ enum env_result {
  * a one-line explanation (problem and fix) in err.
  */
 int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen);
+
+/* The events ring buffer size: --ring-size, else 64 MiB at -r 1 and 8 MiB otherwise. */
+uint32_t env__ring_size(const struct env *env);
 
 /* Frees what env__parse allocated. */
 void env__free(struct env *env);

@@ -296,7 +296,7 @@ int main(int argc, char **argv)
 	lopts.verbose = ht.env.verbose;
 	lopts.unwind = ht.env.unwind == ENV_UNWIND_FP ? HT_UNWIND_FP : HT_UNWIND_DWARF;
 	lopts.stack_copy_size = ht.env.stack_copy_size;
-	lopts.ring_size = ht.env.ring_size;
+	lopts.ring_size = env__ring_size(&ht.env);
 	err = loader__open(&lopts, &ht.loader);
 	if (err) {
 		if ((err == -EPERM || err == -EACCES) && geteuid() == 0)
