@@ -57,7 +57,7 @@ FIX_C := $(wildcard tests/fixtures/*.c)
 FIX_CXX := $(wildcard tests/fixtures/*.cc)
 FIX_NAMES := $(patsubst tests/fixtures/%.c,%,$(FIX_C)) $(patsubst tests/fixtures/%.cc,%,$(FIX_CXX))
 FIX_BINS := $(foreach n,$(FIX_NAMES),$(BUILD)/fixtures/$(n)-fp $(BUILD)/fixtures/$(n)-nofp)
-FIX_CFLAGS := -O2 -g -Wall -Wextra -Werror -fno-inline -fno-optimize-sibling-calls
+FIX_CFLAGS := -Itests/fixtures -O2 -g -Wall -Wextra -Werror -fno-inline -fno-optimize-sibling-calls
 FP_FLAGS := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 NOFP_FLAGS := -fomit-frame-pointer
 
