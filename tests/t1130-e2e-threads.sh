@@ -1,0 +1,35 @@
+#!/bin/bash
+# Four threads allocating at the same moment: per-thread state (sampling
+# budget, in-flight calls, realloc's old block) never mixes threads, so at
+# -r 1 the totals are exact, in both unwinding modes and for builds with and
+# without frame pointers (the table is in tests/fixtures/threads.c).
+. "$(dirname "$0")/lib.sh"
+
+require_root_btf
+require_fixture threads-fp threads-nofp
+
+THREADS_TABLE='
+thread_leak    2000  512000  2000 512000
+thread_churn   2000  128000     0      0
+thread_grow    2000 8016000     4  32000
+'
+
+for fixture in threads-fp threads-nofp; do
+	for mode in fp dwarf; do
+		[ "$fixture/$mode" = threads-nofp/fp ] && continue # fp mode needs frame pointers
+		out=$T/out-$fixture-$mode
+		mkdir -p "$out"
+		run_bounded 60 "$HEAPTRACE" -r 1 --unwind "$mode" -o "$out" -- "$FIXTURES/$fixture" \
+			>"$T/stdout" 2>"$T/err"
+		is $? 0 "$fixture --unwind $mode: heaptrace exits 0" || diag "$(cat "$T/err")"
+		like "$(grep -E ': inuse .* lost$' "$T/err" | tail -n 1)" ' 0 lost$' \
+			"$fixture --unwind $mode: nothing lost"
+		prof=$(last_profile "$out")
+		assert_table "$prof" "$THREADS_TABLE" "$fixture --unwind $mode: "
+		check_stacks "$prof" --leaf-only thread_leak thread_churn thread_grow
+		is "$(pprof_traces "$prof" alloc_objects | cut -f2 | grep -E '^thread_' |
+			grep -vc ';worker;')" 0 "$fixture --unwind $mode: every thread stack goes through worker"
+	done
+done
+
+done_testing
