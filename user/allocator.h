@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "heaptrace.h"
+#include "probeplace.h"
 #include "procmaps.h"
 
 /* One probed symbol. */
@@ -45,5 +46,22 @@ const struct procmap *allocator__find(const struct procmaps *pm, enum alloc_obje
  * nothing yet. Returns a malloc'ed string or NULL when it cannot be found.
  */
 char *allocator__resolve_default(enum alloc_object_kind kind);
+
+/* Where one entry point of an object is probed. */
+struct alloc_probe {
+	const struct alloc_entry_point *ep;
+	bool found;		 /* the object defines the symbol */
+	struct probeplace place; /* the entry probe's site; return probes share it */
+};
+
+/*
+ * Reads the object at `path` (an ELF file) and chooses the probe site of
+ * each entry point of `kind` with probeplace__choose, or the symbol itself
+ * for every one when `at_entry`. On success *out is a malloc'ed array of *nr
+ * probes, in allocator__entry_points order, that the caller frees. Returns
+ * 0 or a negative errno when the file cannot be read as ELF.
+ */
+int allocator__plan(const char *path, enum alloc_object_kind kind, bool at_entry,
+		    struct alloc_probe **out, size_t *nr);
 
 #endif /* HEAPTRACE_ALLOCATOR_H */
