@@ -43,12 +43,16 @@ struct pprof_loc {
 	uint64_t address;
 	uint64_t mapping_id;
 	uint32_t nlines; /* its lines follow the previous location's in b->lines */
+	size_t line_pos; /* index of its first line */
 };
 
 struct pprof_sample {
 	int64_t values[PPROF_NR_VALUES];
+	int64_t raw[PPROF_NR_VALUES]; /* sampled counts before unbiasing, when has_raw */
+	bool has_raw;
 	int64_t bytes_label; /* 0: no label */
 	uint32_t nlocs;	     /* its ids follow the previous sample's in b->loc_ids */
+	size_t loc_pos;	     /* index of its first id */
 };
 
 struct pprof_builder {
@@ -87,6 +91,7 @@ struct pprof_builder {
 	/* String indices of the fixed heap-profile vocabulary. */
 	int64_t str_types[PPROF_NR_VALUES], str_units[PPROF_NR_VALUES];
 	int64_t str_space, str_bytes;
+	int default_type; /* index into str_types */
 };
 
 /* Makes room for `need` elements, doubling so appends stay amortized O(1). */
@@ -272,6 +277,7 @@ struct pprof_builder *pprof__new(int64_t period, int64_t time_nanos, int64_t dur
 	b->period = period;
 	b->time_nanos = time_nanos;
 	b->duration_nanos = duration_nanos;
+	b->default_type = PPROF_NR_VALUES - 1; /* inuse_space, as Go's heap profile */
 
 	/* pprof requires string_table[0] == "". */
 	if (intern(b, "") != 0)
@@ -466,6 +472,7 @@ int64_t pprof__add_location(struct pprof_builder *b, uint64_t address, uint64_t 
 	    .address = address,
 	    .mapping_id = mapping_id,
 	    .nlines = b->nlines - saved_nlines,
+	    .line_pos = saved_nlines,
 	};
 	/* The table may have grown since the first lookup. */
 	slot = htab_find(&b->loc_tab, hash, loc_eq, b, key);
@@ -479,8 +486,9 @@ cleanup:
 	return ret;
 }
 
-int pprof__add_sample(struct pprof_builder *b, const uint64_t *location_ids, size_t n,
-		      const int64_t values[PPROF_NR_VALUES], int64_t bytes_label)
+int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids, size_t n,
+			  const int64_t values[PPROF_NR_VALUES], const int64_t raw[PPROF_NR_VALUES],
+			  int64_t bytes_label)
 {
 	struct pprof_sample *s;
 	size_t i;
@@ -503,12 +511,24 @@ int pprof__add_sample(struct pprof_builder *b, const uint64_t *location_ids, siz
 		return err;
 	if (n)
 		memcpy(b->loc_ids + b->nloc_ids, location_ids, n * sizeof(*location_ids));
-	b->nloc_ids += n;
 	s = &b->samples[b->nsamples++];
+	s->loc_pos = b->nloc_ids;
+	b->nloc_ids += n;
 	memcpy(s->values, values, sizeof(s->values));
+	s->has_raw = raw != NULL;
+	if (raw)
+		memcpy(s->raw, raw, sizeof(s->raw));
+	else
+		memset(s->raw, 0, sizeof(s->raw));
 	s->bytes_label = bytes_label > 0 ? bytes_label : 0;
 	s->nlocs = n;
 	return 0;
+}
+
+int pprof__add_sample(struct pprof_builder *b, const uint64_t *location_ids, size_t n,
+		      const int64_t values[PPROF_NR_VALUES], int64_t bytes_label)
+{
+	return pprof__add_sample_raw(b, location_ids, n, values, NULL, bytes_label);
 }
 
 int pprof__add_comment(struct pprof_builder *b, const char *comment)
@@ -535,7 +555,9 @@ int pprof__add_comment(struct pprof_builder *b, const char *comment)
 struct gz_sink {
 	ProtobufCBuffer base; /* first: sink_append() casts back from it */
 	z_stream zs;
-	int fd;
+	int fd;		    /* file to write, or -1 to append to mem */
+	unsigned char *mem; /* growable output when fd < 0 */
+	size_t mem_len, mem_cap, mem_max;
 	int err;
 	size_t in_len;
 	unsigned char in[GZ_IN_SIZE];
@@ -562,6 +584,17 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static int mem_append(struct gz_sink *s, const unsigned char *data, size_t len)
+{
+	if (len > s->mem_max - s->mem_len)
+		return -EFBIG;
+	if (GROW(s->mem, s->mem_cap, s->mem_len + len))
+		return -ENOMEM;
+	memcpy(s->mem + s->mem_len, data, len);
+	s->mem_len += len;
+	return 0;
+}
+
 /* Hands the staged input to zlib and writes out everything it produces. */
 static int sink_deflate(struct gz_sink *s, int flush)
 {
@@ -575,7 +608,10 @@ static int sink_deflate(struct gz_sink *s, int flush)
 		ret = deflate(&s->zs, flush);
 		if (ret == Z_STREAM_ERROR)
 			return -EIO;
-		err = write_all(s->fd, s->out, sizeof(s->out) - s->zs.avail_out);
+		if (s->fd >= 0)
+			err = write_all(s->fd, s->out, sizeof(s->out) - s->zs.avail_out);
+		else
+			err = mem_append(s, s->out, sizeof(s->out) - s->zs.avail_out);
 		if (err)
 			return err;
 	} while (s->zs.avail_out == 0);
@@ -610,7 +646,7 @@ static void *alloc_array(size_t n, size_t size)
 }
 
 /* Builds the protobuf-c message graph over the builder's arrays and streams it. */
-static int encode(struct pprof_builder *b, int fd)
+static int encode(struct pprof_builder *b, int fd, size_t mem_max, void **mem, size_t *mem_len)
 {
 	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
 	Perftools__Profiles__ValueType vt_init = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
@@ -640,6 +676,8 @@ static int encode(struct pprof_builder *b, int fd)
 	labels = alloc_array(b->nsamples, sizeof(*labels));
 	label_ptrs = alloc_array(b->nsamples, sizeof(*label_ptrs));
 	sink = malloc(sizeof(*sink));
+	if (sink)
+		sink->mem = NULL;
 	if (!mapping_ptrs || !function_ptrs || !locs || !loc_ptrs || !line_ptrs || !samples ||
 	    !sample_ptrs || !labels || !label_ptrs || !sink) {
 		ret = -ENOMEM;
@@ -710,11 +748,12 @@ static int encode(struct pprof_builder *b, int fd)
 	prof.period = b->period;
 	prof.n_comment = b->ncomments;
 	prof.comment = b->comments;
-	prof.default_sample_type = b->str_types[PPROF_NR_VALUES - 1]; /* inuse_space */
+	prof.default_sample_type = b->str_types[b->default_type];
 
 	memset(sink, 0, offsetof(struct gz_sink, in));
 	sink->base.append = sink_append;
 	sink->fd = fd;
+	sink->mem_max = mem_max;
 	/*
 	 * 15 + 16: a gzip wrapper, not zlib's. Best speed, as Go's runtime does:
 	 * profiles are rewritten often and size matters less than time.
@@ -727,10 +766,17 @@ static int encode(struct pprof_builder *b, int fd)
 	zinit = true;
 	perftools__profiles__profile__pack_to_buffer(&prof, &sink->base);
 	ret = sink->err ? sink->err : sink_deflate(sink, Z_FINISH);
+	if (!ret && fd < 0) {
+		*mem = sink->mem;
+		*mem_len = sink->mem_len;
+		sink->mem = NULL;
+	}
 
 cleanup:
 	if (zinit)
 		deflateEnd(&sink->zs);
+	if (sink)
+		free(sink->mem);
 	free(sink);
 	free(label_ptrs);
 	free(labels);
@@ -800,7 +846,7 @@ int pprof__write_gz(struct pprof_builder *b, const char *path)
 		err = -errno;
 		goto cleanup;
 	}
-	err = encode(b, fd);
+	err = encode(b, fd, 0, NULL, NULL);
 	if (err)
 		goto cleanup;
 	/* Some filesystems only report ENOSPC or EIO at fsync() or close(). */
@@ -828,6 +874,504 @@ cleanup:
 		unlink(tmp);
 	free(tmp);
 	return err;
+}
+
+int pprof__encode_gz(struct pprof_builder *b, size_t max_len, void **out, size_t *out_len)
+{
+	if (!b || !out || !out_len)
+		return -EINVAL;
+	return encode(b, -1, max_len, out, out_len);
+}
+
+int pprof__set_default_sample_type(struct pprof_builder *b, int index)
+{
+	if (!b || index < 0 || index >= PPROF_NR_VALUES)
+		return -EINVAL;
+	b->default_type = index;
+	return 0;
+}
+
+/* ------------------------------------------------------------ reading ---- */
+
+/* Decompressed profiles larger than this are refused: a bad file must not eat memory. */
+#define PPROF_MAX_DECODED (1u << 30)
+
+static int read_file(const char *path, unsigned char **out, size_t *out_len)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (len == cap && GROW(buf, cap, len + 65536)) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto cleanup;
+		}
+		if (n == 0)
+			break;
+		len += n;
+		if (len > PPROF_MAX_DECODED) {
+			err = -EFBIG;
+			goto cleanup;
+		}
+	}
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+cleanup:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+/* Inflates gzip (or zlib) data; data that is not compressed is returned as is. */
+static int gunzip(const unsigned char *in, size_t in_len, unsigned char **out, size_t *out_len)
+{
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	z_stream zs = {};
+	int ret, err = 0;
+
+	if (in_len < 2 || in[0] != 0x1f || in[1] != 0x8b) {
+		buf = malloc(in_len ? in_len : 1);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, in, in_len);
+		*out = buf;
+		*out_len = in_len;
+		return 0;
+	}
+	if (inflateInit2(&zs, 15 + 32) != Z_OK)
+		return -ENOMEM;
+	zs.next_in = (unsigned char *)in;
+	zs.avail_in = in_len;
+	do {
+		if (zs.total_out == cap) {
+			if (cap >= PPROF_MAX_DECODED || GROW(buf, cap, cap + 4 * in_len + 65536)) {
+				err = cap >= PPROF_MAX_DECODED ? -EFBIG : -ENOMEM;
+				goto cleanup;
+			}
+		}
+		zs.next_out = buf + zs.total_out;
+		zs.avail_out = cap - zs.total_out;
+		ret = inflate(&zs, Z_NO_FLUSH);
+		if (ret != Z_OK && ret != Z_STREAM_END) {
+			err = ret == Z_MEM_ERROR ? -ENOMEM : -EBADMSG;
+			goto cleanup;
+		}
+		if (ret == Z_OK && zs.avail_in == 0 && zs.avail_out) {
+			err = -EBADMSG; /* truncated */
+			goto cleanup;
+		}
+	} while (ret != Z_STREAM_END);
+	*out = buf;
+	*out_len = zs.total_out;
+	buf = NULL;
+cleanup:
+	inflateEnd(&zs);
+	free(buf);
+	return err;
+}
+
+/* Files usually number their objects 1..n in order; anything else is found by a scan. */
+#define PB_FIND(arr, n, want)                                                                      \
+	({                                                                                         \
+		size_t pbf_i_ = (size_t)-1, pbf_k_;                                                \
+		if ((want) >= 1 && (want) <= (n) && (arr)[(want)-1]->id == (want))                 \
+			pbf_i_ = (want)-1;                                                         \
+		for (pbf_k_ = 0; pbf_i_ == (size_t)-1 && pbf_k_ < (n); pbf_k_++)                   \
+			if ((arr)[pbf_k_]->id == (want))                                           \
+				pbf_i_ = pbf_k_;                                                   \
+		pbf_i_;                                                                            \
+	})
+
+static const char *pb_string(const Perftools__Profiles__Profile *p, int64_t idx)
+{
+	if (idx <= 0 || (size_t)idx >= p->n_string_table)
+		return NULL;
+	return p->string_table[idx];
+}
+
+/* Adds the decoded message's content to b (a fresh builder of the same layout). */
+static int load_message(struct pprof_builder *b, const Perftools__Profiles__Profile *p)
+{
+	static const char *const types[PPROF_NR_VALUES] = {"alloc_objects", "alloc_space",
+							   "inuse_objects", "inuse_space"};
+	uint64_t *map_ids = NULL, *loc_ids = NULL, *stack = NULL;
+	struct pprof_frame *frames = NULL;
+	size_t i, j, max_lines = 1, max_locs = 1;
+	int err = 0;
+
+	if (p->n_sample_type != PPROF_NR_VALUES)
+		return -EPROTO;
+	for (i = 0; i < PPROF_NR_VALUES; i++) {
+		const char *t = pb_string(p, p->sample_type[i]->type);
+
+		if (!t || strcmp(t, types[i]))
+			return -EPROTO;
+	}
+	for (i = 0; i < PPROF_NR_VALUES; i++) {
+		const char *t = pb_string(p, p->default_sample_type);
+
+		if (t && !strcmp(t, types[i]))
+			b->default_type = (int)i;
+	}
+	for (i = 0; i < p->n_location; i++)
+		if (p->location[i]->n_line > max_lines)
+			max_lines = p->location[i]->n_line;
+	for (i = 0; i < p->n_sample; i++)
+		if (p->sample[i]->n_location_id > max_locs)
+			max_locs = p->sample[i]->n_location_id;
+	map_ids = calloc(p->n_mapping + 1, sizeof(*map_ids));
+	loc_ids = calloc(p->n_location + 1, sizeof(*loc_ids));
+	stack = calloc(max_locs, sizeof(*stack));
+	frames = calloc(max_lines, sizeof(*frames));
+	if (!map_ids || !loc_ids || !stack || !frames) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* Ids in the file are arbitrary: map each to the builder's own. */
+	for (i = 0; i < p->n_mapping; i++) {
+		const Perftools__Profiles__Mapping *m = p->mapping[i];
+		struct pprof_mapping_info mi = {
+		    .start = m->memory_start,
+		    .limit = m->memory_limit,
+		    .offset = m->file_offset,
+		    .file = pb_string(p, m->filename),
+		    .build_id = pb_string(p, m->build_id),
+		    .has_functions = m->has_functions,
+		    .has_filenames = m->has_filenames,
+		    .has_line_numbers = m->has_line_numbers,
+		    .has_inline_frames = m->has_inline_frames,
+		};
+		int64_t id;
+
+		if (!mi.file)
+			mi.file = "";
+		id = pprof__add_mapping(b, &mi);
+		if (id < 0) {
+			err = (int)id;
+			goto cleanup;
+		}
+		map_ids[i] = (uint64_t)id;
+	}
+	for (i = 0; i < p->n_location; i++) {
+		const Perftools__Profiles__Location *l = p->location[i];
+		size_t mi = PB_FIND(p->mapping, p->n_mapping, l->mapping_id);
+		uint64_t mid = mi == (size_t)-1 ? 0 : map_ids[mi];
+		int64_t id;
+
+		for (j = 0; j < l->n_line; j++) {
+			size_t k = PB_FIND(p->function, p->n_function, l->line[j]->function_id);
+			const Perftools__Profiles__Function *f =
+			    k == (size_t)-1 ? NULL : p->function[k];
+
+			frames[j] = (struct pprof_frame){.line = l->line[j]->line};
+			if (f) {
+				frames[j].function = pb_string(p, f->name);
+				frames[j].system_name = pb_string(p, f->system_name);
+				frames[j].file = pb_string(p, f->filename);
+				frames[j].start_line = f->start_line;
+			}
+		}
+		id = pprof__add_location(b, l->address, mid, frames, l->n_line);
+		if (id < 0) {
+			err = (int)id;
+			goto cleanup;
+		}
+		loc_ids[i] = (uint64_t)id;
+	}
+	for (i = 0; i < p->n_sample; i++) {
+		const Perftools__Profiles__Sample *s = p->sample[i];
+		int64_t label = 0;
+
+		if (s->n_value != PPROF_NR_VALUES) {
+			err = -EPROTO;
+			goto cleanup;
+		}
+		for (j = 0; j < s->n_location_id; j++) {
+			size_t k = PB_FIND(p->location, p->n_location, s->location_id[j]);
+
+			stack[j] = k == (size_t)-1 ? 0 : loc_ids[k];
+			if (!stack[j]) {
+				err = -EPROTO;
+				goto cleanup;
+			}
+		}
+		for (j = 0; j < s->n_label; j++) {
+			const char *k = pb_string(p, s->label[j]->key);
+
+			if (k && !strcmp(k, "bytes"))
+				label = s->label[j]->num;
+		}
+		err = pprof__add_sample(b, stack, s->n_location_id, s->value, label);
+		if (err)
+			goto cleanup;
+	}
+	for (i = 0; i < p->n_comment; i++) {
+		const char *c = pb_string(p, p->comment[i]);
+
+		if (c && (err = pprof__add_comment(b, c)))
+			goto cleanup;
+	}
+cleanup:
+	free(frames);
+	free(stack);
+	free(loc_ids);
+	free(map_ids);
+	return err;
+}
+
+int pprof__read_gz(const char *path, struct pprof_builder **out)
+{
+	unsigned char *file = NULL, *raw = NULL;
+	Perftools__Profiles__Profile *p = NULL;
+	struct pprof_builder *b = NULL;
+	size_t file_len = 0, raw_len = 0;
+	int err;
+
+	if (!path || !out)
+		return -EINVAL;
+	err = read_file(path, &file, &file_len);
+	if (err)
+		goto cleanup;
+	err = gunzip(file, file_len, &raw, &raw_len);
+	if (err)
+		goto cleanup;
+	p = perftools__profiles__profile__unpack(NULL, raw_len, raw);
+	if (!p) {
+		err = -EBADMSG;
+		goto cleanup;
+	}
+	b = pprof__new(p->period, p->time_nanos, p->duration_nanos);
+	if (!b) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = load_message(b, p);
+	if (err)
+		goto cleanup;
+	*out = b;
+	b = NULL;
+cleanup:
+	pprof__free(b);
+	if (p)
+		perftools__profiles__profile__free_unpacked(p, NULL);
+	free(raw);
+	free(file);
+	return err;
+}
+
+/* ------------------------------------------------------------ merging ---- */
+
+/* Same stack: equal location id lists. key is a struct pprof_sample_view. */
+static bool sample_eq(const struct pprof_builder *b, uint32_t ref, const void *key)
+{
+	const struct pprof_sample *s = &b->samples[ref - 1];
+	const struct pprof_sample_view *v = key;
+
+	return s->nlocs == v->n &&
+	       !memcmp(b->loc_ids + s->loc_pos, v->location_ids, v->n * sizeof(*v->location_ids));
+}
+
+int pprof__merge(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign)
+{
+	uint64_t *src_locs = NULL, *stack = NULL, *map_ids = NULL;
+	struct htab index = {};
+	struct pprof_frame *frames = NULL;
+	size_t i, j, pos, max_lines = 1;
+	int err = 0;
+
+	if (!dst || !src || (sign != 1 && sign != -1))
+		return -EINVAL;
+	for (i = 0; i < src->nlocs; i++)
+		if (src->locs[i].nlines > max_lines)
+			max_lines = src->locs[i].nlines;
+	map_ids = calloc(src->nmappings + 1, sizeof(*map_ids));
+	src_locs = calloc(src->nlocs + 1, sizeof(*src_locs));
+	stack = calloc(src->nloc_ids + 1, sizeof(*stack));
+	frames = calloc(max_lines, sizeof(*frames));
+	if (!map_ids || !src_locs || !stack || !frames) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < src->nmappings; i++) {
+		const Perftools__Profiles__Mapping *m = &src->mappings[i];
+		struct pprof_mapping_info mi = {
+		    .start = m->memory_start,
+		    .limit = m->memory_limit,
+		    .offset = m->file_offset,
+		    .file = src->strings[m->filename],
+		    .build_id = src->strings[m->build_id],
+		    .has_functions = m->has_functions,
+		    .has_filenames = m->has_filenames,
+		    .has_line_numbers = m->has_line_numbers,
+		    .has_inline_frames = m->has_inline_frames,
+		};
+		int64_t id = pprof__add_mapping(dst, &mi);
+
+		if (id < 0) {
+			err = (int)id;
+			goto cleanup;
+		}
+		map_ids[i + 1] = (uint64_t)id;
+	}
+	for (i = 0, pos = 0; i < src->nlocs; i++) {
+		const struct pprof_loc *l = &src->locs[i];
+		int64_t id;
+
+		for (j = 0; j < l->nlines; j++) {
+			const Perftools__Profiles__Line *ln = &src->lines[pos + j];
+			const Perftools__Profiles__Function *f =
+			    &src->functions[ln->function_id - 1];
+
+			frames[j] = (struct pprof_frame){
+			    .function = f->name ? src->strings[f->name] : NULL,
+			    .system_name = f->system_name ? src->strings[f->system_name] : NULL,
+			    .file = f->filename ? src->strings[f->filename] : NULL,
+			    .start_line = f->start_line,
+			    .line = ln->line,
+			};
+		}
+		pos += l->nlines;
+		id =
+		    pprof__add_location(dst, l->address, map_ids[l->mapping_id], frames, l->nlines);
+		if (id < 0) {
+			err = (int)id;
+			goto cleanup;
+		}
+		src_locs[i + 1] = (uint64_t)id;
+	}
+	/* Index dst's samples by stack, so that equal stacks add up. */
+	for (i = 0; i < dst->nsamples; i++) {
+		struct pprof_sample_view key = {.location_ids =
+						    dst->loc_ids + dst->samples[i].loc_pos,
+						.n = dst->samples[i].nlocs};
+		uint32_t hash = hash_u64s(key.location_ids, key.n);
+		struct hslot *slot;
+
+		err = htab_reserve(&index);
+		if (err)
+			goto cleanup;
+		slot = htab_find(&index, hash, sample_eq, dst, &key);
+		if (slot->ref)
+			continue;
+		slot->hash = hash;
+		slot->ref = i + 1;
+		index.len++;
+	}
+	for (i = 0; i < src->nsamples; i++) {
+		const struct pprof_sample *s = &src->samples[i];
+		int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
+		struct pprof_sample_view key = {.location_ids = stack, .n = s->nlocs};
+		struct hslot *slot;
+		size_t k;
+
+		for (j = 0; j < s->nlocs; j++)
+			stack[j] = src_locs[src->loc_ids[s->loc_pos + j]];
+		for (k = 0; k < PPROF_NR_VALUES; k++) {
+			values[k] = sign * s->values[k];
+			raw[k] = sign * s->raw[k];
+		}
+		slot = htab_find(&index, hash_u64s(stack, s->nlocs), sample_eq, dst, &key);
+		if (slot && slot->ref) {
+			struct pprof_sample *d = &dst->samples[slot->ref - 1];
+
+			for (k = 0; k < PPROF_NR_VALUES; k++) {
+				d->values[k] += values[k];
+				d->raw[k] += raw[k];
+			}
+			d->has_raw = d->has_raw && s->has_raw;
+			continue;
+		}
+		err = pprof__add_sample_raw(dst, stack, s->nlocs, values, s->has_raw ? raw : NULL,
+					    s->bytes_label);
+		if (err)
+			goto cleanup;
+	}
+cleanup:
+	htab_free(&index);
+	free(frames);
+	free(stack);
+	free(src_locs);
+	free(map_ids);
+	return err;
+}
+
+/* ------------------------------------------------------------ viewing ---- */
+
+int64_t pprof__period(const struct pprof_builder *b)
+{
+	return b->period;
+}
+
+size_t pprof__nr_samples(const struct pprof_builder *b)
+{
+	return b->nsamples;
+}
+
+int pprof__sample(const struct pprof_builder *b, size_t idx, struct pprof_sample_view *v)
+{
+	const struct pprof_sample *s;
+
+	if (!b || !v || idx >= b->nsamples)
+		return -EINVAL;
+	s = &b->samples[idx];
+	v->location_ids = b->loc_ids + s->loc_pos;
+	v->n = s->nlocs;
+	memcpy(v->values, s->values, sizeof(v->values));
+	memcpy(v->raw, s->raw, sizeof(v->raw));
+	v->has_raw = s->has_raw;
+	v->bytes_label = s->bytes_label;
+	return 0;
+}
+
+int pprof__location(const struct pprof_builder *b, uint64_t id, uint64_t *address,
+		    struct pprof_frame *frames, size_t max)
+{
+	const struct pprof_loc *l;
+	size_t i, pos, n;
+
+	if (!b || !id || id > b->nlocs)
+		return -EINVAL;
+	l = &b->locs[id - 1];
+	pos = l->line_pos;
+	*address = l->address;
+	n = l->nlines < max ? l->nlines : max;
+	for (i = 0; i < n; i++) {
+		const Perftools__Profiles__Line *ln = &b->lines[pos + i];
+		const Perftools__Profiles__Function *f = &b->functions[ln->function_id - 1];
+
+		frames[i] = (struct pprof_frame){
+		    .function = f->name ? b->strings[f->name] : NULL,
+		    .system_name = f->system_name ? b->strings[f->system_name] : NULL,
+		    .file = f->filename ? b->strings[f->filename] : NULL,
+		    .start_line = f->start_line,
+		    .line = ln->line,
+		};
+	}
+	return (int)n;
+}
+
+size_t pprof__nr_comments(const struct pprof_builder *b)
+{
+	return b->ncomments;
+}
+
+const char *pprof__comment(const struct pprof_builder *b, size_t idx)
+{
+	return idx < b->ncomments ? b->strings[b->comments[idx]] : NULL;
 }
 
 void pprof__free(struct pprof_builder *b)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * pprof.h - build a pprof heap profile and write it gzipped, atomically.
+ * pprof.h - build a pprof heap profile and write it gzipped, atomically
+ * or into memory; read one back; subtract one from another.
  *
  * The only module that includes the protobuf-c code generated from
  * proto/profile.proto. It knows nothing of BPF or symbolization: callers
@@ -75,6 +76,18 @@ int64_t pprof__add_location(struct pprof_builder *b, uint64_t address, uint64_t 
 int pprof__add_sample(struct pprof_builder *b, const uint64_t *location_ids, size_t n,
 		      const int64_t values[PPROF_NR_VALUES], int64_t bytes_label);
 
+/*
+ * As pprof__add_sample, also keeping the sampled counts before unbiasing
+ * (`raw`, same order as values; NULL when unknown), which the legacy text
+ * format prints. They are never written to the protobuf.
+ */
+int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids, size_t n,
+			  const int64_t values[PPROF_NR_VALUES], const int64_t raw[PPROF_NR_VALUES],
+			  int64_t bytes_label);
+
+/* The sample type pprof shows by default: an index into the four values (3 at creation). */
+int pprof__set_default_sample_type(struct pprof_builder *b, int index);
+
 /* Adds a free-text comment to the profile. */
 int pprof__add_comment(struct pprof_builder *b, const char *comment);
 
@@ -86,6 +99,52 @@ int pprof__add_comment(struct pprof_builder *b, const char *comment);
  * `path` is untouched.
  */
 int pprof__write_gz(struct pprof_builder *b, const char *path);
+
+/*
+ * Encodes and gzips the profile into a new malloc'ed buffer (*out, the
+ * caller frees it). -EFBIG when the result would exceed max_len bytes.
+ */
+int pprof__encode_gz(struct pprof_builder *b, size_t max_len, void **out, size_t *out_len);
+
+/*
+ * Reads a heap profile file (gzipped or not) into a new builder. -EBADMSG
+ * when it is not a pprof protobuf, -EPROTO when its sample types are not
+ * the Go heap layout above, -EFBIG beyond 1 GiB decoded, or an errno of
+ * open/read. Samples read back have no raw counts.
+ */
+int pprof__read_gz(const char *path, struct pprof_builder **out);
+
+/*
+ * Adds `sign` (1 or -1) times every sample of src into dst: a sample with
+ * the same stack (same addresses in the same mappings) takes the values,
+ * others are appended. With sign -1 this is `go tool pprof -base`'s
+ * subtraction for profiles of one process run.
+ */
+int pprof__merge(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign);
+
+/* Read access, for the legacy text format. Pointers live as long as the builder. */
+struct pprof_sample_view {
+	const uint64_t *location_ids; /* leaf first */
+	size_t n;
+	int64_t values[PPROF_NR_VALUES];
+	int64_t raw[PPROF_NR_VALUES]; /* valid when has_raw */
+	bool has_raw;
+	int64_t bytes_label;
+};
+
+int64_t pprof__period(const struct pprof_builder *b);
+size_t pprof__nr_samples(const struct pprof_builder *b);
+int pprof__sample(const struct pprof_builder *b, size_t idx, struct pprof_sample_view *v);
+
+/*
+ * The address of location `id` and up to `max` of its frames (innermost
+ * first). Returns the number of frames filled or -EINVAL.
+ */
+int pprof__location(const struct pprof_builder *b, uint64_t id, uint64_t *address,
+		    struct pprof_frame *frames, size_t max);
+
+size_t pprof__nr_comments(const struct pprof_builder *b);
+const char *pprof__comment(const struct pprof_builder *b, size_t idx);
 
 /* Frees the builder; pprof__free(NULL) is a no-op. */
 void pprof__free(struct pprof_builder *b);
