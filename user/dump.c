@@ -9,6 +9,7 @@
 
 #include "dump.h"
 #include "pprof.h"
+#include "snapshot.h"
 #include "unbias.h"
 
 #define MAX_INLINE_FRAMES 16
@@ -21,6 +22,9 @@ struct dump_ctx {
 	int64_t *mapping_ids; /* per snapshot entry; 0 = not added yet */
 	bool maps_reloaded;
 	struct dump_summary *sum;
+	const struct heap_snapshot *snap; /* the profile's data */
+	const struct heap_snapshot *base; /* subtracted from it, or NULL */
+	int64_t sign;			  /* -1 while adding the base's own stacks */
 	int err;
 };
 
@@ -88,7 +92,7 @@ static int64_t location_id(struct dump_ctx *c, uint64_t addr)
 
 	if (addr == HT_FRAME_TRUNCATED) {
 		/* Marks a stack cut at the depth limit: shown as a frame of its own. */
-		pf[0] = (struct pprof_frame){ .function = "[truncated]" };
+		pf[0] = (struct pprof_frame){.function = "[truncated]"};
 		return pprof__add_location(c->b, 0, 0, pf, 1);
 	}
 	m = procmaps__find(c->t->maps, addr);
@@ -127,34 +131,69 @@ static const struct procmap *main_binary(const struct procmaps *pm)
 	return NULL;
 }
 
-static int add_stack(const struct ht_agg_val *v, const struct ht_stack *st, void *ctx)
+/* Scaled values and raw counts of one stack's counters, in pprof's order. */
+static void stack_values(const struct ht_agg_val *v, uint64_t rate, int64_t values[PPROF_NR_VALUES],
+			 int64_t raw[PPROF_NR_VALUES])
+{
+	uint64_t inuse_objects = v->alloc_objects - v->free_objects;
+	uint64_t inuse_bytes = v->alloc_bytes - v->free_bytes;
+
+	unbias__scale(v->alloc_objects, v->alloc_bytes, rate, &values[0], &values[1]);
+	unbias__scale(inuse_objects, inuse_bytes, rate, &values[2], &values[3]);
+	raw[0] = (int64_t)v->alloc_objects;
+	raw[1] = (int64_t)v->alloc_bytes;
+	raw[2] = (int64_t)inuse_objects;
+	raw[3] = (int64_t)inuse_bytes;
+}
+
+static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_t depth, void *ctx)
 {
 	struct dump_ctx *c = ctx;
 	uint64_t locs[HT_MAX_STACK_DEPTH];
-	int64_t values[PPROF_NR_VALUES];
-	uint64_t inuse_objects, inuse_bytes;
-	uint32_t i, depth;
+	int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
+	const struct ht_agg_val *old = NULL;
+	bool zero = true;
+	uint32_t i;
 	int64_t id;
 
-	if (!st)
-		return 0; /* counted as lost by the BPF side */
-	inuse_objects = v->alloc_objects - v->free_objects;
-	inuse_bytes = v->alloc_bytes - v->free_bytes;
-	unbias__scale(v->alloc_objects, v->alloc_bytes, c->rate, &values[0], &values[1]);
-	unbias__scale(inuse_objects, inuse_bytes, c->rate, &values[2], &values[3]);
+	if (c->sign < 0) {
+		/* Second pass of a delta: only the base's stacks the newer snapshot lacks. */
+		if (snapshot__find(c->snap, frames, depth))
+			return 0;
+	} else if (c->base) {
+		old = snapshot__find(c->base, frames, depth);
+	}
+	stack_values(v, c->rate, values, raw);
+	for (i = 0; i < PPROF_NR_VALUES; i++) {
+		values[i] *= c->sign;
+		raw[i] *= c->sign;
+	}
+	if (old) {
+		/* As net/http/pprof: the difference of the two unbiased profiles. */
+		int64_t ov[PPROF_NR_VALUES], orw[PPROF_NR_VALUES];
 
-	depth = st->depth < HT_MAX_STACK_DEPTH ? st->depth : HT_MAX_STACK_DEPTH;
+		stack_values(old, c->rate, ov, orw);
+		for (i = 0; i < PPROF_NR_VALUES; i++) {
+			values[i] -= ov[i];
+			raw[i] -= orw[i];
+		}
+	}
+	for (i = 0; i < PPROF_NR_VALUES; i++)
+		zero = zero && !values[i] && !raw[i];
+	if (c->base && zero)
+		return 0; /* nothing happened on this stack in the window */
+
 	for (i = 0; i < depth; i++) {
-		id = location_id(c, st->frames[i]);
+		id = location_id(c, frames[i]);
 		if (id < 0) {
 			c->err = (int)id;
 			return 1;
 		}
 		locs[i] = (uint64_t)id;
 	}
-	c->err =
-	    pprof__add_sample(c->b, locs, depth, values,
-			      v->alloc_objects ? (int64_t)(v->alloc_bytes / v->alloc_objects) : 0);
+	c->err = pprof__add_sample_raw(
+	    c->b, locs, depth, values, raw,
+	    v->alloc_objects ? (int64_t)(v->alloc_bytes / v->alloc_objects) : 0);
 	if (c->err)
 		return 1;
 	c->sum->alloc_objects += values[0];
@@ -187,20 +226,18 @@ static void profile_path(const struct dump_opts *o, const struct dump_target *t,
 		snprintf(path, len, "%s/%s.%d.%sZ.heap.pb.gz", o->output_dir, comm, t->pid, stamp);
 }
 
-int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *o,
-		struct dump_target *t, struct dump_summary *sum, char *path, size_t path_len)
+int dump__build(struct loader *l, struct symbolizer *s, uint64_t rate, struct dump_target *t,
+		const struct heap_snapshot *snap, const struct heap_snapshot *base, int64_t time_ns,
+		int64_t duration_ns, struct dump_summary *sum, struct pprof_builder **out)
 {
-	struct dump_ctx c = {.s = s, .t = t, .rate = o->sample_rate, .sum = sum};
+	struct dump_ctx c = {
+	    .s = s, .t = t, .rate = rate, .sum = sum, .snap = snap, .base = base, .sign = 1};
 	struct ht_target counters = {};
-	struct timespec now;
 	char comment[256];
-	int64_t now_ns;
 	int err;
 
 	memset(sum, 0, sizeof(*sum));
-	clock_gettime(CLOCK_REALTIME, &now);
-	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-	c.b = pprof__new((int64_t)o->sample_rate, now_ns, now_ns - (int64_t)t->start_realtime_ns);
+	c.b = pprof__new((int64_t)rate, time_ns, duration_ns);
 	c.mapping_ids = calloc(t->maps->nr ? t->maps->nr : 1, sizeof(*c.mapping_ids));
 	if (!c.b || !c.mapping_ids) {
 		err = -ENOMEM;
@@ -215,9 +252,11 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 			goto cleanup;
 		}
 	}
-	err = loader__for_each_agg(l, t->pid, add_stack, &c);
-	if (!err && !c.err && t->store)
-		err = samples__for_each(t->store, add_stack, &c);
+	err = snapshot__for_each(snap, add_stack, &c);
+	if (!err && !c.err && base) {
+		c.sign = -1;
+		err = snapshot__for_each(base, add_stack, &c);
+	}
 	if (err < 0 || c.err) {
 		err = c.err ? c.err : err;
 		goto cleanup;
@@ -231,8 +270,35 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 	snprintf(comment, sizeof(comment),
 		 "heaptrace %s: pid %d (%s), sample rate %" PRIu64 ", %" PRIu64 " samples, %" PRIu64
 		 " lost",
-		 HEAPTRACE_VERSION, t->pid, t->comm, o->sample_rate, sum->samples, sum->lost);
+		 HEAPTRACE_VERSION, t->pid, t->comm, rate, sum->samples, sum->lost);
 	err = pprof__add_comment(c.b, comment);
+	if (err)
+		goto cleanup;
+	*out = c.b;
+	c.b = NULL;
+cleanup:
+	free(c.mapping_ids);
+	pprof__free(c.b);
+	return err;
+}
+
+int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *o,
+		struct dump_target *t, struct dump_summary *sum, char *path, size_t path_len)
+{
+	struct heap_snapshot *snap = NULL;
+	struct pprof_builder *b = NULL;
+	struct timespec now;
+	int64_t now_ns;
+	int err;
+
+	memset(sum, 0, sizeof(*sum));
+	clock_gettime(CLOCK_REALTIME, &now);
+	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	err = snapshot__take(l, t->pid, t->store, &snap);
+	if (err)
+		goto cleanup;
+	err = dump__build(l, s, o->sample_rate, t, snap, NULL, now_ns,
+			  now_ns - (int64_t)t->start_realtime_ns, sum, &b);
 	if (err)
 		goto cleanup;
 	profile_path(o, t, &now, path, path_len);
@@ -242,15 +308,15 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 	 * rather than replace a profile someone may be diffing against.
 	 */
 	while (access(path, F_OK) == 0) {
-		struct timespec tick = { 0, o->subsecond_names ? 1000000 : 1000000000 - now.tv_nsec };
+		struct timespec tick = {0, o->subsecond_names ? 1000000 : 1000000000 - now.tv_nsec};
 
 		nanosleep(&tick, NULL);
 		clock_gettime(CLOCK_REALTIME, &now);
 		profile_path(o, t, &now, path, path_len);
 	}
-	err = pprof__write_gz(c.b, path);
+	err = pprof__write_gz(b, path);
 cleanup:
-	free(c.mapping_ids);
-	pprof__free(c.b);
+	pprof__free(b);
+	snapshot__free(snap);
 	return err;
 }

@@ -3,9 +3,10 @@
  * dump.h - turn what the BPF programs recorded for one process into a pprof
  * heap profile file.
  *
- * Reads the process's counters and stacks through the loader, symbolizes
+ * Reads the process's counters and stacks (a snapshot), symbolizes
  * the stacks with the process's mapping snapshot, unbiases the sampled
- * counts and writes COMM.PID.TIME.heap.pb.gz atomically into a directory.
+ * counts and writes COMM.PID.TIME.heap.pb.gz atomically into a directory,
+ * or hands the profile built to the caller (the HTTP endpoints).
  * Profiles are cumulative since tracing began, like Go's heap profile.
  */
 #ifndef HEAPTRACE_DUMP_H
@@ -46,10 +47,26 @@ struct dump_opts {
 	bool subsecond_names; /* add milliseconds to file names */
 };
 
+struct heap_snapshot;
+struct pprof_builder;
+
 /*
- * Writes one profile for `t`. On success fills *sum and `path` (the file
- * written). Returns 0 or a negative errno (-ENOSPC, -EACCES ... from the
- * write; the previous files are never touched).
+ * Builds the profile of `t` from `snap` (minus `base` when not NULL: a
+ * delta, in which in-use values may be negative and stacks without change
+ * are left out), symbolized with t's maps, unbiased for `rate`, with the
+ * comment naming the process and its counters. On success *out is a new
+ * builder (the caller frees it) and *sum its totals. Returns 0 or a
+ * negative errno.
+ */
+int dump__build(struct loader *l, struct symbolizer *s, uint64_t rate, struct dump_target *t,
+		const struct heap_snapshot *snap, const struct heap_snapshot *base, int64_t time_ns,
+		int64_t duration_ns, struct dump_summary *sum, struct pprof_builder **out);
+
+/*
+ * Writes one profile for `t`: a snapshot taken now, built by dump__build.
+ * On success fills *sum and `path` (the file written). Returns 0 or a
+ * negative errno (-ENOSPC, -EACCES ... from the write; the previous files
+ * are never touched).
  */
 int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *o,
 		struct dump_target *t, struct dump_summary *sum, char *path, size_t path_len);
