@@ -10,10 +10,12 @@
 #include <strings.h>
 
 #include "env.h"
+#include "httpreq.h"
 
 static const char usage[] =
     "Usage: heaptrace [options] -p PID [-p PID...]\n"
     "       heaptrace [options] -- COMMAND [ARGS...]\n"
+    "       heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n"
     "\n"
     "Watch the heap of running processes and write a pprof heap profile per\n"
     "process every interval, readable with `go tool pprof`.\n"
@@ -24,6 +26,8 @@ static const char usage[] =
     "  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
     "                           1 records every allocation)\n"
     "  -d, --duration DURATION  stop after DURATION, writing a final profile\n"
+    "      --http ADDR          serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
+    "                           [IPV6]:PORT; a bare port is on 127.0.0.1)\n"
     "      --unwind METHOD      auto (default), fp (frame pointers, walked in the\n"
     "                           kernel) or dwarf (call frame information)\n"
     "      --stack-size BYTES   user stack copied per sample for dwarf (default 16k,\n"
@@ -37,7 +41,9 @@ static const char usage[] =
     "      --version            print the version\n"
     "\n"
     "DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
-    "Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n";
+    "Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n"
+    "`heaptrace print` prints a profile as Go's legacy heap text (with -base, the\n"
+    "difference NEW - OLD).\n";
 
 enum {
 	OPT_VERSION = 0x100,
@@ -47,6 +53,7 @@ enum {
 	OPT_UNWIND,
 	OPT_STACK_SIZE,
 	OPT_RING_SIZE,
+	OPT_HTTP,
 };
 
 static const struct option long_options[] = {
@@ -61,6 +68,7 @@ static const struct option long_options[] = {
     {"unwind", required_argument, NULL, OPT_UNWIND},
     {"stack-size", required_argument, NULL, OPT_STACK_SIZE},
     {"ring-size", required_argument, NULL, OPT_RING_SIZE},
+    {"http", required_argument, NULL, OPT_HTTP},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -175,6 +183,54 @@ static int add_pid(struct env *env, pid_t pid)
 	return 0;
 }
 
+/* heaptrace print [-base OLD] FILE: no tracing, so none of the tracing options. */
+static int parse_print(int argc, char **argv, struct env *env, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs("Usage: heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n\n"
+			      "Prints a heap profile as Go's legacy text "
+			      "(/debug/pprof/heap?debug=1);\n"
+			      "with -base, the difference FILE - OLD, as go tool pprof -base.\n",
+			      stdout);
+			return ENV_EXIT;
+		}
+		if (!strcmp(a, "-base") || !strcmp(a, "--base")) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen,
+					 "option '%s' needs a value: heaptrace print "
+					 "-base OLD.pb.gz FILE.pb.gz",
+					 a);
+				return -EINVAL;
+			}
+			env->print_base = argv[++i];
+		} else if (!strncmp(a, "-base=", 6) || !strncmp(a, "--base=", 7)) {
+			env->print_base = strchr(a, '=') + 1;
+		} else if (a[0] == '-' && a[1]) {
+			snprintf(err, errlen,
+				 "unknown option '%s' for print: see heaptrace print --help", a);
+			return -EINVAL;
+		} else if (env->print_file) {
+			snprintf(err, errlen,
+				 "print takes one profile, got '%s' and '%s': use -base "
+				 "OLD for a difference",
+				 env->print_file, a);
+			return -EINVAL;
+		} else {
+			env->print_file = a;
+		}
+	}
+	if (!env->print_file) {
+		snprintf(err, errlen, "print needs a profile: heaptrace print FILE.pb.gz");
+		return -EINVAL;
+	}
+	return ENV_PRINT;
+}
+
 int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 {
 	pid_t pid;
@@ -190,6 +246,8 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 	env->unwind = ENV_UNWIND_AUTO;
 	env->stack_copy_size = 16384;
 	env->ring_size = 0; /* chosen from the sample rate: env__ring_size() */
+	if (argc > 1 && !strcmp(argv[1], "print"))
+		return parse_print(argc, argv, env, err, errlen);
 
 	optind = 1;
 	opterr = 0;
@@ -288,6 +346,19 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 				return -EINVAL;
 			}
 			env->ring_size = (uint32_t)v;
+			break;
+		}
+		case OPT_HTTP: {
+			char host[64], port[8];
+
+			if (httpreq__parse_addr(optarg, host, sizeof(host), port, sizeof(port))) {
+				snprintf(err, errlen,
+					 "invalid --http address '%s': use PORT, HOST:PORT or "
+					 "[IPV6]:PORT, such as 127.0.0.1:6060",
+					 optarg);
+				return -EINVAL;
+			}
+			env->http_addr = optarg;
 			break;
 		}
 		case 'v':

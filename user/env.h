@@ -28,6 +28,9 @@ struct env {
 	uint32_t stack_copy_size; /* --stack-size */
 	uint32_t ring_size;	  /* --ring-size; 0 = by sample rate, see env__ring_size */
 	bool verbose;
+	const char *http_addr;	/* --http; NULL = no server */
+	const char *print_file; /* heaptrace print FILE */
+	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
 };
 
 enum env_unwind {
@@ -39,10 +42,11 @@ enum env_unwind {
 enum env_result {
 	ENV_RUN = 0,  /* options parsed: trace */
 	ENV_EXIT = 1, /* --help or --version printed: exit 0 */
+	ENV_PRINT = 2, /* `heaptrace print`: print_file (and print_base) set */
 };
 
 /*
- * Parses argv into env. Returns ENV_RUN, ENV_EXIT, or a negative errno with
+ * Parses argv into env. Returns ENV_RUN, ENV_EXIT, ENV_PRINT, or a negative errno with
  * a one-line explanation (problem and fix) in err.
  */
 int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen);

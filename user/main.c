@@ -22,11 +22,15 @@
 #include "command.h"
 #include "dump.h"
 #include "env.h"
+#include "http.h"
+#include "legacytext.h"
 #include "loader.h"
 #include "log.h"
 #include "preflight.h"
 #include "signals.h"
+#include "pprof.h"
 #include "procmaps.h"
+#include "serve.h"
 #include "symbolize.h"
 #include "target.h"
 
@@ -41,6 +45,8 @@ struct heaptrace {
 	struct target_limits limits;
 	int exit_code;
 	bool write_failed;
+	struct http_server *http; /* --http, or NULL */
+	struct serve_ctx serve;
 };
 
 static uint64_t now_monotonic_ns(void)
@@ -165,6 +171,45 @@ static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, const 
 	return 0;
 }
 
+/* heaptrace print [-base OLD] FILE: the profile as Go's legacy heap text on stdout. */
+static int print_profile(const struct env *env)
+{
+	struct pprof_builder *b = NULL, *base = NULL;
+	int err;
+
+	err = pprof__read_gz(env->print_file, &b);
+	if (err) {
+		log_error(
+		    "cannot read the profile '%s': %s: give a heap profile written by heaptrace "
+		    "or Go",
+		    env->print_file, err == -EPROTO ? "not a heap profile" : strerror(-err));
+		goto cleanup;
+	}
+	if (env->print_base) {
+		err = pprof__read_gz(env->print_base, &base);
+		if (err) {
+			log_error("cannot read the base profile '%s': %s: give a heap profile "
+				  "written by heaptrace or Go",
+				  env->print_base,
+				  err == -EPROTO ? "not a heap profile" : strerror(-err));
+			goto cleanup;
+		}
+		err = pprof__merge(b, base, -1);
+		if (err) {
+			log_error("cannot subtract '%s' from '%s': %s", env->print_base,
+				  env->print_file, strerror(-err));
+			goto cleanup;
+		}
+	}
+	err = legacytext__write(stdout, b, NULL, NULL, 0);
+	if (err)
+		log_error("cannot write to stdout: %s", strerror(-err));
+cleanup:
+	pprof__free(base);
+	pprof__free(b);
+	return err;
+}
+
 static int setup_signals(sigset_t *mask)
 {
 	int fd;
@@ -196,11 +241,11 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 		uint64_t now = now_monotonic_ns(),
 			 wake = next_dump < deadline ? next_dump : deadline;
 		int timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-		size_t i, n = 0;
+		size_t i, n = 0, http_first;
 		struct pollfd *np;
 		int ret;
 
-		np = realloc(pfds, (ht->nr_targets + 2) * sizeof(*pfds));
+		np = realloc(pfds, (ht->nr_targets + 2 + HTTP_MAX_POLLFDS) * sizeof(*pfds));
 		if (!np)
 			break;
 		pfds = np;
@@ -209,9 +254,21 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 		pfds[n++] = (struct pollfd){.fd = loader__events_fd(ht->loader), .events = POLLIN};
 		for (i = 0; i < ht->nr_targets; i++)
 			pfds[n++] = (struct pollfd){.fd = ht->targets[i].pidfd, .events = POLLIN};
+		/* The server's sockets and time-outs share the one poll: no thread, no lock. */
+		http_first = n;
+		if (ht->http) {
+			int ht_ms = http__timeout_ms(ht->http, now);
+
+			n += http__pollfds(ht->http, pfds + n);
+			if (ht_ms >= 0 && ht_ms < timeout)
+				timeout = ht_ms;
+		}
 		ret = poll(pfds, n, timeout);
 		if (ret < 0 && errno != EINTR)
 			break;
+		if (ht->http)
+			http__process(ht->http, pfds + http_first, ret > 0 ? n - http_first : 0,
+				      now_monotonic_ns());
 		if (ret > 0 && (pfds[1].revents & POLLIN))
 			loader__consume_events(ht->loader);
 
@@ -276,6 +333,8 @@ int main(int argc, char **argv)
 	err = env__parse(argc, argv, &ht.env, err_msg, sizeof(err_msg));
 	if (err == ENV_EXIT)
 		return 0;
+	if (err == ENV_PRINT)
+		return print_profile(&ht.env) ? 1 : 0;
 	if (err < 0) {
 		log_error("%s", err_msg);
 		return 2;
@@ -286,6 +345,20 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg);
 		ht.exit_code = 1;
 		goto cleanup;
+	}
+
+	/* Before anything is attached: an address in use is a quick, clean failure. */
+	if (ht.env.http_addr) {
+		ht.serve = (struct serve_ctx){.targets = &ht.targets,
+					      .nr_targets = &ht.nr_targets,
+					      .sample_rate = ht.env.sample_rate};
+		err = http__listen(ht.env.http_addr, serve__handle, &ht.serve, &ht.http, err_msg,
+				   sizeof(err_msg));
+		if (err) {
+			log_error("%s", err_msg);
+			ht.exit_code = 1;
+			goto cleanup;
+		}
 	}
 
 	lopts.sample_rate = ht.env.sample_rate;
@@ -320,6 +393,8 @@ int main(int argc, char **argv)
 		ht.exit_code = 1;
 		goto cleanup;
 	}
+	ht.serve.loader = ht.loader;
+	ht.serve.symbolizer = ht.symbolizer;
 
 	if (lopts.unwind == HT_UNWIND_DWARF) {
 		err = loader__set_event_handler(ht.loader, handle_event, &ht);
@@ -364,11 +439,14 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	if (ht.http)
+		log_info("serving http://%s/debug/pprof/", http__address(ht.http));
 	run_loop(&ht, sigfd);
 	for (i = ht.nr_targets; i-- > 0;)
 		finish_target(&ht, i);
 cleanup:
 	report_own_cost();
+	http__free(ht.http);
 	for (i = 0; i < ht.nr_targets; i++)
 		target__fini(&ht.targets[i]);
 	free(ht.targets);
