@@ -57,6 +57,11 @@ FIX_C := $(wildcard tests/fixtures/*.c)
 FIX_CXX := $(wildcard tests/fixtures/*.cc)
 FIX_NAMES := $(patsubst tests/fixtures/%.c,%,$(FIX_C)) $(patsubst tests/fixtures/%.cc,%,$(FIX_CXX))
 FIX_BINS := $(foreach n,$(FIX_NAMES),$(BUILD)/fixtures/$(n)-fp $(BUILD)/fixtures/$(n)-nofp)
+# Extra libraries of one fixture: FIX_LDLIBS_<name>. FIX_STATIC: C fixtures
+# also built as one static binary, <name>-static (allocator in the executable).
+FIX_LDLIBS_alloc_jemalloc := -ljemalloc
+FIX_STATIC := alloc_known
+FIX_BINS += $(foreach n,$(FIX_STATIC),$(BUILD)/fixtures/$(n)-static)
 FIX_CFLAGS := -Itests/fixtures -O2 -g -Wall -Wextra -Werror -fno-inline -fno-optimize-sibling-calls
 FP_FLAGS := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 NOFP_FLAGS := -fomit-frame-pointer
@@ -106,19 +111,23 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 $(BUILD)/fixtures/%-fp: tests/fixtures/%.c | $(BUILD)
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(FIX_CFLAGS) $(FP_FLAGS) $< -o $@ -lpthread
+	$(Q)$(CC) $(FIX_CFLAGS) $(FP_FLAGS) $< -o $@ $(FIX_LDLIBS_$*) -lpthread
 $(BUILD)/fixtures/%-nofp: tests/fixtures/%.c | $(BUILD)
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(FIX_CFLAGS) $(NOFP_FLAGS) $< -o $@ -lpthread
+	$(Q)$(CC) $(FIX_CFLAGS) $(NOFP_FLAGS) $< -o $@ $(FIX_LDLIBS_$*) -lpthread
 $(BUILD)/fixtures/%-fp: tests/fixtures/%.cc | $(BUILD)
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CXX) $(FIX_CFLAGS) $(FP_FLAGS) $< -o $@ -lpthread
+	$(Q)$(CXX) $(FIX_CFLAGS) $(FP_FLAGS) $< -o $@ $(FIX_LDLIBS_$*) -lpthread
 $(BUILD)/fixtures/%-nofp: tests/fixtures/%.cc | $(BUILD)
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CXX) $(FIX_CFLAGS) $(NOFP_FLAGS) $< -o $@ -lpthread
+	$(Q)$(CXX) $(FIX_CFLAGS) $(NOFP_FLAGS) $< -o $@ $(FIX_LDLIBS_$*) -lpthread
+$(BUILD)/fixtures/%-static: tests/fixtures/%.c | $(BUILD)
+	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FIX_CFLAGS) $(FP_FLAGS) -static $< -o $@ $(FIX_LDLIBS_$*) -lpthread
 
 fixtures: $(FIX_BINS)
 
