@@ -779,7 +779,9 @@ static long free_entry_at(const struct dobj *o, uint64_t value)
 /*
  * A free-family entry whose code only jumps (directly, or through the PLT)
  * to another probed free-family entry is skipped: the probe there sees the
- * same pointer, and a second trap per call buys nothing.
+ * same pointer, and a second trap per call buys nothing. Each PLT call is
+ * two jumps (to the stub, then through the GOT): libstdc++'s operator
+ * delete[] takes four to reach free, so allow eight.
  */
 static void mark_forwarders(struct discover *d)
 {
@@ -798,7 +800,7 @@ static void mark_forwarders(struct discover *d)
 
 			if (!o->wins[c] || !is_free_kind(catalog[c].kind))
 				continue;
-			for (hops = 0; hops < 4 && !ended; hops++) {
+			for (hops = 0; hops < 8 && !ended; hops++) {
 				if (!jump_target(d, at, addr, &next, &to, &via)) {
 					ended = true;
 					break;

@@ -289,6 +289,43 @@ static void test_jemalloc(void)
 	stop(&c);
 }
 
+static void test_cxx(void)
+{
+	const struct discover_object *n, *m;
+	struct discover *d = NULL;
+	struct child c;
+	char path[4200];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/alloc_cxx-fp", fixtures);
+	err = start(path, NULL, &c);
+	ok(err == 0, "c++: %s starts (%d)", path, err);
+	if (err)
+		return;
+	err = run(c.pid, &d);
+	ok(err == 0, "c++: discovery runs (%d)", err);
+	if (err) {
+		stop(&c);
+		return;
+	}
+	n = discover__serving(d, DISCOVER_SERVES_NEW);
+	m = discover__serving(d, DISCOVER_SERVES_MALLOC);
+	ok(n && !strncmp(base(n->map_path), "libstdc++.so.6", 14) &&
+	       n->allocator == DISCOVER_ALLOC_CXXRT && m && n != m,
+	   "c++: operator new from libstdc++ (%s), malloc from %s", n ? n->map_path : "none",
+	   m ? m->map_path : "none");
+	ok(n && has_kind(entry(n, "_Znwm"), DISCOVER_NEW) &&
+	       has_kind(entry(n, "_Znam"), DISCOVER_NEW),
+	   "c++: operator new and new[] are probed");
+	ok(n && skipped(n, "_ZdlPv") && skipped(n, "_ZdaPv") && skipped(n, "_ZdlPvm") &&
+	       skipped(n, "_ZdaPvm"),
+	   "c++: libstdc++'s operator delete (jumps to free, even through delete's PLT) is "
+	   "skipped");
+	ok(no_duplicates(d), "c++: no address listed twice");
+	discover__free(d);
+	stop(&c);
+}
+
 static void test_tcmalloc(void)
 {
 	struct child_setup setup = {.preload = "libtcmalloc_minimal.so.4"};
@@ -459,6 +496,7 @@ int main(int argc, char **argv)
 	test_errors();
 	test_self();
 	test_jemalloc();
+	test_cxx();
 	test_tcmalloc();
 	snprintf(bin, sizeof(bin), "%s/alloc_known-static", fixtures);
 	test_static(bin, NULL, "static");
