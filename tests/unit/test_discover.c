@@ -56,7 +56,11 @@ static int start(const char *path, const struct child_setup *setup, struct child
 	if (c->pid == 0) {
 		const char *exe = path;
 
+		int null = open("/dev/null", O_WRONLY);
+
 		dup2(fds[1], 1);
+		if (null >= 0)
+			dup2(null, 2); /* its "pid N" line would clutter the TAP stream */
 		close(fds[0]);
 		close(fds[1]);
 		if (setup && setup->preload)
