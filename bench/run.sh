@@ -10,11 +10,25 @@
 # Workload: Debian's python3 (no frame pointers) building, serializing and
 # dropping containers (bench/workloads/python_objects.py).
 #
-# Usage: sudo bench/run.sh [REPS]   (default 3). Needs root, like heaptrace.
+# Then the malloc/free microbenchmark (bench/mallocbench.c: THREADS threads
+# each doing malloc(SIZE)/free pairs; it times its own loop) gives the cost
+# of one pair untraced and under heaptrace, next to the probes' floor:
+#   untraced    no probes
+#   floor-entry empty BPF programs on each symbol's first instruction
+#   floor       empty BPF programs at heaptrace's own probe sites (--floor)
+#   entry       heaptrace, default rate, probes on the symbols (--probe-at-entry)
+#   default     heaptrace, default rate (512 KiB)
+#   r1          heaptrace, every allocation sampled (-r 1)
+# and the ratios of added cost (traced - untraced): default/floor,
+# default/entry (moved vs naive placement), floor/floor-entry.
+#
+# Usage: sudo bench/run.sh [REPS [python|micro|all]]   (default 3 all).
+# Needs root, like heaptrace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 REPS=${1:-3}
+PARTS=${2:-all}
 HT=$BUILD/heaptrace
 PY=/usr/bin/python3
 WORK=(bench/workloads/python_objects.py 40)
@@ -50,6 +64,7 @@ run_one() {
 	echo "$name $(((t1 - t0) / 1000000)) ${cpu:-0} ${rss:-0} ${samples:-0}" >>"$T/results"
 }
 
+python_part() {
 echo "bench: $(nproc) CPUs, $(uname -r), $REPS rounds of ${#CONFIGS[@]} configurations" >&2
 for ((r = 1; r <= REPS; r++)); do
 	for c in "${CONFIGS[@]}"; do
@@ -82,3 +97,73 @@ END {
 			ms ? sprintf("%.0f", 1e6 * mu / ms) : "-", mm / 1024
 	}
 }' "$T/results"
+}
+
+MB=$BUILD/bench/mallocbench
+MICRO_CONFIGS=(untraced "floor-entry:--floor --probe-at-entry" "floor:--floor" "entry:--probe-at-entry" "default:" "r1:-r 1")
+# threads size pairs
+MICRO_LOADS=("1 64 100000" "1 4096 100000" "1 65536 100000" "$(nproc) 64 100000")
+
+micro_part() {
+	mkdir -p "$BUILD/bench"
+	cc -O2 -Wall -Wextra -Werror bench/mallocbench.c -o "$MB" -lpthread
+	echo "bench: malloc/free pairs, $REPS rounds of ${#MICRO_CONFIGS[@]} configurations x ${#MICRO_LOADS[@]} loads" >&2
+	local r c name args load ns
+	: >"$T/micro"
+	for ((r = 1; r <= REPS; r++)); do
+		for load in "${MICRO_LOADS[@]}"; do
+			for c in "${MICRO_CONFIGS[@]}"; do
+				name=${c%%:*}
+				args=${c#*:}
+				if [ "$name" = untraced ]; then
+					# shellcheck disable=SC2086
+					ns=$("$MB" $load | sed -n 's/^ns_per_pair //p')
+				else
+					rm -rf "$T/out" && mkdir -p "$T/out"
+					# shellcheck disable=SC2086
+					ns=$("$HT" $args -o "$T/out" -- "$MB" $load 2>/dev/null | sed -n 's/^ns_per_pair //p')
+				fi
+				echo "${load// /\/} $name ${ns:-0}" >>"$T/micro"
+			done
+		done
+		echo "bench: micro round $r done" >&2
+	done
+	awk -v cfgs="${MICRO_CONFIGS[*]}" '
+	function median(a, n,   i, j, t) {
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	{
+		k = $1 SUBSEP $2; n[k]++; v[k, n[k]] = $3
+		if (!($1 in seen)) { seen[$1] = 1; loads[++nl] = $1 }
+		if (!($2 in cseen)) { cseen[$2] = 1; order[++nc] = $2 }
+	}
+	END {
+		printf "%-16s", "thr/size/pairs"
+		for (i = 1; i <= nc; i++) printf " %11s", order[i]
+		printf " %9s %9s %9s\n", "dflt/flr", "dflt/ent", "flr/flr-e"
+		for (l = 1; l <= nl; l++) {
+			printf "%-16s", loads[l]
+			for (i = 1; i <= nc; i++) {
+				k = loads[l] SUBSEP order[i]
+				for (j = 1; j <= n[k]; j++) a[j] = v[k, j]
+				m[order[i]] = median(a, n[k])
+				printf " %11.1f", m[order[i]]
+			}
+			u = m["untraced"]
+			printf " %9.2f %9.2f %9.2f\n", (m["default"] - u) / (m["floor"] - u),
+				(m["default"] - u) / (m["entry"] - u), (m["floor"] - u) / (m["floor-entry"] - u)
+		}
+		print "(ns per malloc+free pair per thread, median; ratios of added cost over untraced)"
+	}' "$T/micro"
+}
+
+case "$PARTS" in
+python) python_part ;;
+micro) micro_part ;;
+*)
+	python_part
+	echo
+	micro_part
+	;;
+esac

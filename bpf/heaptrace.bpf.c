@@ -26,6 +26,8 @@ const volatile __u64 sample_rate = 524288;
 const volatile __u64 page_size = 4096;
 const volatile __u32 unwind_mode = HT_UNWIND_FP;
 const volatile __u32 stack_copy_size = 16384; /* <= HT_MAX_STACK_COPY */
+/* --alloc-only: free is not probed, so a sampled block is counted freed at once. */
+const volatile __u32 alloc_only = 0;
 
 /* Names each DWARF-mode sample for the daemon, from its stack to its free. */
 __u64 next_seq = 1;
@@ -400,6 +402,11 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 	if (!addr)
 		return;
 	count(&t->samples);
+	if (alloc_only) {
+		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), 0))
+			count(&t->lost_events);
+		return;
+	}
 	lv.time_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&live, &lk, &lv, BPF_ANY)) {
 		/* Its free would never be seen: count it freed now, and say so. */
@@ -430,6 +437,11 @@ static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __
 	__sync_fetch_and_add(&av->alloc_bytes, size);
 	count(&t->samples);
 
+	if (alloc_only) {
+		__sync_fetch_and_add(&av->free_objects, 1);
+		__sync_fetch_and_add(&av->free_bytes, size);
+		return;
+	}
 	lv.time_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&live, &lk, &lv, BPF_ANY)) {
 		/* Untracked, its free would never be seen: keep in-use honest by
@@ -467,7 +479,8 @@ int BPF_KRETPROBE(alloc_return, long ret)
 	}
 
 	/* realloc frees its old block when it succeeds, and when asked for 0 bytes. */
-	if ((call->entry == HT_REALLOC || call->entry == HT_REALLOCARRAY) && call->old_addr &&
+	if (!alloc_only && (call->entry == HT_REALLOC || call->entry == HT_REALLOCARRAY) &&
+	    call->old_addr &&
 	    (addr || call->size == 0))
 		untrack_block(tgid, call->old_addr, t);
 
@@ -556,5 +569,18 @@ int BPF_KPROBE(free_entry, __u64 ptr)
 	if (!t)
 		return 0;
 	untrack_block(tgid, ptr, t);
+	return 0;
+}
+
+/* The benchmark's floor (--floor): what the probes cost with nothing to do. */
+SEC("uprobe")
+int floor_entry(struct pt_regs *ctx)
+{
+	return 0;
+}
+
+SEC("uretprobe")
+int floor_return(struct pt_regs *ctx)
+{
 	return 0;
 }

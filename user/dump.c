@@ -301,6 +301,12 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 			  now_ns - (int64_t)t->start_realtime_ns, sum, &b);
 	if (err)
 		goto cleanup;
+	if (o->alloc_only) {
+		err = pprof__add_comment(b, "alloc-only: free is not traced (--alloc-only), so the "
+					    "inuse sample types are zero");
+		if (err)
+			goto cleanup;
+	}
 	profile_path(o, t, &now, path, path_len);
 	/*
 	 * Two dumps within one tick of the name's clock (a final dump right

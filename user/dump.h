@@ -45,6 +45,7 @@ struct dump_opts {
 	const char *output_dir;
 	uint64_t sample_rate;
 	bool subsecond_names; /* add milliseconds to file names */
+	bool alloc_only;      /* --alloc-only: say that in-use is not tracked */
 };
 
 struct heap_snapshot;

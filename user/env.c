@@ -36,6 +36,12 @@ static const char usage[] =
     "      --max-stacks N       distinct stacks kept (default 65536)\n"
     "      --max-live N         live sampled blocks tracked (default 1048576)\n"
     "      --max-threads N      threads inside an allocator at once (default 16384)\n"
+    "      --alloc-only         probe allocations only, not free: half the traps;\n"
+    "                           in-use sample types are written as zero\n"
+    "      --list-probes        print where each allocator entry point of the\n"
+    "                           targets would be probed, and why; then exit\n"
+    "      --probe-at-entry     probe each entry point's first instruction instead\n"
+    "                           of the first one the kernel emulates (slower)\n"
     "  -v, --verbose            print libbpf's messages\n"
     "  -h, --help               print this help\n"
     "      --version            print the version\n"
@@ -53,6 +59,10 @@ enum {
 	OPT_UNWIND,
 	OPT_STACK_SIZE,
 	OPT_RING_SIZE,
+	OPT_ALLOC_ONLY,
+	OPT_LIST_PROBES,
+	OPT_PROBE_AT_ENTRY,
+	OPT_FLOOR,
 	OPT_HTTP,
 };
 
@@ -69,6 +79,10 @@ static const struct option long_options[] = {
     {"stack-size", required_argument, NULL, OPT_STACK_SIZE},
     {"ring-size", required_argument, NULL, OPT_RING_SIZE},
     {"http", required_argument, NULL, OPT_HTTP},
+    {"alloc-only", no_argument, NULL, OPT_ALLOC_ONLY},
+    {"list-probes", no_argument, NULL, OPT_LIST_PROBES},
+    {"probe-at-entry", no_argument, NULL, OPT_PROBE_AT_ENTRY},
+    {"floor", no_argument, NULL, OPT_FLOOR}, /* benchmark only: see docs/performance.md */
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -348,6 +362,18 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 			env->ring_size = (uint32_t)v;
 			break;
 		}
+		case OPT_ALLOC_ONLY:
+			env->alloc_only = true;
+			break;
+		case OPT_LIST_PROBES:
+			env->list_probes = true;
+			break;
+		case OPT_PROBE_AT_ENTRY:
+			env->probe_at_entry = true;
+			break;
+		case OPT_FLOOR:
+			env->floor = true;
+			break;
 		case OPT_HTTP: {
 			char host[64], port[8];
 

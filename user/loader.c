@@ -24,6 +24,9 @@ struct loader {
 	void *event_ctx;
 	struct probe_link *links;
 	size_t nr_links, cap_links;
+	bool probe_at_entry;
+	bool floor;
+	bool alloc_only;
 };
 
 static bool verbose_libbpf;
@@ -77,6 +80,9 @@ int loader__open(const struct loader_opts *opts, struct loader **out)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
+	l->probe_at_entry = opts->probe_at_entry;
+	l->floor = opts->floor;
+	l->alloc_only = opts->alloc_only;
 	l->skel = heaptrace_bpf__open();
 	if (!l->skel) {
 		err = -errno;
@@ -86,6 +92,7 @@ int loader__open(const struct loader_opts *opts, struct loader **out)
 	l->skel->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	l->skel->rodata->unwind_mode = opts->unwind;
 	l->skel->rodata->stack_copy_size = opts->stack_copy_size;
+	l->skel->rodata->alloc_only = opts->alloc_only;
 	bpf_map__set_max_entries(l->skel->maps.events, opts->ring_size);
 	bpf_map__set_max_entries(l->skel->maps.targets, opts->max_targets);
 	bpf_map__set_max_entries(l->skel->maps.stacks, opts->max_stacks);
@@ -138,13 +145,14 @@ static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link)
 }
 
 static int attach_one(struct loader *l, pid_t pid, const char *path, const char *symbol,
-		      struct bpf_program *prog, bool retprobe)
+		      size_t offset, struct bpf_program *prog, bool retprobe)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uopts, .func_name = symbol, .retprobe = retprobe);
 	struct bpf_link *link;
 	int err;
 
-	link = bpf_program__attach_uprobe_opts(prog, pid, path, 0, &uopts);
+	/* libbpf adds the symbol's file offset to `offset`. */
+	link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &uopts);
 	if (!link)
 		return -errno;
 	err = remember_link(l, pid, link);
@@ -156,34 +164,47 @@ static int attach_one(struct loader *l, pid_t pid, const char *path, const char 
 int loader__attach_object(struct loader *l, pid_t pid, const char *path,
 			  enum alloc_object_kind kind, const char **missing)
 {
-	const struct alloc_entry_point *eps;
-	size_t nr, i;
+	struct alloc_probe *probes = NULL;
+	size_t nr = 0, i;
 	int attached = 0, err;
 
-	eps = allocator__entry_points(kind, &nr);
+	err = allocator__plan(path, kind, l->probe_at_entry, &probes, &nr);
+	if (err)
+		return err;
 	for (i = 0; i < nr; i++) {
-		struct bpf_program *prog = entry_program(l->skel, eps[i].entry);
+		const struct alloc_entry_point *ep = probes[i].ep;
+		struct bpf_program *prog = entry_program(l->skel, ep->entry);
+		struct bpf_program *ret = l->skel->progs.alloc_return;
+		size_t off = probes[i].place.offset;
 
-		err = attach_one(l, pid, path, eps[i].symbol, prog, false);
-		if (err == -ENOENT && !eps[i].required)
+		if (!probes[i].found && !ep->required)
 			continue;
-		if (err) {
-			if (missing)
-				*missing = eps[i].symbol;
-			return err;
+		if (ep->entry == HT_FREE && l->alloc_only)
+			continue;
+		if (l->floor) {
+			prog = l->skel->progs.floor_entry;
+			ret = l->skel->progs.floor_return;
 		}
+		err = attach_one(l, pid, path, ep->symbol, off, prog, false);
+		if (err == -ENOENT && !ep->required)
+			continue;
+		if (err)
+			goto fail;
 		attached++;
-		if (eps[i].entry == HT_FREE)
+		if (ep->entry == HT_FREE)
 			continue;
-		err = attach_one(l, pid, path, eps[i].symbol, l->skel->progs.alloc_return, true);
-		if (err) {
-			if (missing)
-				*missing = eps[i].symbol;
-			return err;
-		}
+		err = attach_one(l, pid, path, ep->symbol, off, ret, true);
+		if (err)
+			goto fail;
 		attached++;
 	}
+	free(probes);
 	return attached;
+fail:
+	if (missing)
+		*missing = probes[i].ep->symbol;
+	free(probes);
+	return err;
 }
 
 /* Collects the keys of `map` for which `belongs` is true, then deletes them. */

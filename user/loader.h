@@ -20,15 +20,18 @@
 struct loader;
 
 struct loader_opts {
-	uint64_t sample_rate; /* mean bytes between samples; 1 = every allocation */
-	uint32_t max_targets; /* processes traced at once */
-	uint32_t max_stacks;  /* distinct stacks kept */
-	uint32_t max_live;    /* live sampled blocks tracked */
-	uint32_t max_threads; /* threads inside an allocator call at once */
+	uint64_t sample_rate;	  /* mean bytes between samples; 1 = every allocation */
+	uint32_t max_targets;	  /* processes traced at once */
+	uint32_t max_stacks;	  /* distinct stacks kept */
+	uint32_t max_live;	  /* live sampled blocks tracked */
+	uint32_t max_threads;	  /* threads inside an allocator call at once */
 	enum ht_unwind unwind;	  /* frame pointers in the kernel, or DWARF in the daemon */
 	uint32_t stack_copy_size; /* DWARF: bytes of user stack copied per sample */
 	uint32_t ring_size;	  /* DWARF: events ring buffer bytes (a power of two) */
 	bool verbose;		  /* print libbpf's messages */
+	bool alloc_only;	  /* no free probes; sampled blocks count as freed at once */
+	bool probe_at_entry;	  /* probe each symbol's first instruction (naive placement) */
+	bool floor;		  /* attach empty programs at the same sites (benchmark floor) */
 };
 
 /*
@@ -45,10 +48,12 @@ int loader__add_target(struct loader *l, pid_t pid);
 
 /*
  * Attaches the entry points of `kind` found in the object at `path` (as this
- * process can open it) for process `pid`. Returns the number of probes
- * attached, -ENOENT when a required entry point is missing, or another
- * negative errno. *missing (if not NULL) receives a required symbol that was
- * missing.
+ * process can open it) for process `pid`: an entry probe and, for
+ * allocating entry points, a return probe, both at the site allocator__plan
+ * chooses (the return probe hijacks the return address at [rsp], which is
+ * the same there as at the symbol). Returns the number of probes attached,
+ * -ENOENT when a required entry point is missing, or another negative
+ * errno. *missing (if not NULL) receives a required symbol that was missing.
  */
 int loader__attach_object(struct loader *l, pid_t pid, const char *path,
 			  enum alloc_object_kind kind, const char **missing);

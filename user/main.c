@@ -171,6 +171,64 @@ static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, const 
 	return 0;
 }
 
+/* Prints one object's probe sites: object, symbol, offset, instruction, reason. */
+static int list_object(const char *shown, const char *path, enum alloc_object_kind kind,
+		       bool at_entry)
+{
+	struct alloc_probe *probes;
+	size_t nr, i;
+	int err;
+
+	err = allocator__plan(path, kind, at_entry, &probes, &nr);
+	if (err) {
+		log_error("cannot read '%s': %s", path, strerror(-err));
+		return err;
+	}
+	for (i = 0; i < nr; i++)
+		if (probes[i].found)
+			printf("%s\t%s\t+0x%x\t%s\t%s\n", shown, probes[i].ep->symbol,
+			       probes[i].place.offset, probes[i].place.insn,
+			       probes[i].place.reason);
+	free(probes);
+	return 0;
+}
+
+/* --list-probes: where each target's allocator would be probed, and why. */
+static int list_probes(const struct env *env)
+{
+	enum alloc_object_kind kind;
+	char path[4096];
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < env->nr_pids; i++) {
+		struct procmaps *pm;
+
+		if (procmaps__load(env->pids[i], &pm)) {
+			log_error("no such process: pid %d: check the PID (ps -p %d)",
+				  env->pids[i], env->pids[i]);
+			return -ESRCH;
+		}
+		for (kind = 0; kind < ALLOC_OBJ_NR_KINDS && !err; kind++) {
+			const struct procmap *m = allocator__find(pm, kind);
+
+			if (!m)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/root%s", env->pids[i], m->path);
+			err = list_object(m->path, path, kind, env->probe_at_entry);
+		}
+		procmaps__free(pm);
+	}
+	for (kind = 0; env->command && kind < ALLOC_OBJ_NR_KINDS && !err; kind++) {
+		char *p = allocator__resolve_default(kind);
+
+		if (p)
+			err = list_object(p, p, kind, env->probe_at_entry);
+		free(p);
+	}
+	return err;
+}
+
 /* heaptrace print [-base OLD] FILE: the profile as Go's legacy heap text on stdout. */
 static int print_profile(const struct env *env)
 {
@@ -340,6 +398,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_verbose = ht.env.verbose;
+	if (ht.env.list_probes) {
+		ht.exit_code = list_probes(&ht.env) ? 1 : 0;
+		goto cleanup;
+	}
 
 	if (preflight__check(&ht.env, err_msg, sizeof(err_msg))) {
 		log_error("%s", err_msg);
@@ -370,6 +432,9 @@ int main(int argc, char **argv)
 	lopts.unwind = ht.env.unwind == ENV_UNWIND_FP ? HT_UNWIND_FP : HT_UNWIND_DWARF;
 	lopts.stack_copy_size = ht.env.stack_copy_size;
 	lopts.ring_size = env__ring_size(&ht.env);
+	lopts.alloc_only = ht.env.alloc_only;
+	lopts.probe_at_entry = ht.env.probe_at_entry;
+	lopts.floor = ht.env.floor;
 	err = loader__open(&lopts, &ht.loader);
 	if (err) {
 		if ((err == -EPERM || err == -EACCES) && geteuid() == 0)
@@ -418,6 +483,7 @@ int main(int argc, char **argv)
 	ht.dump_opts.output_dir = ht.env.output_dir;
 	ht.dump_opts.sample_rate = ht.env.sample_rate;
 	ht.dump_opts.subsecond_names = ht.env.interval_ns < 1000000000ull;
+	ht.dump_opts.alloc_only = ht.env.alloc_only;
 
 	if (ht.env.command) {
 		pid_t pid;
