@@ -28,10 +28,10 @@ struct env {
 	uint32_t stack_copy_size; /* --stack-size */
 	uint32_t ring_size;	  /* --ring-size; 0 = by sample rate, see env__ring_size */
 	bool verbose;
-	bool alloc_only;     /* --alloc-only: no free probes */
-	bool list_probes;    /* --list-probes: print the probe sites and exit */
-	bool probe_at_entry; /* --probe-at-entry: naive placement, for comparison */
-	bool floor;	     /* --floor: empty programs at the probe sites (benchmark) */
+	bool alloc_only;	/* --alloc-only: no free probes */
+	bool list_probes;	/* --list-probes: print the probe sites and exit */
+	bool probe_at_entry;	/* --probe-at-entry: naive placement, for comparison */
+	bool floor;		/* --floor: empty programs at the probe sites (benchmark) */
 	const char *http_addr;	/* --http; NULL = no server */
 	const char *print_file; /* heaptrace print FILE */
 	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */

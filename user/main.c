@@ -205,8 +205,8 @@ static int list_probes(const struct env *env)
 		struct procmaps *pm;
 
 		if (procmaps__load(env->pids[i], &pm)) {
-			log_error("no such process: pid %d: check the PID (ps -p %d)",
-				  env->pids[i], env->pids[i]);
+			log_error("no such process: pid %d: check the PID (ps -p %d)", env->pids[i],
+				  env->pids[i]);
 			return -ESRCH;
 		}
 		for (kind = 0; kind < ALLOC_OBJ_NR_KINDS && !err; kind++) {
