@@ -106,8 +106,7 @@ struct stack_event_buf {
 	__u8 stack[HT_MAX_STACK_COPY + 4096];
 };
 
-_Static_assert(__builtin_offsetof(struct stack_event_buf, stack) ==
-		       sizeof(struct ht_stack_event),
+_Static_assert(__builtin_offsetof(struct stack_event_buf, stack) == sizeof(struct ht_stack_event),
 	       "stack_event_buf must start like ht_stack_event");
 
 /* One per CPU, indexed by CPU: per-CPU map values are limited to 32 KiB. */
@@ -208,7 +207,8 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, stru
 	if (depth > HT_MAX_STACK_DEPTH)
 		depth = HT_MAX_STACK_DEPTH;
 	st->frames[0] = ret_addr;
-	/* A full buffer means the walk was cut: mark it rather than pass a partial stack as whole. */
+	/* A full buffer means the walk was cut: mark it rather than pass a partial stack as whole.
+	 */
 	if (depth == HT_MAX_STACK_DEPTH)
 		st->frames[HT_MAX_STACK_DEPTH - 1] = HT_FRAME_TRUNCATED;
 	st->tgid = tgid;
@@ -253,7 +253,8 @@ static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, st
 		count(&t->stack_errors);
 		return 0;
 	}
-	/* At the allocator's first instruction the callee-saved registers are still the caller's. */
+	/* At the allocator's first instruction the callee-saved registers are still the caller's.
+	 */
 	base = entry_sp + 8;
 	buf->regs.sp = base;
 	buf->regs.bp = ctx->bp;
@@ -355,8 +356,8 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 		return;
 	if (unwind_mode == HT_UNWIND_DWARF) {
 		struct ht_free_event ev = {
-			.hdr = { .type = HT_EV_FREE, .tgid = tgid, .seq = lv->stack_id },
-			.size = lv->size,
+		    .hdr = {.type = HT_EV_FREE, .tgid = tgid, .seq = lv->stack_id},
+		    .size = lv->size,
 		};
 
 		/* Only the deleter reports, so a racing double free cannot count twice. */
@@ -382,16 +383,16 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __u64 seq,
 					  struct ht_target *t)
 {
-	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
-	struct ht_live_val lv = { .stack_id = seq, .size = size };
+	struct ht_live_key lk = {.tgid = tgid, .addr = addr};
+	struct ht_live_val lv = {.stack_id = seq, .size = size};
 	struct ht_alloc_event ev = {
-		.hdr = { .type = HT_EV_ALLOC, .tgid = tgid, .seq = seq },
-		.addr = addr,
-		.size = size,
+	    .hdr = {.type = HT_EV_ALLOC, .tgid = tgid, .seq = seq},
+	    .addr = addr,
+	    .size = size,
 	};
 	struct ht_free_event fev = {
-		.hdr = { .type = HT_EV_FREE, .tgid = tgid, .seq = seq },
-		.size = size,
+	    .hdr = {.type = HT_EV_FREE, .tgid = tgid, .seq = seq},
+	    .size = size,
 	};
 
 	/* Sent before the block is live, so no free event can overtake it. */
@@ -452,24 +453,11 @@ static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __
 	}
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(alloc_return, long ret)
+/* A tracked call returned `ret`: account its old block and its sample. */
+static __always_inline void finish_call(struct ht_inflight *call, long ret, __u32 tgid,
+					struct ht_target *t)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct ht_inflight *call;
-	struct ht_target *t;
 	__u64 addr = 0;
-
-	call = bpf_map_lookup_elem(&inflight, &tid);
-	if (!call)
-		return 0;
-	/* Returns of nested calls pass through here too; ours pops the return address. */
-	if (call->entry_sp + 8 != PT_REGS_SP(ctx))
-		return 0;
-	t = bpf_map_lookup_elem(&targets, &tgid);
-	if (!t)
-		goto done;
 
 	if (call->entry == HT_POSIX_MEMALIGN) {
 		if (ret == 0 && call->out_ptr)
@@ -478,17 +466,42 @@ int BPF_KRETPROBE(alloc_return, long ret)
 		addr = (__u64)ret;
 	}
 
+	/* xallocx returns the usable size: at least the request means it resized in place. */
+	if (call->entry == HT_XALLOCX)
+		addr = (__u64)ret >= call->size ? call->old_addr : 0;
+
 	/* realloc frees its old block when it succeeds, and when asked for 0 bytes. */
 	if (!alloc_only && (call->entry == HT_REALLOC || call->entry == HT_REALLOCARRAY) &&
-	    call->old_addr &&
-	    (addr || call->size == 0))
+	    call->old_addr && (addr || call->size == 0))
+		untrack_block(tgid, call->old_addr, t);
+	/* rallocx and xallocx release the old block only when a (re)sized one replaces it. */
+	if (!alloc_only && (call->entry == HT_RALLOCX || call->entry == HT_XALLOCX) &&
+	    call->old_addr && addr)
 		untrack_block(tgid, call->old_addr, t);
 
 	if (call->sampled && unwind_mode == HT_UNWIND_DWARF)
 		report_sample(tgid, addr, call->size, call->stack_id, t);
 	else if (addr && call->sampled)
 		record_sample(tgid, addr, call->size, call->stack_id, t);
-done:
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct ht_inflight *call;
+	struct ht_target *t;
+
+	call = bpf_map_lookup_elem(&inflight, &tid);
+	if (!call)
+		return 0;
+	/* Returns of nested calls pass through here too; ours pops the return address. */
+	if (call->entry_sp + 8 != PT_REGS_SP(ctx))
+		return 0;
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	if (t)
+		finish_call(call, ret, tgid, t);
 	bpf_map_delete_elem(&inflight, &tid);
 	return 0;
 }
@@ -544,6 +557,18 @@ int BPF_KPROBE(reallocarray_entry, __u64 ptr, __u64 nmemb, __u64 size)
 	return on_alloc_entry(ctx, HT_REALLOCARRAY, nmemb * size, ptr, 0, true);
 }
 
+SEC("uprobe")
+int BPF_KPROBE(rallocx_entry, __u64 ptr, __u64 size)
+{
+	return on_alloc_entry(ctx, HT_RALLOCX, size, ptr, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xallocx_entry, __u64 ptr, __u64 size)
+{
+	return on_alloc_entry(ctx, HT_XALLOCX, size, ptr, 0, true);
+}
+
 /* aligned_alloc and memalign share the (alignment, size) signature. */
 SEC("uprobe")
 int BPF_KPROBE(memalign_entry, __u64 alignment, __u64 size)
@@ -583,4 +608,227 @@ SEC("uretprobe")
 int floor_return(struct pt_regs *ctx)
 {
 	return 0;
+}
+
+/*
+ * ---- Uprobe sessions (link type BPF_TRACE_UPROBE_SESSION) ----
+ *
+ * One program per allocating entry point runs at the entry and, only when
+ * that run returned 0, again at the return. So an unsampled call that needs
+ * no bookkeeping arms no return probe: one trap instead of two. The loader
+ * loads these programs (and sets their attach type, which libbpf 1.1 cannot
+ * name) only when the kernel can create session links; otherwise they stay
+ * unloaded and the uprobe + uretprobe programs above do the work.
+ *
+ * Per-thread state is one task-local record: the sampling budget and the
+ * outermost tracked call (what `inflight` holds for the classic programs).
+ * A call is tracked (its return run armed) when it is sampled, or when it
+ * can call another entry point or must free an old block (always_track):
+ * the record is then the nesting marker that makes inner calls count once.
+ * The session cookie holds the tracked call's entry stack pointer, so a
+ * return run only completes the record its own entry wrote.
+ */
+extern bool bpf_session_is_return(void) __ksym __weak;
+extern __u64 *bpf_session_cookie(void) __ksym __weak;
+
+struct session_thread {
+	__u64 budget; /* bytes until the next sample */
+	__u64 initialized;
+	struct ht_inflight call; /* entry_sp == 0: no call tracked */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct session_thread);
+} session_threads SEC(".maps");
+
+/* Returns 0 (run my return) when the call is tracked, 1 otherwise. */
+static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64 size,
+					 __u64 old_addr, __u64 out_ptr, bool always_track)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 sp = PT_REGS_SP(ctx), *cookie;
+	struct session_thread *st;
+	struct ht_inflight *call;
+	struct ht_target *t;
+	bool sampled;
+
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t)
+		return 1;
+	st = bpf_task_storage_get(&session_threads, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count(&t->lost_inflight);
+		return 1;
+	}
+	call = &st->call;
+	/* Same rule as on_alloc_entry; a record left by a call that never
+	 * returned (an exception out of operator new) is dropped here. */
+	if (call->entry_sp) {
+		if (call->entry_sp >= sp &&
+		    bpf_ktime_get_ns() - call->time_ns < HT_NESTING_WINDOW_NS)
+			return 1;
+		call->entry_sp = 0;
+	}
+
+	count(&t->calls);
+	if (sample_rate <= 1) {
+		sampled = true;
+	} else {
+		if (!st->initialized) {
+			st->budget = draw_budget();
+			st->initialized = 1;
+		}
+		sampled = size >= st->budget;
+		st->budget = sampled ? draw_budget() : st->budget - size;
+	}
+	/* The common case: nothing to record, no return probe. */
+	if (!sampled && !always_track)
+		return 1;
+
+	call->stack_id = 0;
+	if (sampled)
+		call->stack_id = unwind_mode == HT_UNWIND_DWARF ? send_stack_copy(ctx, tgid, t)
+								: capture_stack(ctx, tgid, t);
+	call->sampled = call->stack_id != 0;
+	if (!call->sampled && !always_track)
+		return 1;
+	cookie = bpf_session_cookie();
+	if (!cookie)
+		return 1;
+	*cookie = sp;
+	call->entry_sp = sp;
+	call->time_ns = bpf_ktime_get_ns();
+	call->size = size;
+	call->old_addr = old_addr;
+	call->out_ptr = out_ptr;
+	call->entry = entry;
+	return 0;
+}
+
+static __always_inline int session_return(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct session_thread *st;
+	struct ht_target *t;
+	__u64 *cookie;
+
+	cookie = bpf_session_cookie();
+	st = bpf_task_storage_get(&session_threads, bpf_get_current_task_btf(), 0, 0);
+	if (!cookie || !st || !*cookie || st->call.entry_sp != *cookie)
+		return 0;
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	if (t)
+		finish_call(&st->call, PT_REGS_RC(ctx), tgid, t);
+	st->call.entry_sp = 0;
+	return 0;
+}
+
+/*
+ * One program per signature, as for the classic entry programs. libbpf 1.1
+ * knows no "uprobe.session" section: the loader sets the attach type.
+ */
+SEC("uprobe")
+int BPF_KPROBE(malloc_session, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	return session_entry(ctx, HT_MALLOC, size, 0, 0, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(valloc_session, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	return session_entry(ctx, HT_VALLOC, size, 0, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pvalloc_session, __u64 size)
+{
+	/* As pvalloc_entry: whole pages, and one page for 0. */
+	__u64 rounded = size ? (size + page_size - 1) & ~(page_size - 1) : page_size;
+
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	return session_entry(ctx, HT_PVALLOC, rounded, 0, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(new_session, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	return session_entry(ctx, HT_OPERATOR_NEW, size, 0, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_session, __u64 nmemb, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	if (mul_overflows(nmemb, size))
+		return 1;
+	return session_entry(ctx, HT_CALLOC, nmemb * size, 0, 0, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_session, __u64 ptr, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	return session_entry(ctx, HT_REALLOC, size, ptr, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(reallocarray_session, __u64 ptr, __u64 nmemb, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	if (mul_overflows(nmemb, size))
+		return 1;
+	return session_entry(ctx, HT_REALLOCARRAY, nmemb * size, ptr, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(memalign_session, __u64 alignment, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	return session_entry(ctx, HT_MEMALIGN, size, 0, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_session, __u64 memptr, __u64 alignment, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	return session_entry(ctx, HT_POSIX_MEMALIGN, size, 0, memptr, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rallocx_session, __u64 ptr, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	return session_entry(ctx, HT_RALLOCX, size, ptr, 0, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xallocx_session, __u64 ptr, __u64 size)
+{
+	if (bpf_session_is_return())
+		return session_return(ctx);
+	return session_entry(ctx, HT_XALLOCX, size, ptr, 0, true);
+}
+
+/* --floor in session mode: one trap at the entry, no return run. */
+SEC("uprobe")
+int floor_session(struct pt_regs *ctx)
+{
+	return 1;
 }

@@ -28,8 +28,10 @@ enum ht_entry {
 	HT_MEMALIGN,
 	HT_VALLOC,
 	HT_PVALLOC,
-	HT_OPERATOR_NEW, /* C++ operator new/new[] and their variants */
+	HT_OPERATOR_NEW, /* C++ operator new/new[] and their variants, jemalloc's mallocx */
 	HT_FREE,
+	HT_RALLOCX, /* jemalloc rallocx(ptr, size, flags): a realloc that never frees on size 0 */
+	HT_XALLOCX, /* jemalloc xallocx(ptr, size, extra, flags): resizes in place or not at all */
 	HT_NR_ENTRIES,
 };
 

@@ -20,18 +20,18 @@ expect_target_error() {
 	is "$(profiles_of "$out" | wc -l)" 0 "$desc: no profile written"
 }
 
-# A statically linked program maps no libc.so.6: its allocator is not found.
+# A stripped static binary has no symbols left to find its malloc by.
 cat >"$T/static.c" <<'C'
 #include <stdlib.h>
 #include <unistd.h>
 int main(void) { void *volatile p = malloc(10); (void)p; pause(); return 0; }
 C
-if gcc -static -O1 -o "$T/static" "$T/static.c" 2>"$T/cc.err"; then
+if gcc -static -s -O1 -o "$T/static" "$T/static.c" 2>"$T/cc.err"; then
 	"$T/static" &
 	static_pid=$!
 	track_pid "$static_pid"
 	sleep 0.2
-	expect_target_error "static binary" "allocator not found in pid $static_pid" \
+	expect_target_error "stripped static binary" "allocator not found in pid $static_pid" \
 		-p "$static_pid" -o "$out"
 else
 	bail_out "cannot build a static test program: $(cat "$T/cc.err")"

@@ -10,83 +10,7 @@
 #include <unistd.h>
 
 #include "allocator.h"
-
-static const struct alloc_entry_point libc_entries[] = {
-    {"malloc", HT_MALLOC, true},
-    {"free", HT_FREE, true},
-    {"calloc", HT_CALLOC, false},
-    {"realloc", HT_REALLOC, false},
-    {"reallocarray", HT_REALLOCARRAY, false},
-    {"posix_memalign", HT_POSIX_MEMALIGN, false},
-    {"aligned_alloc", HT_ALIGNED_ALLOC, false},
-    {"memalign", HT_MEMALIGN, false},
-    {"valloc", HT_VALLOC, false},
-    {"pvalloc", HT_PVALLOC, false},
-};
-
-/* Itanium C++ ABI names (x86_64: size_t is unsigned long, 'm'). */
-static const struct alloc_entry_point cxx_entries[] = {
-    {"_Znwm", HT_OPERATOR_NEW, false},
-    {"_Znam", HT_OPERATOR_NEW, false},
-    {"_ZnwmRKSt9nothrow_t", HT_OPERATOR_NEW, false},
-    {"_ZnamRKSt9nothrow_t", HT_OPERATOR_NEW, false},
-    {"_ZnwmSt11align_val_t", HT_OPERATOR_NEW, false},
-    {"_ZnamSt11align_val_t", HT_OPERATOR_NEW, false},
-    {"_ZnwmSt11align_val_tRKSt9nothrow_t", HT_OPERATOR_NEW, false},
-    {"_ZnamSt11align_val_tRKSt9nothrow_t", HT_OPERATOR_NEW, false},
-};
-
-static const char *const object_names[ALLOC_OBJ_NR_KINDS] = {
-    [ALLOC_OBJ_LIBC] = "libc.so.6",
-    [ALLOC_OBJ_CXX_NEW] = "libstdc++.so.6",
-};
-
-const struct alloc_entry_point *allocator__entry_points(enum alloc_object_kind kind, size_t *nr)
-{
-	switch (kind) {
-	case ALLOC_OBJ_LIBC:
-		*nr = sizeof(libc_entries) / sizeof(libc_entries[0]);
-		return libc_entries;
-	case ALLOC_OBJ_CXX_NEW:
-		*nr = sizeof(cxx_entries) / sizeof(cxx_entries[0]);
-		return cxx_entries;
-	default:
-		*nr = 0;
-		return NULL;
-	}
-}
-
-const char *allocator__object_name(enum alloc_object_kind kind)
-{
-	return kind < ALLOC_OBJ_NR_KINDS ? object_names[kind] : NULL;
-}
-
-const struct procmap *allocator__find(const struct procmaps *pm, enum alloc_object_kind kind)
-{
-	const char *name = allocator__object_name(kind);
-
-	return name ? procmaps__find_object(pm, name) : NULL;
-}
-
-char *allocator__resolve_default(enum alloc_object_kind kind)
-{
-	const char *name = allocator__object_name(kind);
-	struct link_map *lm = NULL;
-	char *path = NULL;
-	void *handle;
-
-	if (!name)
-		return NULL;
-	/* Ask the dynamic linker itself: it applies the same search rules the
-	 * command will. The library stays loaded; it is one we link anyway or
-	 * a system library whose constructors are harmless. */
-	handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL);
-	if (!handle)
-		return NULL;
-	if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name && lm->l_name[0])
-		path = strdup(lm->l_name);
-	return path;
-}
+#include "discover.h"
 
 /* Whether a symbol table entry names `symbol`, with or without a version. */
 static bool symbol_matches(const char *name, const char *symbol)
@@ -96,10 +20,16 @@ static bool symbol_matches(const char *name, const char *symbol)
 	return !strncmp(name, symbol, n) && (name[n] == '\0' || name[n] == '@');
 }
 
-/* The defined function `symbol` in `elf`: as libbpf finds it, .symtab then .dynsym. */
-static bool find_function(Elf *elf, const char *symbol, GElf_Sym *out)
+/*
+ * The function at link-time address `value` in `elf`, preferably named
+ * `symbol` (.symtab, then .dynsym): its size bounds the code the probe site
+ * is chosen in.
+ */
+static bool find_function(Elf *elf, const char *symbol, uint64_t value, GElf_Sym *out)
 {
 	static const Elf64_Word types[] = {SHT_SYMTAB, SHT_DYNSYM};
+	bool found_other = false;
+	GElf_Sym other;
 	size_t t, i;
 
 	for (t = 0; t < 2; t++) {
@@ -119,17 +49,25 @@ static bool find_function(Elf *elf, const char *symbol, GElf_Sym *out)
 				const char *name;
 
 				if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-				    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+				    sym.st_value != value || !sym.st_size)
 					continue;
 				name = elf_strptr(elf, sh.sh_link, sym.st_name);
 				if (name && symbol_matches(name, symbol)) {
 					*out = sym;
 					return true;
 				}
+				if (!found_other) {
+					other = sym;
+					found_other = true;
+				}
 			}
 		}
 	}
-	return false;
+	/* An alias at the same address (tcmalloc's malloc is tc_malloc) has the same code. */
+	if (found_other)
+		*out = other;
+	return found_other;
 }
 
 /* Reads the function's bytes from its executable section; NULL when unknown. */
@@ -164,17 +102,58 @@ static uint8_t *function_code(Elf *elf, int fd, const GElf_Sym *sym, size_t *len
 	return NULL;
 }
 
-int allocator__plan(const char *path, enum alloc_object_kind kind, bool at_entry,
-		    struct alloc_probe **out, size_t *nr)
+/* Which BPF entry program serves each kind of entry point, by its arguments. */
+static enum ht_entry entry_of_kind(enum discover_entry_kind kind)
 {
-	const struct alloc_entry_point *eps;
-	struct alloc_probe *probes = NULL;
+	switch (kind) {
+	case DISCOVER_MALLOC:
+		return HT_MALLOC;
+	case DISCOVER_CALLOC:
+		return HT_CALLOC;
+	case DISCOVER_REALLOC:
+		return HT_REALLOC;
+	case DISCOVER_REALLOCARRAY:
+		return HT_REALLOCARRAY;
+	case DISCOVER_MEMALIGN:
+		return HT_MEMALIGN;
+	case DISCOVER_POSIX_MEMALIGN:
+		return HT_POSIX_MEMALIGN;
+	case DISCOVER_VALLOC:
+		return HT_VALLOC;
+	case DISCOVER_PVALLOC:
+		return HT_PVALLOC;
+	/* mallocx(size, flags) is new's signature: size first, always remembered. */
+	case DISCOVER_NEW:
+	case DISCOVER_MALLOCX:
+		return HT_OPERATOR_NEW;
+	case DISCOVER_RALLOCX:
+		return HT_RALLOCX;
+	case DISCOVER_XALLOCX:
+		return HT_XALLOCX;
+	/* Every free flavour takes the pointer first. */
+	case DISCOVER_FREE:
+	case DISCOVER_SIZED_FREE:
+	case DISCOVER_DALLOCX:
+	case DISCOVER_SDALLOCX:
+	default:
+		return HT_FREE;
+	}
+}
+
+/* Chooses the probe site of every entry point of one object. */
+static int plan_object(const struct discover_object *o, bool at_entry, struct alloc_object_plan *op)
+{
 	Elf *elf = NULL;
-	size_t n, i;
+	size_t i;
 	int fd, err = 0;
 
-	eps = allocator__entry_points(kind, &n);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	op->path = strdup(o->path);
+	op->shown = strdup(o->map_path);
+	op->allocator = discover__allocator_name(o->allocator);
+	op->sites = calloc(o->nr_entries ? o->nr_entries : 1, sizeof(*op->sites));
+	if (!op->path || !op->shown || !op->sites)
+		return -ENOMEM;
+	fd = open(o->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	elf_version(EV_CURRENT);
@@ -183,42 +162,105 @@ int allocator__plan(const char *path, enum alloc_object_kind kind, bool at_entry
 		err = -ENOEXEC;
 		goto cleanup;
 	}
-	probes = calloc(n ? n : 1, sizeof(*probes));
-	if (!probes) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (i = 0; i < n; i++) {
-		struct alloc_probe *p = &probes[i];
+	for (i = 0; i < o->nr_entries; i++) {
+		const struct discover_entry *e = &o->entries[i];
+		struct alloc_site *site = &op->sites[op->nr_sites++];
 		uint8_t *code = NULL;
 		size_t len = 0;
 		GElf_Sym sym;
 
-		p->ep = &eps[i];
-		p->found = find_function(elf, eps[i].symbol, &sym);
-		if (!p->found)
-			continue;
-		code = function_code(elf, fd, &sym, &len);
+		site->symbol = e->symbol;
+		site->entry = entry_of_kind(e->kind);
+		site->allocates = site->entry != HT_FREE;
+		if (find_function(elf, e->symbol, e->value, &sym))
+			code = function_code(elf, fd, &sym, &len);
+		/* Still decoded at the entry, to show the instruction the probe sits on. */
+		probeplace__choose(code, len, &site->place);
 		if (at_entry) {
-			/* Still decode, to show the instruction the probe sits on. */
-			probeplace__choose(code, len, &p->place);
-			p->place.offset = 0;
-			p->place.emulated = p->place.entry_emulated;
-			memcpy(p->place.insn, p->place.entry_insn, sizeof(p->place.insn));
-			snprintf(p->place.reason, sizeof(p->place.reason),
+			site->place.offset = 0;
+			site->place.emulated = site->place.entry_emulated;
+			memcpy(site->place.insn, site->place.entry_insn, sizeof(site->place.insn));
+			snprintf(site->place.reason, sizeof(site->place.reason),
 				 "entry: --probe-at-entry");
-		} else {
-			probeplace__choose(code, len, &p->place);
 		}
+		site->file_offset = e->offset + site->place.offset;
 		free(code);
 	}
-	*out = probes;
-	*nr = n;
-	probes = NULL;
 cleanup:
-	free(probes);
 	if (elf)
 		elf_end(elf);
 	close(fd);
 	return err;
+}
+
+int allocator__plan(pid_t pid, const struct procmaps *pm, bool at_entry, struct alloc_plan **out)
+{
+	const struct discover_object *malloc_obj;
+	struct alloc_plan *plan;
+	struct discover *d = NULL;
+	size_t i, n;
+	int err;
+
+	plan = calloc(1, sizeof(*plan));
+	if (!plan)
+		return -ENOMEM;
+	err = discover__run(pm, pid, &d);
+	if (err)
+		goto cleanup;
+	malloc_obj = discover__serving(d, DISCOVER_SERVES_MALLOC);
+	plan->allocator = discover__allocator_name(discover__allocator(d));
+	if (!malloc_obj) {
+		err = -ENOENT;
+		goto cleanup;
+	}
+	n = discover__nr_objects(d);
+	plan->objects = calloc(n ? n : 1, sizeof(*plan->objects));
+	if (!plan->objects) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		const struct discover_object *o = discover__object(d, i);
+
+		if (!o->nr_entries)
+			continue;
+		err = plan_object(o, at_entry, &plan->objects[plan->nr++]);
+		if (err)
+			goto cleanup;
+	}
+	*out = plan;
+	plan = NULL;
+cleanup:
+	discover__free(d);
+	allocator__plan_free(plan);
+	return err;
+}
+
+void allocator__plan_free(struct alloc_plan *plan)
+{
+	size_t i;
+
+	if (!plan)
+		return;
+	for (i = 0; i < plan->nr; i++) {
+		free(plan->objects[i].path);
+		free(plan->objects[i].shown);
+		free(plan->objects[i].sites);
+	}
+	free(plan->objects);
+	free(plan);
+}
+
+void allocator__plan_write(const struct alloc_plan *plan, FILE *f)
+{
+	size_t i, j;
+
+	for (i = 0; i < plan->nr; i++) {
+		const struct alloc_object_plan *op = &plan->objects[i];
+
+		for (j = 0; j < op->nr_sites; j++)
+			fprintf(f, "%s\t%s\t+0x%x\t%s\t%s\n", op->shown, op->sites[j].symbol,
+				op->sites[j].place.offset, op->sites[j].place.insn,
+				op->sites[j].place.reason);
+	}
 }

@@ -1,67 +1,64 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * allocator.h - which objects serve a process's allocations, and which of
- * their symbols are allocator entry points.
+ * allocator.h - where to probe a process's allocator.
  *
- * For now the C allocator is the libc.so.6 mapped by the process (glibc's
- * malloc), and C++'s operator new family lives in libstdc++.so.6 when the
- * process maps it. Entry points are probed on those objects' files.
+ * Takes what discovery (discover.h) found — the objects that serve the
+ * process's malloc, free and operator new, and their entry points — and
+ * turns each entry point into a probe site: which BPF entry program runs
+ * there (by the entry point's arguments), whether it needs a return probe,
+ * and at which file offset, the probe moved past the instructions it may
+ * skip (probeplace.h) unless the naive placement is asked for.
  */
 #ifndef HEAPTRACE_ALLOCATOR_H
 #define HEAPTRACE_ALLOCATOR_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "heaptrace.h"
 #include "probeplace.h"
 #include "procmaps.h"
 
-/* One probed symbol. */
-struct alloc_entry_point {
-	const char *symbol;
-	enum ht_entry entry;
-	bool required; /* attach fails when the object lacks it */
+/* One probe site. */
+struct alloc_site {
+	const char *symbol;	 /* the entry point's name (static storage) */
+	enum ht_entry entry;	 /* which BPF entry program runs there */
+	bool allocates;		 /* it returns a block: a return probe too */
+	uint64_t file_offset;	 /* where the probes attach: function + place.offset */
+	struct probeplace place; /* the site within the function, and why */
 };
 
-enum alloc_object_kind {
-	ALLOC_OBJ_LIBC,	   /* malloc, free and the C family */
-	ALLOC_OBJ_CXX_NEW, /* operator new and new[] variants */
-	ALLOC_OBJ_NR_KINDS,
+/* The sites of one object, opened as `path`. */
+struct alloc_object_plan {
+	char *path;		/* as heaptrace opens it: /proc/PID/root/... */
+	char *shown;		/* as the process's maps show it */
+	const char *allocator;	/* "glibc", "jemalloc", ... */
+	struct alloc_site *sites;
+	size_t nr_sites;
 };
 
-/* The entry points to probe on an object of `kind`; *nr receives their count. */
-const struct alloc_entry_point *allocator__entry_points(enum alloc_object_kind kind, size_t *nr);
-
-/* The file name an object of `kind` is found by in a process's mappings. */
-const char *allocator__object_name(enum alloc_object_kind kind);
-
-/* The mapping of the object of `kind` in `pm`, or NULL when the process has none. */
-const struct procmap *allocator__find(const struct procmaps *pm, enum alloc_object_kind kind);
-
-/*
- * Path of the object of `kind` as the dynamic linker of this process would
- * load it; used for a command heaptrace starts itself, which has mapped
- * nothing yet. Returns a malloc'ed string or NULL when it cannot be found.
- */
-char *allocator__resolve_default(enum alloc_object_kind kind);
-
-/* Where one entry point of an object is probed. */
-struct alloc_probe {
-	const struct alloc_entry_point *ep;
-	bool found;		 /* the object defines the symbol */
-	struct probeplace place; /* the entry probe's site; return probes share it */
+struct alloc_plan {
+	const char *allocator; /* the kind serving malloc */
+	struct alloc_object_plan *objects;
+	size_t nr;
 };
 
 /*
- * Reads the object at `path` (an ELF file) and chooses the probe site of
- * each entry point of `kind` with probeplace__choose, or the symbol itself
- * for every one when `at_entry`. On success *out is a malloc'ed array of *nr
- * probes, in allocator__entry_points order, that the caller frees. Returns
- * 0 or a negative errno when the file cannot be read as ELF.
+ * Discovers the allocator of process `pid` (maps snapshot `pm`) and plans
+ * its probe sites; with `at_entry` every probe stays on its symbol's first
+ * instruction. Returns 0 and a plan to free with allocator__plan_free(),
+ * -ENOENT when no object of the process defines malloc, -ESRCH when the
+ * process is gone, or another negative errno.
  */
-int allocator__plan(const char *path, enum alloc_object_kind kind, bool at_entry,
-		    struct alloc_probe **out, size_t *nr);
+int allocator__plan(pid_t pid, const struct procmaps *pm, bool at_entry, struct alloc_plan **out);
+
+/* allocator__plan_free(NULL) is a no-op. */
+void allocator__plan_free(struct alloc_plan *plan);
+
+/* --list-probes: one line per site: object, symbol, offset, instruction, reason. */
+void allocator__plan_write(const struct alloc_plan *plan, FILE *f);
 
 #endif /* HEAPTRACE_ALLOCATOR_H */

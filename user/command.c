@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/auxv.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,9 +101,75 @@ static void record_exit(struct command *c, int status)
 		c->status = 128 + WTERMSIG(status);
 }
 
+/* The program's entry point (AT_ENTRY): where the dynamic linker hands over. */
+static int read_entry(pid_t pid, uint64_t *entry)
+{
+	uint64_t av[2];
+	char path[64];
+	int fd, err = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (read(fd, av, sizeof(av)) == (ssize_t)sizeof(av) && av[0] != AT_NULL) {
+		if (av[0] == AT_ENTRY) {
+			*entry = av[1];
+			err = 0;
+			break;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+/*
+ * Runs the freshly exec'ed child to its entry point with a one-shot
+ * breakpoint: by then the dynamic linker has mapped every library it
+ * needs (and any LD_PRELOAD), so discovery sees what will serve malloc.
+ */
+static int run_to_entry(struct command *c)
+{
+	struct user_regs_struct regs;
+	uint64_t entry = 0;
+	long word;
+	int status, err;
+
+	err = read_entry(c->pid, &entry);
+	if (err)
+		return err;
+	errno = 0;
+	word = ptrace(PTRACE_PEEKTEXT, c->pid, (void *)entry, NULL);
+	if (errno)
+		return -errno;
+	if (ptrace(PTRACE_POKETEXT, c->pid, (void *)entry, (void *)((word & ~0xffL) | 0xcc)))
+		return -errno;
+	ptrace(PTRACE_CONT, c->pid, NULL, NULL);
+	for (;;) {
+		if (waitpid(c->pid, &status, 0) != c->pid)
+			return -errno;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			record_exit(c, status);
+			return -ESRCH;
+		}
+		if (WSTOPSIG(status) == SIGTRAP && !(status >> 16))
+			break;
+		/* A ptrace event goes on by itself; a signal is delivered. */
+		ptrace(PTRACE_CONT, c->pid, NULL,
+		       (void *)(long)(status >> 16 ? 0 : WSTOPSIG(status)));
+	}
+	if (ptrace(PTRACE_GETREGS, c->pid, NULL, &regs) || regs.rip != entry + 1)
+		return -EPROTO;
+	regs.rip = entry;
+	if (ptrace(PTRACE_POKETEXT, c->pid, (void *)entry, (void *)word) ||
+	    ptrace(PTRACE_SETREGS, c->pid, NULL, &regs))
+		return -errno;
+	return 0;
+}
+
 int command__run(struct command *c)
 {
-	int status, e = 0;
+	int status, e = 0, err;
 	ssize_t n;
 
 	if (write(c->go_fd, "g", 1) != 1)
@@ -123,13 +192,23 @@ int command__run(struct command *c)
 		return -errno;
 	if (!WIFSTOPPED(status)) {
 		record_exit(c, status);
-		return 0;
+		return -ESRCH;
 	}
 	/* Later execs must stop as events: as plain SIGTRAPs, passing them on would kill it. */
 	ptrace(PTRACE_SETOPTIONS, c->pid, NULL,
 	       (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC));
-	ptrace(PTRACE_CONT, c->pid, NULL, NULL);
-	return 0;
+	err = run_to_entry(c);
+	if (err && c->state != COMMAND_GONE)
+		log_error("cannot run '%s' to its entry point: %s", c->name, strerror(-err));
+	return err;
+}
+
+void command__resume(struct command *c)
+{
+	if (c->state == COMMAND_EXECED)
+		c->state = COMMAND_RUNNING;
+	if (c->state == COMMAND_RUNNING)
+		ptrace(PTRACE_CONT, c->pid, NULL, NULL);
 }
 
 enum command_state command__handle_child(struct command *c)
@@ -148,8 +227,13 @@ enum command_state command__handle_child(struct command *c)
 			c->state = COMMAND_EXITING;
 			return c->state;
 		}
-		/* A new image: the probes follow the files, the maps are re-read on use. */
+		/* A new image (a wrapper such as env exec'ing the real program): run it to its
+		 * entry point too, so that its allocator can be found and probed. */
 		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+			if (run_to_entry(c) == 0) {
+				c->state = COMMAND_EXECED;
+				return c->state;
+			}
 			ptrace(PTRACE_CONT, c->pid, NULL, NULL);
 			continue;
 		}

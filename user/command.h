@@ -3,9 +3,10 @@
  * command.h - a command heaptrace starts and traces from its first
  * allocation (`heaptrace -- COMMAND ARGS`).
  *
- * The child waits before exec until the probes are attached. It runs under
- * ptrace only so that heaptrace is told when it is about to exit while its
- * memory map still exists: the final profile is symbolized from the image
+ * The child is stopped at its program entry point, after the dynamic
+ * linker has loaded its libraries, until the probes are attached. It runs
+ * under ptrace for that, and so that heaptrace is told when it is about to
+ * exit while its memory map still exists: the final profile is symbolized from the image
  * it actually ran, however short its life. Signals it receives are passed
  * on to it unchanged.
  */
@@ -20,6 +21,7 @@ struct command;
 enum command_state {
 	COMMAND_RUNNING,
 	COMMAND_EXITING, /* stopped at its exit: maps still readable; call command__release */
+	COMMAND_EXECED,	 /* exec'ed a new image, stopped at its entry; call command__resume */
 	COMMAND_GONE,	 /* exited and reaped */
 };
 
@@ -32,10 +34,15 @@ int command__start(char **argv, const sigset_t *blocked, struct command **out);
 pid_t command__pid(const struct command *c);
 
 /*
- * Lets the child exec and waits until it has. Returns 0, or a negative errno
- * (printed) when the command could not be run.
+ * Lets the child exec, and runs it to its program entry point: the dynamic
+ * linker has then loaded its libraries, and no code of the program itself
+ * has run. The child is left stopped there until command__resume. Returns
+ * 0, or a negative errno (printed) when the command could not be run.
  */
 int command__run(struct command *c);
+
+/* Lets a child stopped at its entry point (first, or after an exec) run. */
+void command__resume(struct command *c);
 
 /* Handles a SIGCHLD: returns the child's state after it. */
 enum command_state command__handle_child(struct command *c);

@@ -40,6 +40,8 @@ static const char usage[] =
     "                           in-use sample types are written as zero\n"
     "      --list-probes        print where each allocator entry point of the\n"
     "                           targets would be probed, and why; then exit\n"
+    "      --list-allocators    print which objects serve each -p target's\n"
+    "                           allocations, and why; then exit\n"
     "      --probe-at-entry     probe each entry point's first instruction instead\n"
     "                           of the first one the kernel emulates (slower)\n"
     "  -v, --verbose            print libbpf's messages\n"
@@ -61,8 +63,10 @@ enum {
 	OPT_RING_SIZE,
 	OPT_ALLOC_ONLY,
 	OPT_LIST_PROBES,
+	OPT_LIST_ALLOCATORS,
 	OPT_PROBE_AT_ENTRY,
 	OPT_FLOOR,
+	OPT_NO_SESSION,
 	OPT_HTTP,
 };
 
@@ -81,8 +85,11 @@ static const struct option long_options[] = {
     {"http", required_argument, NULL, OPT_HTTP},
     {"alloc-only", no_argument, NULL, OPT_ALLOC_ONLY},
     {"list-probes", no_argument, NULL, OPT_LIST_PROBES},
+    {"list-allocators", no_argument, NULL, OPT_LIST_ALLOCATORS},
     {"probe-at-entry", no_argument, NULL, OPT_PROBE_AT_ENTRY},
     {"floor", no_argument, NULL, OPT_FLOOR}, /* benchmark only: see docs/performance.md */
+    /* tests and benchmark: uprobe + uretprobe pairs even where sessions work */
+    {"no-session", no_argument, NULL, OPT_NO_SESSION},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -365,6 +372,9 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		case OPT_ALLOC_ONLY:
 			env->alloc_only = true;
 			break;
+		case OPT_LIST_ALLOCATORS:
+			env->list_allocators = true;
+			break;
 		case OPT_LIST_PROBES:
 			env->list_probes = true;
 			break;
@@ -373,6 +383,9 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 			break;
 		case OPT_FLOOR:
 			env->floor = true;
+			break;
+		case OPT_NO_SESSION:
+			env->no_session = true;
 			break;
 		case OPT_HTTP: {
 			char host[64], port[8];

@@ -30,8 +30,10 @@ struct env {
 	bool verbose;
 	bool alloc_only;	/* --alloc-only: no free probes */
 	bool list_probes;	/* --list-probes: print the probe sites and exit */
+	bool list_allocators;	/* --list-allocators: print the allocator objects and exit */
 	bool probe_at_entry;	/* --probe-at-entry: naive placement, for comparison */
 	bool floor;		/* --floor: empty programs at the probe sites (benchmark) */
+	bool no_session;	/* --no-session: uprobe + uretprobe, not uprobe sessions */
 	const char *http_addr;	/* --http; NULL = no server */
 	const char *print_file; /* heaptrace print FILE */
 	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */

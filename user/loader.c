@@ -11,10 +11,12 @@
 
 #include "heaptrace.skel.h"
 #include "loader.h"
+#include "uprobe_session.h"
 
 struct probe_link {
 	pid_t pid;
-	struct bpf_link *link;
+	struct bpf_link *link; /* NULL for a uprobe session link: */
+	int fd;		       /* ... its descriptor, made by uprobe_session.c */
 };
 
 struct loader {
@@ -27,6 +29,8 @@ struct loader {
 	bool probe_at_entry;
 	bool floor;
 	bool alloc_only;
+	bool session;	 /* allocating sites get one uprobe session link, not a uprobe pair */
+	int session_err; /* why not, when not: 0 when --no-session said so */
 };
 
 static bool verbose_libbpf;
@@ -64,8 +68,62 @@ static struct bpf_program *entry_program(struct heaptrace_bpf *skel, enum ht_ent
 		return skel->progs.new_entry;
 	case HT_FREE:
 		return skel->progs.free_entry;
+	case HT_RALLOCX:
+		return skel->progs.rallocx_entry;
+	case HT_XALLOCX:
+		return skel->progs.xallocx_entry;
 	default:
 		return NULL;
+	}
+}
+
+/* The session variant of an entry point's program; NULL where there is none. */
+static struct bpf_program *session_program(struct heaptrace_bpf *skel, enum ht_entry entry)
+{
+	switch (entry) {
+	case HT_MALLOC:
+		return skel->progs.malloc_session;
+	case HT_CALLOC:
+		return skel->progs.calloc_session;
+	case HT_REALLOC:
+		return skel->progs.realloc_session;
+	case HT_REALLOCARRAY:
+		return skel->progs.reallocarray_session;
+	case HT_POSIX_MEMALIGN:
+		return skel->progs.posix_memalign_session;
+	case HT_ALIGNED_ALLOC:
+	case HT_MEMALIGN:
+		return skel->progs.memalign_session;
+	case HT_VALLOC:
+		return skel->progs.valloc_session;
+	case HT_PVALLOC:
+		return skel->progs.pvalloc_session;
+	case HT_OPERATOR_NEW:
+		return skel->progs.new_session;
+	case HT_RALLOCX:
+		return skel->progs.rallocx_session;
+	case HT_XALLOCX:
+		return skel->progs.xallocx_session;
+	default:
+		return NULL;
+	}
+}
+
+/* Session programs load only when used: a kernel without sessions rejects their kfuncs. */
+static void setup_session_programs(struct loader *l)
+{
+	struct bpf_program *prog;
+	int e;
+
+	for (e = 0; e <= HT_NR_ENTRIES; e++) {
+		prog =
+		    e < HT_NR_ENTRIES ? session_program(l->skel, e) : l->skel->progs.floor_session;
+		if (!prog)
+			continue;
+		bpf_program__set_autoload(prog, l->session);
+		if (l->session)
+			bpf_program__set_expected_attach_type(
+			    prog, (enum bpf_attach_type)UPROBE_SESSION_ATTACH_TYPE);
 	}
 }
 
@@ -83,6 +141,9 @@ int loader__open(const struct loader_opts *opts, struct loader **out)
 	l->probe_at_entry = opts->probe_at_entry;
 	l->floor = opts->floor;
 	l->alloc_only = opts->alloc_only;
+	l->session_err = opts->no_session ? 0 : uprobe_session__probe();
+	l->session = !opts->no_session && !l->session_err;
+reopen:
 	l->skel = heaptrace_bpf__open();
 	if (!l->skel) {
 		err = -errno;
@@ -102,8 +163,16 @@ int loader__open(const struct loader_opts *opts, struct loader **out)
 	bpf_map__set_max_entries(l->skel->maps.inflight, opts->max_threads);
 	bpf_map__set_max_entries(l->skel->maps.stack_event_scratch,
 				 (__u32)libbpf_num_possible_cpus());
+	setup_session_programs(l);
 
 	err = heaptrace_bpf__load(l->skel);
+	if (err && l->session) {
+		/* Sessions link but these programs do not verify here: fall back to pairs. */
+		heaptrace_bpf__destroy(l->skel);
+		l->session = false;
+		l->session_err = err < 0 ? err : -EINVAL;
+		goto reopen;
+	}
 	if (err)
 		goto cleanup;
 	*out = l;
@@ -127,7 +196,7 @@ int loader__add_target(struct loader *l, pid_t pid)
 	return 0;
 }
 
-static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link)
+static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link, int fd)
 {
 	if (l->nr_links == l->cap_links) {
 		size_t cap = l->cap_links ? 2 * l->cap_links : 64;
@@ -140,6 +209,7 @@ static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link)
 	}
 	l->links[l->nr_links].pid = pid;
 	l->links[l->nr_links].link = link;
+	l->links[l->nr_links].fd = fd;
 	l->nr_links++;
 	return 0;
 }
@@ -151,59 +221,81 @@ static int attach_one(struct loader *l, pid_t pid, const char *path, const char 
 	struct bpf_link *link;
 	int err;
 
-	/* libbpf adds the symbol's file offset to `offset`. */
+	/* With a symbol, libbpf adds its file offset to `offset`; without, `offset` is one. */
 	link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &uopts);
 	if (!link)
 		return -errno;
-	err = remember_link(l, pid, link);
+	err = remember_link(l, pid, link, -1);
 	if (err)
 		bpf_link__destroy(link);
 	return err;
 }
 
-int loader__attach_object(struct loader *l, pid_t pid, const char *path,
-			  enum alloc_object_kind kind, const char **missing)
+/*
+ * Attaches an allocating site as one uprobe session, when sessions are on
+ * and its entry point has a session program: 1 when attached so, 0 when
+ * the caller must attach the uprobe pair, or a negative errno.
+ */
+static int attach_session(struct loader *l, pid_t pid, const char *path,
+			  const struct alloc_site *site)
 {
-	struct alloc_probe *probes = NULL;
-	size_t nr = 0, i;
-	int attached = 0, err;
+	struct bpf_program *prog = session_program(l->skel, site->entry);
+	int fd, err;
 
-	err = allocator__plan(path, kind, l->probe_at_entry, &probes, &nr);
-	if (err)
+	if (!l->session || !site->allocates || !prog)
+		return 0;
+	if (l->floor)
+		prog = l->skel->progs.floor_session;
+	fd = uprobe_session__attach(bpf_program__fd(prog), path, site->file_offset, pid);
+	if (fd < 0)
+		return fd;
+	err = remember_link(l, pid, NULL, fd);
+	if (err) {
+		close(fd);
 		return err;
-	for (i = 0; i < nr; i++) {
-		const struct alloc_entry_point *ep = probes[i].ep;
-		struct bpf_program *prog = entry_program(l->skel, ep->entry);
-		struct bpf_program *ret = l->skel->progs.alloc_return;
-		size_t off = probes[i].place.offset;
+	}
+	return 1;
+}
 
-		if (!probes[i].found && !ep->required)
-			continue;
-		if (ep->entry == HT_FREE && l->alloc_only)
+int loader__attach_sites(struct loader *l, pid_t pid, const char *path,
+			 const struct alloc_site *sites, size_t nr, const char **failed)
+{
+	int attached = 0, err;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		struct bpf_program *prog = entry_program(l->skel, sites[i].entry);
+		struct bpf_program *ret = l->skel->progs.alloc_return;
+
+		if (sites[i].entry == HT_FREE && l->alloc_only)
 			continue;
 		if (l->floor) {
 			prog = l->skel->progs.floor_entry;
 			ret = l->skel->progs.floor_return;
 		}
-		err = attach_one(l, pid, path, ep->symbol, off, prog, false);
-		if (err == -ENOENT && !ep->required)
+		err = attach_session(l, pid, path, &sites[i]);
+		if (err < 0)
+			goto fail;
+		if (err > 0) {
+			attached++;
 			continue;
+		}
+		err = attach_one(l, pid, path, NULL, sites[i].file_offset, prog, false);
 		if (err)
 			goto fail;
 		attached++;
-		if (ep->entry == HT_FREE)
+		if (!sites[i].allocates)
 			continue;
-		err = attach_one(l, pid, path, ep->symbol, off, ret, true);
+		/* The return probe shares the entry's site: rsp is the same there. */
+		err = attach_one(l, pid, path, NULL, sites[i].file_offset, ret, true);
 		if (err)
 			goto fail;
 		attached++;
 	}
-	free(probes);
 	return attached;
 fail:
-	if (missing)
-		*missing = probes[i].ep->symbol;
-	free(probes);
+	if (failed)
+		*failed = sites[i].symbol;
 	return err;
 }
 
@@ -268,6 +360,13 @@ static bool live_belongs(const void *key, const void *value, pid_t pid)
 	return ((const struct ht_live_key *)key)->tgid == (__u32)pid;
 }
 
+static void drop_link(struct probe_link *pl)
+{
+	bpf_link__destroy(pl->link);
+	if (pl->fd >= 0)
+		close(pl->fd);
+}
+
 int loader__remove_target(struct loader *l, pid_t pid)
 {
 	__u32 key = (__u32)pid;
@@ -275,7 +374,7 @@ int loader__remove_target(struct loader *l, pid_t pid)
 
 	for (i = 0; i < l->nr_links; i++) {
 		if (l->links[i].pid == pid)
-			bpf_link__destroy(l->links[i].link);
+			drop_link(&l->links[i]);
 		else
 			l->links[kept++] = l->links[i];
 	}
@@ -359,6 +458,11 @@ int loader__consume_events(struct loader *l)
 	return l->events ? ring_buffer__consume(l->events) : 0;
 }
 
+int loader__session_status(const struct loader *l)
+{
+	return l->session ? 1 : l->session_err;
+}
+
 void loader__free(struct loader *l)
 {
 	size_t i;
@@ -367,7 +471,7 @@ void loader__free(struct loader *l)
 		return;
 	ring_buffer__free(l->events);
 	for (i = 0; i < l->nr_links; i++)
-		bpf_link__destroy(l->links[i].link);
+		drop_link(&l->links[i]);
 	free(l->links);
 	heaptrace_bpf__destroy(l->skel);
 	free(l);

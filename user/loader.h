@@ -32,6 +32,7 @@ struct loader_opts {
 	bool alloc_only;	  /* no free probes; sampled blocks count as freed at once */
 	bool probe_at_entry;	  /* probe each symbol's first instruction (naive placement) */
 	bool floor;		  /* attach empty programs at the same sites (benchmark floor) */
+	bool no_session;	  /* uprobe + uretprobe pairs even where uprobe sessions work */
 };
 
 /*
@@ -47,16 +48,14 @@ int loader__open(const struct loader_opts *opts, struct loader **out);
 int loader__add_target(struct loader *l, pid_t pid);
 
 /*
- * Attaches the entry points of `kind` found in the object at `path` (as this
- * process can open it) for process `pid`: an entry probe and, for
- * allocating entry points, a return probe, both at the site allocator__plan
- * chooses (the return probe hijacks the return address at [rsp], which is
- * the same there as at the symbol). Returns the number of probes attached,
- * -ENOENT when a required entry point is missing, or another negative
- * errno. *missing (if not NULL) receives a required symbol that was missing.
+ * Attaches the probes of `nr` sites of the object at `path` (as this process
+ * can open it) for process `pid`: the entry program of each site, and the
+ * return program where the site allocates (none for frees, and no frees at
+ * all with alloc_only). Returns the number of probes attached or a negative
+ * errno; *failed (if not NULL) then names the site that failed.
  */
-int loader__attach_object(struct loader *l, pid_t pid, const char *path,
-			  enum alloc_object_kind kind, const char **missing);
+int loader__attach_sites(struct loader *l, pid_t pid, const char *path,
+			 const struct alloc_site *sites, size_t nr, const char **failed);
 
 /* Detaches `pid`'s probes and forgets everything recorded for it. */
 int loader__remove_target(struct loader *l, pid_t pid);
@@ -82,6 +81,14 @@ int loader__set_event_handler(struct loader *l, loader_event_fn fn, void *ctx);
 int loader__events_fd(const struct loader *l);
 /* Handles every waiting event; returns how many, or a negative errno. */
 int loader__consume_events(struct loader *l);
+
+/*
+ * How allocating sites are probed: 1 with one uprobe session each (the
+ * return run armed only by calls that need it, see uprobe_session.h), else
+ * with a uprobe and a uretprobe, and then 0 when --no-session asked for it
+ * or the negative errno that made the session probe or load fail.
+ */
+int loader__session_status(const struct loader *l);
 
 /* Detaches everything and unloads; loader__free(NULL) is a no-op. */
 void loader__free(struct loader *l);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "discover.h"
 #include "dump.h"
 #include "env.h"
 #include "http.h"
@@ -66,7 +67,7 @@ static void report_own_cost(void)
 		return;
 	log_debug("own cost: %.3f s CPU (%.3f user, %.3f system), peak RSS %ld KiB",
 		  (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-			  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+		      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
 		  (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 		  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
 }
@@ -152,7 +153,30 @@ static int handle_event(const void *data, size_t size, void *ctx)
 	return 0;
 }
 
-static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, const char *command_name)
+/*
+ * The command exec'ed a new image: the old image's profile is final (its
+ * snapshot still symbolizes it); the new image is a new series, with its own
+ * allocator found and probed afresh.
+ */
+static int reattach_target(struct heaptrace *ht, size_t idx)
+{
+	struct target *t = &ht->targets[idx];
+	pid_t pid = t->pid;
+	int err;
+
+	if (!ht->write_failed && dump_target(ht, t))
+		ht->exit_code = 1;
+	loader__remove_target(ht->loader, pid);
+	target__fini(t);
+	err = target__attach(t, pid, ht->loader, ht->env.probe_at_entry);
+	if (!err && ht->env.unwind != ENV_UNWIND_FP)
+		err = target__enable_dwarf(t, &ht->limits);
+	if (err)
+		ht->exit_code = 1;
+	return err;
+}
+
+static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr)
 {
 	size_t i;
 	int err;
@@ -161,7 +185,7 @@ static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, const 
 	if (!ht->targets)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
-		err = target__attach(&ht->targets[i], pids[i], ht->loader, command_name);
+		err = target__attach(&ht->targets[i], pids[i], ht->loader, ht->env.probe_at_entry);
 		if (!err && ht->env.unwind != ENV_UNWIND_FP)
 			err = target__enable_dwarf(&ht->targets[i], &ht->limits);
 		ht->nr_targets++;
@@ -171,61 +195,58 @@ static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr, const 
 	return 0;
 }
 
-/* Prints one object's probe sites: object, symbol, offset, instruction, reason. */
-static int list_object(const char *shown, const char *path, enum alloc_object_kind kind,
-		       bool at_entry)
-{
-	struct alloc_probe *probes;
-	size_t nr, i;
-	int err;
-
-	err = allocator__plan(path, kind, at_entry, &probes, &nr);
-	if (err) {
-		log_error("cannot read '%s': %s", path, strerror(-err));
-		return err;
-	}
-	for (i = 0; i < nr; i++)
-		if (probes[i].found)
-			printf("%s\t%s\t+0x%x\t%s\t%s\n", shown, probes[i].ep->symbol,
-			       probes[i].place.offset, probes[i].place.insn,
-			       probes[i].place.reason);
-	free(probes);
-	return 0;
-}
-
 /* --list-probes: where each target's allocator would be probed, and why. */
-static int list_probes(const struct env *env)
+static int list_probes(struct heaptrace *ht)
 {
-	enum alloc_object_kind kind;
-	char path[4096];
+	const struct env *env = &ht->env;
+	pid_t pid = 0;
 	size_t i;
 	int err = 0;
 
-	for (i = 0; i < env->nr_pids; i++) {
+	if (env->command) {
+		sigset_t none;
+
+		/* The command runs to its entry point, is listed, then ended. */
+		sigemptyset(&none);
+		err = command__start(env->command, &none, &ht->command);
+		if (!err)
+			err = command__run(ht->command);
+		if (err)
+			return err;
+		pid = command__pid(ht->command);
+	}
+	for (i = 0; i < (env->command ? 1 : env->nr_pids) && !err; i++) {
+		struct alloc_plan *plan = NULL;
 		struct procmaps *pm;
 
-		if (procmaps__load(env->pids[i], &pm)) {
-			log_error("no such process: pid %d: check the PID (ps -p %d)", env->pids[i],
-				  env->pids[i]);
+		if (!env->command)
+			pid = env->pids[i];
+		if (procmaps__load(pid, &pm)) {
+			log_error("no such process: pid %d: check the PID (ps -p %d)", pid, pid);
 			return -ESRCH;
 		}
-		for (kind = 0; kind < ALLOC_OBJ_NR_KINDS && !err; kind++) {
-			const struct procmap *m = allocator__find(pm, kind);
-
-			if (!m)
-				continue;
-			snprintf(path, sizeof(path), "/proc/%d/root%s", env->pids[i], m->path);
-			err = list_object(m->path, path, kind, env->probe_at_entry);
-		}
+		err = allocator__plan(pid, pm, env->probe_at_entry, &plan);
+		if (err == -ENOENT)
+			log_error("allocator not found in pid %d: no object it maps defines malloc",
+				  pid);
+		else if (err)
+			log_error("cannot plan the probes of pid %d: %s", pid, strerror(-err));
+		else
+			allocator__plan_write(plan, stdout);
+		allocator__plan_free(plan);
 		procmaps__free(pm);
 	}
-	for (kind = 0; env->command && kind < ALLOC_OBJ_NR_KINDS && !err; kind++) {
-		char *p = allocator__resolve_default(kind);
+	return err;
+}
 
-		if (p)
-			err = list_object(p, p, kind, env->probe_at_entry);
-		free(p);
-	}
+/* --list-allocators: which objects serve each target's allocations, and why. */
+static int list_allocators(const struct env *env)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < env->nr_pids && !err; i++)
+		err = discover__print(stdout, env->pids[i]);
 	return err;
 }
 
@@ -336,14 +357,21 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 			if (sig == SIGCHLD) {
 				/* The command's exit stop: write its profile while its maps exist.
 				 */
-				if (ht->command &&
-				    command__handle_child(ht->command) == COMMAND_EXITING) {
-					for (i = 0; i < ht->nr_targets; i++)
-						if (ht->targets[i].pid == command__pid(ht->command))
-							break;
+				enum command_state cs = ht->command
+							    ? command__handle_child(ht->command)
+							    : COMMAND_RUNNING;
+
+				for (i = 0; i < ht->nr_targets && ht->command; i++)
+					if (ht->targets[i].pid == command__pid(ht->command))
+						break;
+				if (cs == COMMAND_EXITING) {
 					if (i < ht->nr_targets)
 						finish_target(ht, i);
 					command__release(ht->command);
+				} else if (cs == COMMAND_EXECED) {
+					if (i < ht->nr_targets && reattach_target(ht, i))
+						stop = true;
+					command__resume(ht->command);
 				}
 			} else if (sig > 0) {
 				log_info("%s: writing final profiles", strsignal(sig));
@@ -399,7 +427,16 @@ int main(int argc, char **argv)
 	}
 	log_verbose = ht.env.verbose;
 	if (ht.env.list_probes) {
-		ht.exit_code = list_probes(&ht.env) ? 1 : 0;
+		ht.exit_code = list_probes(&ht) ? 1 : 0;
+		goto cleanup;
+	}
+	if (ht.env.list_allocators) {
+		if (!ht.env.nr_pids) {
+			log_error("--list-allocators needs -p PID: a process that is running");
+			ht.exit_code = 2;
+		} else {
+			ht.exit_code = list_allocators(&ht.env) ? 1 : 0;
+		}
 		goto cleanup;
 	}
 
@@ -435,13 +472,15 @@ int main(int argc, char **argv)
 	lopts.alloc_only = ht.env.alloc_only;
 	lopts.probe_at_entry = ht.env.probe_at_entry;
 	lopts.floor = ht.env.floor;
+	lopts.no_session = ht.env.no_session;
 	err = loader__open(&lopts, &ht.loader);
 	if (err) {
 		if ((err == -EPERM || err == -EACCES) && geteuid() == 0)
-			log_error("the kernel refused heaptrace's BPF programs (%s): check "
-				  "kernel.unprivileged_bpf_disabled and lockdown; run with -v for the "
-				  "verifier's log",
-				  strerror(-err));
+			log_error(
+			    "the kernel refused heaptrace's BPF programs (%s): check "
+			    "kernel.unprivileged_bpf_disabled and lockdown; run with -v for the "
+			    "verifier's log",
+			    strerror(-err));
 		else if (err == -EPERM || err == -EACCES)
 			log_error("loading BPF programs was not permitted: run as root, or grant "
 				  "CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
@@ -452,6 +491,12 @@ int main(int argc, char **argv)
 		ht.exit_code = 1;
 		goto cleanup;
 	}
+	err = loader__session_status(ht.loader);
+	if (err > 0)
+		log_debug("probes: uprobe sessions (a return run only for calls that need one)");
+	else
+		log_debug("probes: uprobe + uretprobe pairs (uprobe sessions: %s)",
+			  err ? strerror(-err) : "off, --no-session");
 	ht.symbolizer = symbolizer__new();
 	if (!ht.symbolizer) {
 		log_error("out of memory");
@@ -494,11 +539,13 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		pid = command__pid(ht.command);
-		err = attach_all(&ht, &pid, 1, ht.env.command[0]);
+		err = command__run(ht.command);
 		if (!err)
-			err = command__run(ht.command);
+			err = attach_all(&ht, &pid, 1);
+		if (!err)
+			command__resume(ht.command);
 	} else {
-		err = attach_all(&ht, ht.env.pids, ht.env.nr_pids, NULL);
+		err = attach_all(&ht, ht.env.pids, ht.env.nr_pids);
 	}
 	if (err) {
 		ht.exit_code = 1;

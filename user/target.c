@@ -56,64 +56,44 @@ int target__refresh_maps(struct target *t)
 	return 0;
 }
 
-/* Attaches the probes of `kind` for an object at `path`; 0 probes is not an error here. */
-static int attach_kind(struct target *t, struct loader *l, const char *path,
-		       enum alloc_object_kind kind, int *total)
+/* Attaches the probes of one planned object; prints its own error. */
+static int attach_object(struct target *t, struct loader *l, const struct alloc_object_plan *op,
+			 int *total)
 {
-	const char *missing = NULL;
+	const char *failed = NULL;
 	int n;
 
-	n = loader__attach_object(l, t->pid, path, kind, &missing);
-	if (n == -ENOENT && missing) {
-		log_error("allocator entry point '%s' not found in '%s' (pid %d): this allocator "
-			  "is not supported yet",
-			  missing, path, t->pid);
-		return n;
+	n = loader__attach_sites(l, t->pid, op->path, op->sites, op->nr_sites, &failed);
+	if (n >= 0) {
+		*total += n;
+		return 0;
 	}
-	if (n < 0) {
-		if (n == -ESRCH || kill(t->pid, 0))
-			log_error("pid %d (%s) exited while heaptrace attached to it", t->pid,
-				  t->comm);
-		else if (n == -EPERM || n == -EACCES)
-			log_error("attaching uprobes to '%s' for pid %d was not permitted: run as "
-				  "root",
-				  path, t->pid);
-		else
-			log_error("cannot attach uprobes to '%s' for pid %d: %s (run with -v for "
-				  "detail)",
-				  path, t->pid, strerror(-n));
-		return n;
-	}
-	*total += n;
-	return 0;
+	if (n == -ESRCH || kill(t->pid, 0))
+		log_error("pid %d (%s) exited while heaptrace attached to it", t->pid, t->comm);
+	else if (n == -EPERM || n == -EACCES)
+		log_error("attaching uprobes to '%s' for pid %d was not permitted: run as root",
+			  op->path, t->pid);
+	else
+		log_error("cannot attach a uprobe to %s in '%s' for pid %d: %s (run with -v for "
+			  "detail)",
+			  failed ? failed : "?", op->path, t->pid, strerror(-n));
+	return n;
 }
 
-/* The path of a mapped object as heaptrace can open it: through the target's root. */
-static void object_path(pid_t pid, const struct procmap *m, char *buf, size_t len)
+int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_entry)
 {
-	snprintf(buf, len, "/proc/%d/root%s", pid, m->path);
-}
-
-int target__attach(struct target *t, pid_t pid, struct loader *l, const char *command_name)
-{
-	char libc_path[4096] = "", cxx_path[4096] = "";
-	const struct procmap *m;
+	struct alloc_plan *plan = NULL;
 	struct timespec now;
+	char objects[512] = "";
 	int err, probes = 0;
+	size_t i;
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->pidfd = -1;
 	t->alive = true;
 	snprintf(t->comm, sizeof(t->comm), "%s", "?");
-	if (command_name) {
-		/* Until it execs, the child still carries heaptrace's name. */
-		const char *base = strrchr(command_name, '/');
-
-		snprintf(t->comm, sizeof(t->comm), "%s", base ? base + 1 : command_name);
-	} else {
-		read_comm(pid, t->comm, sizeof(t->comm));
-	}
+	read_comm(pid, t->comm, sizeof(t->comm));
 	clock_gettime(CLOCK_REALTIME, &now);
 	t->dump.pid = pid;
 	t->dump.comm = t->comm;
@@ -131,45 +111,37 @@ int target__attach(struct target *t, pid_t pid, struct loader *l, const char *co
 		return -ESRCH;
 	}
 
-	if (command_name) {
-		/* It has not exec'ed yet: probe what the dynamic linker will load. */
-		char *p = allocator__resolve_default(ALLOC_OBJ_LIBC);
-
-		if (p)
-			snprintf(libc_path, sizeof(libc_path), "%s", p);
-		free(p);
-		p = allocator__resolve_default(ALLOC_OBJ_CXX_NEW);
-		if (p)
-			snprintf(cxx_path, sizeof(cxx_path), "%s", p);
-		free(p);
-	} else {
-		m = allocator__find(t->dump.maps, ALLOC_OBJ_LIBC);
-		if (m)
-			object_path(pid, m, libc_path, sizeof(libc_path));
-		m = allocator__find(t->dump.maps, ALLOC_OBJ_CXX_NEW);
-		if (m)
-			object_path(pid, m, cxx_path, sizeof(cxx_path));
+	err = allocator__plan(pid, t->dump.maps, probe_at_entry, &plan);
+	if (err == -ENOENT) {
+		log_error("allocator not found in pid %d (%s): no object it maps defines malloc "
+			  "(a stripped static binary?): see heaptrace --list-allocators -p %d",
+			  pid, t->comm, pid);
+		goto cleanup;
 	}
-	if (!libc_path[0]) {
-		log_error("allocator not found in pid %d (%s): it does not map %s (a static binary "
-			  "or another allocator is not supported yet)",
-			  pid, t->comm, allocator__object_name(ALLOC_OBJ_LIBC));
-		return -ENOENT;
+	if (err) {
+		log_error("cannot find the allocator of pid %d (%s): %s", pid, t->comm,
+			  strerror(-err));
+		goto cleanup;
 	}
 
 	err = loader__add_target(l, pid);
 	if (err) {
 		log_error("cannot trace pid %d: %s", pid, strerror(-err));
-		return err;
+		goto cleanup;
 	}
-	err = attach_kind(t, l, libc_path, ALLOC_OBJ_LIBC, &probes);
-	if (!err && cxx_path[0])
-		err = attach_kind(t, l, cxx_path, ALLOC_OBJ_CXX_NEW, &probes);
-	if (err)
-		return err;
-	log_info("tracing pid %d (%s): %d probes on %s%s%s", pid, t->comm, probes, libc_path,
-		 cxx_path[0] ? " and " : "", cxx_path);
-	return 0;
+	for (i = 0; i < plan->nr && !err; i++) {
+		size_t len = strlen(objects);
+
+		err = attach_object(t, l, &plan->objects[i], &probes);
+		snprintf(objects + len, sizeof(objects) - len, "%s%s", i ? ", " : "",
+			 plan->objects[i].shown);
+	}
+	if (!err)
+		log_info("tracing pid %d (%s): %s allocator, %d probes on %s", pid, t->comm,
+			 plan->allocator, probes, objects);
+cleanup:
+	allocator__plan_free(plan);
+	return err;
 }
 
 bool target__exited(struct target *t)
@@ -228,14 +200,14 @@ static void handle_stack(struct target *t, const struct ht_stack_event *ev, size
 {
 	uint64_t pcs[HT_MAX_STACK_DEPTH];
 	struct unwind_regs regs = {
-		.ip = ev->regs.ip,
-		.sp = ev->regs.sp,
-		.bp = ev->regs.bp,
-		.bx = ev->regs.bx,
-		.r12 = ev->regs.r12,
-		.r13 = ev->regs.r13,
-		.r14 = ev->regs.r14,
-		.r15 = ev->regs.r15,
+	    .ip = ev->regs.ip,
+	    .sp = ev->regs.sp,
+	    .bp = ev->regs.bp,
+	    .bx = ev->regs.bx,
+	    .r12 = ev->regs.r12,
+	    .r13 = ev->regs.r13,
+	    .r14 = ev->regs.r14,
+	    .r15 = ev->regs.r15,
 	};
 	size_t len = ev->stack_len;
 	int n, truncated = 0;

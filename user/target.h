@@ -37,13 +37,13 @@ struct target_limits {
 };
 
 /*
- * Starts tracing `pid`: snapshot its maps, find its allocator objects and
- * attach the probes to them. For a command heaptrace started itself (which
- * has not exec'ed yet) the objects are the ones the dynamic linker would
- * load; `command_name` names it (NULL for a running process). Prints one error line naming the PID
- * on failure and returns a negative errno.
+ * Starts tracing `pid`: snapshot its maps, discover its allocator and attach
+ * the probes to its entry points (each on its own first instruction with
+ * `probe_at_entry`). A command heaptrace started is attached once stopped
+ * at its entry point, its libraries loaded. Prints one error line naming
+ * the PID on failure and returns a negative errno.
  */
-int target__attach(struct target *t, pid_t pid, struct loader *l, const char *command_name);
+int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_entry);
 
 /* DWARF mode: sets up the unwinder and the counters of an attached target. */
 int target__enable_dwarf(struct target *t, const struct target_limits *limits);

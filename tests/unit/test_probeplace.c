@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "allocator.h"
 #include "probeplace.h"
@@ -82,54 +83,65 @@ static void test_no_code(void)
 	   "no code: stays on the entry (%s)", p.reason);
 }
 
-/* The libc this test runs on: every moved site must be emulated and precede no store. */
-static void test_real_libc(void)
+/* The allocator this test runs on: every moved site must be emulated and precede no store. */
+static const struct alloc_site *find_site(const struct alloc_plan *plan, const char *symbol)
+{
+	size_t i, j;
+
+	for (i = 0; i < plan->nr; i++)
+		for (j = 0; j < plan->objects[i].nr_sites; j++)
+			if (!strcmp(plan->objects[i].sites[j].symbol, symbol))
+				return &plan->objects[i].sites[j];
+	return NULL;
+}
+
+static void test_real_allocator(void)
 {
 	static const char *const needed[] = {"malloc", "free", "calloc", "realloc"};
-	char *path = allocator__resolve_default(ALLOC_OBJ_LIBC);
-	struct alloc_probe *probes = NULL, *at_entry = NULL;
-	size_t nr = 0, nr2 = 0, i, j;
+	struct alloc_plan *plan = NULL, *at_entry = NULL;
+	struct procmaps *pm = NULL;
+	size_t i, j;
 
-	if (!ok(path != NULL, "libc found by the dynamic linker"))
+	if (!ok(procmaps__load(getpid(), &pm) == 0, "own maps read"))
 		return;
-	if (!ok(allocator__plan(path, ALLOC_OBJ_LIBC, false, &probes, &nr) == 0,
-		"planned the probes of %s", path))
+	if (!ok(allocator__plan(getpid(), pm, false, &plan) == 0, "planned the probes of %s",
+		plan ? plan->allocator : "this process"))
 		goto cleanup;
 	for (j = 0; j < sizeof(needed) / sizeof(needed[0]); j++) {
-		for (i = 0; i < nr; i++)
-			if (!strcmp(probes[i].ep->symbol, needed[j]))
-				break;
-		if (!ok(i < nr && probes[i].found, "%s is in libc", needed[j]))
+		const struct alloc_site *site = find_site(plan, needed[j]);
+
+		if (!ok(site != NULL, "%s is planned", needed[j]))
 			continue;
-		printf("# %s+0x%x '%s': %s\n", needed[j], probes[i].place.offset,
-		       probes[i].place.insn, probes[i].place.reason);
-		ok(probes[i].place.offset == 0 || probes[i].place.emulated,
+		printf("# %s+0x%x '%s': %s\n", needed[j], site->place.offset, site->place.insn,
+		       site->place.reason);
+		ok(site->place.offset == 0 || site->place.emulated,
 		   "%s: a moved probe sits on an emulated instruction", needed[j]);
 		/* glibc's free starts with test rdi,rdi; je: the probe belongs on the je. */
-		if (!strcmp(needed[j], "free") && !strncmp(probes[i].place.entry_insn, "test", 4))
-			ok(probes[i].place.offset > 0 && probes[i].place.emulated &&
-			       !strncmp(probes[i].place.insn, "j", 1),
+		if (!strcmp(needed[j], "free") && !strncmp(site->place.entry_insn, "test", 4))
+			ok(site->place.offset > 0 && site->place.emulated &&
+			       !strncmp(site->place.insn, "j", 1),
 			   "free: moved off its single-stepped test to a jump");
 	}
-	if (ok(allocator__plan(path, ALLOC_OBJ_LIBC, true, &at_entry, &nr2) == 0 && nr2 == nr,
+	if (ok(allocator__plan(getpid(), pm, true, &at_entry) == 0,
 	       "planned the probes at the entries")) {
 		bool all_zero = true;
 
-		for (i = 0; i < nr2; i++)
-			if (at_entry[i].place.offset)
-				all_zero = false;
+		for (i = 0; i < at_entry->nr; i++)
+			for (j = 0; j < at_entry->objects[i].nr_sites; j++)
+				if (at_entry->objects[i].sites[j].place.offset)
+					all_zero = false;
 		ok(all_zero, "at_entry: every probe on its symbol");
 	}
 cleanup:
-	free(probes);
-	free(at_entry);
-	free(path);
+	allocator__plan_free(plan);
+	allocator__plan_free(at_entry);
+	procmaps__free(pm);
 }
 
 int main(void)
 {
 	test_cases();
 	test_no_code();
-	test_real_libc();
+	test_real_allocator();
 	return done_testing();
 }
