@@ -31,7 +31,7 @@ sleep 0.5
 
 echo
 echo "demo: tracing pid $target for 7 s, one profile every 2 s, into $OUT/"
-"$BUILD/heaptrace" -p "$target" --interval 2s -d 7s -o "$OUT/"
+"$BUILD/heaptrace" -p "$target" --interval 2s -d 7s -r 64k -o "$OUT/"
 kill "$target" 2>/dev/null || true
 
 mapfile -t profiles < <(ls "$OUT"/*.heap.pb.gz | sort)
