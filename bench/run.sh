@@ -15,12 +15,17 @@
 # of one pair untraced and under heaptrace, next to the probes' floor:
 #   untraced    no probes
 #   floor-entry empty BPF programs on each symbol's first instruction
-#   floor       empty BPF programs at heaptrace's own probe sites (--floor)
+#   floor       empty BPF programs at heaptrace's own probe sites (--floor):
+#               with uprobe sessions, an entry run that arms no return
+#   floor-pair  the same with a uprobe + uretprobe pair (--floor --no-session)
 #   entry       heaptrace, default rate, probes on the symbols (--probe-at-entry)
-#   default     heaptrace, default rate (512 KiB)
+#   default     heaptrace, default rate (512 KiB), uprobe sessions where the
+#               kernel has them
+#   classic     heaptrace, default rate, uprobe + uretprobe pairs (--no-session)
 #   r1          heaptrace, every allocation sampled (-r 1)
 # and the ratios of added cost (traced - untraced): default/floor,
-# default/entry (moved vs naive placement), floor/floor-entry.
+# default/classic (sessions vs pairs), classic/floor-pair, default/entry
+# (moved vs naive placement), floor/floor-entry.
 #
 # Usage: sudo bench/run.sh [REPS [python|micro|all]]   (default 3 all).
 # Needs root, like heaptrace.
@@ -100,7 +105,9 @@ END {
 }
 
 MB=$BUILD/bench/mallocbench
-MICRO_CONFIGS=(untraced "floor-entry:--floor --probe-at-entry" "floor:--floor" "entry:--probe-at-entry" "default:" "r1:-r 1")
+MICRO_CONFIGS=(untraced "floor-entry:--floor --probe-at-entry" "floor:--floor"
+	"floor-pair:--floor --no-session" "entry:--probe-at-entry" "default:" "classic:--no-session"
+	"r1:-r 1")
 # threads size pairs
 MICRO_LOADS=("1 64 100000" "1 4096 100000" "1 65536 100000" "$(nproc) 64 100000")
 
@@ -141,7 +148,7 @@ micro_part() {
 	END {
 		printf "%-16s", "thr/size/pairs"
 		for (i = 1; i <= nc; i++) printf " %11s", order[i]
-		printf " %9s %9s %9s\n", "dflt/flr", "dflt/ent", "flr/flr-e"
+		printf " %9s %9s %9s %9s %9s\n", "dflt/flr", "dflt/cls", "cls/flr-p", "dflt/ent", "flr/flr-e"
 		for (l = 1; l <= nl; l++) {
 			printf "%-16s", loads[l]
 			for (i = 1; i <= nc; i++) {
@@ -151,7 +158,8 @@ micro_part() {
 				printf " %11.1f", m[order[i]]
 			}
 			u = m["untraced"]
-			printf " %9.2f %9.2f %9.2f\n", (m["default"] - u) / (m["floor"] - u),
+			printf " %9.2f %9.2f %9.2f %9.2f %9.2f\n", (m["default"] - u) / (m["floor"] - u),
+				(m["default"] - u) / (m["classic"] - u), (m["classic"] - u) / (m["floor-pair"] - u),
 				(m["default"] - u) / (m["entry"] - u), (m["floor"] - u) / (m["floor-entry"] - u)
 		}
 		print "(ns per malloc+free pair per thread, median; ratios of added cost over untraced)"

@@ -729,9 +729,10 @@ static __always_inline int session_return(struct pt_regs *ctx)
 
 /*
  * One program per signature, as for the classic entry programs. libbpf 1.1
- * knows no "uprobe.session" section: the loader sets the attach type.
+ * knows no "uprobe.session" section: these load only when the loader asks
+ * ("?": autoload off), and it sets their attach type then.
  */
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(malloc_session, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -739,7 +740,7 @@ int BPF_KPROBE(malloc_session, __u64 size)
 	return session_entry(ctx, HT_MALLOC, size, 0, 0, false);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(valloc_session, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -747,7 +748,7 @@ int BPF_KPROBE(valloc_session, __u64 size)
 	return session_entry(ctx, HT_VALLOC, size, 0, 0, true);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(pvalloc_session, __u64 size)
 {
 	/* As pvalloc_entry: whole pages, and one page for 0. */
@@ -758,7 +759,7 @@ int BPF_KPROBE(pvalloc_session, __u64 size)
 	return session_entry(ctx, HT_PVALLOC, rounded, 0, 0, true);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(new_session, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -766,7 +767,7 @@ int BPF_KPROBE(new_session, __u64 size)
 	return session_entry(ctx, HT_OPERATOR_NEW, size, 0, 0, true);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(calloc_session, __u64 nmemb, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -776,7 +777,7 @@ int BPF_KPROBE(calloc_session, __u64 nmemb, __u64 size)
 	return session_entry(ctx, HT_CALLOC, nmemb * size, 0, 0, false);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(realloc_session, __u64 ptr, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -784,7 +785,7 @@ int BPF_KPROBE(realloc_session, __u64 ptr, __u64 size)
 	return session_entry(ctx, HT_REALLOC, size, ptr, 0, true);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(reallocarray_session, __u64 ptr, __u64 nmemb, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -794,7 +795,7 @@ int BPF_KPROBE(reallocarray_session, __u64 ptr, __u64 nmemb, __u64 size)
 	return session_entry(ctx, HT_REALLOCARRAY, nmemb * size, ptr, 0, true);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(memalign_session, __u64 alignment, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -802,7 +803,7 @@ int BPF_KPROBE(memalign_session, __u64 alignment, __u64 size)
 	return session_entry(ctx, HT_MEMALIGN, size, 0, 0, true);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(posix_memalign_session, __u64 memptr, __u64 alignment, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -810,7 +811,7 @@ int BPF_KPROBE(posix_memalign_session, __u64 memptr, __u64 alignment, __u64 size
 	return session_entry(ctx, HT_POSIX_MEMALIGN, size, 0, memptr, true);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(rallocx_session, __u64 ptr, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -818,7 +819,7 @@ int BPF_KPROBE(rallocx_session, __u64 ptr, __u64 size)
 	return session_entry(ctx, HT_RALLOCX, size, ptr, 0, true);
 }
 
-SEC("uprobe")
+SEC("?uprobe")
 int BPF_KPROBE(xallocx_session, __u64 ptr, __u64 size)
 {
 	if (bpf_session_is_return())
@@ -827,7 +828,7 @@ int BPF_KPROBE(xallocx_session, __u64 ptr, __u64 size)
 }
 
 /* --floor in session mode: one trap at the entry, no return run. */
-SEC("uprobe")
+SEC("?uprobe")
 int floor_session(struct pt_regs *ctx)
 {
 	return 1;

@@ -109,7 +109,8 @@ static struct bpf_program *session_program(struct heaptrace_bpf *skel, enum ht_e
 	}
 }
 
-/* Session programs load only when used: a kernel without sessions rejects their kfuncs. */
+/* Session programs load only when used ("?" sections): a kernel without sessions rejects
+ * their kfuncs. */
 static void setup_session_programs(struct loader *l)
 {
 	struct bpf_program *prog;
