@@ -5,8 +5,10 @@
 # alternating them REPS times (the machine is noisy; medians are reported),
 # and prints one table of ratios and of heaptrace's own cost:
 #   wall      the workload's wall time (median of REPS), and traced/untraced
-#   daemon    heaptrace's CPU seconds (user+system) and peak RSS, from -v
-#   samples   sampled allocations recorded, and daemon CPU per sample
+#   daemon    heaptrace's CPU seconds (user+system) and peak RSS, from -v;
+#             start-up (BPF load, discovery, attach) apart from tracing, and
+#             tracing as a share of one core over the run
+#   samples   sampled allocations recorded, and tracing CPU per sample
 # Workload: Debian's python3 (no frame pointers) building, serializing and
 # dropping containers (bench/workloads/python_objects.py).
 #
@@ -36,7 +38,8 @@ REPS=${1:-3}
 PARTS=${2:-all}
 HT=$BUILD/heaptrace
 PY=/usr/bin/python3
-WORK=(bench/workloads/python_objects.py 40)
+# Long enough (about 4 s untraced) that start-up is a small part of the run.
+WORK=(bench/workloads/python_objects.py 120)
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: error: run as root (heaptrace loads BPF programs)" >&2; exit 1; }
 make -s BUILD="$BUILD" "$HT" >/dev/null
@@ -47,7 +50,7 @@ CONFIGS=(untraced "fp:--unwind fp" "dwarf:--unwind dwarf" "fp-64k:--unwind fp -r
 
 now_ns() { date +%s%N; }
 
-# run_one NAME ARGS: appends "name wall_s cpu_s rss_kib samples" to $T/results
+# run_one NAME ARGS: appends "name wall_ms cpu_s rss_kib samples startup_s" to $T/results
 run_one() {
 	local name=$1 args=$2 t0 t1 err=$T/err out=$T/out
 	rm -rf "$out"
@@ -56,17 +59,18 @@ run_one() {
 	if [ "$name" = untraced ]; then
 		"$PY" "${WORK[@]}" >/dev/null
 		t1=$(now_ns)
-		echo "$name $(((t1 - t0) / 1000000)) 0 0 0" >>"$T/results"
+		echo "$name $(((t1 - t0) / 1000000)) 0 0 0 0" >>"$T/results"
 		return
 	fi
 	# shellcheck disable=SC2086
 	"$HT" -v $args -o "$out" -- "$PY" "${WORK[@]}" >/dev/null 2>"$err"
 	t1=$(now_ns)
-	local cpu rss samples
-	cpu=$(sed -nE 's/.*own cost: ([0-9.]+) s CPU.*/\1/p' "$err")
-	rss=$(sed -nE 's/.*peak RSS ([0-9]+) KiB.*/\1/p' "$err")
+	local cpu rss samples startup
+	cpu=$(sed -nE 's/.*own cost in all: ([0-9.]+) s CPU.*/\1/p' "$err")
+	startup=$(sed -nE 's/.*own cost at start-up: ([0-9.]+) s CPU.*/\1/p' "$err")
+	rss=$(sed -nE 's/.*own cost in all: .*peak RSS ([0-9]+) KiB.*/\1/p' "$err")
 	samples=$(grep -E ': inuse .* samples' "$err" | tail -n 1 | sed -nE 's/.* ([0-9]+) samples.*/\1/p')
-	echo "$name $(((t1 - t0) / 1000000)) ${cpu:-0} ${rss:-0} ${samples:-0}" >>"$T/results"
+	echo "$name $(((t1 - t0) / 1000000)) ${cpu:-0} ${rss:-0} ${samples:-0} ${startup:-0}" >>"$T/results"
 }
 
 python_part() {
@@ -88,18 +92,21 @@ function median(a, n,   i, j, t) {
 }
 {
 	n[$1]++; k = n[$1]
-	wall[$1, k] = $2; cpu[$1, k] = $3; rss[$1, k] = $4; smp[$1, k] = $5
+	wall[$1, k] = $2; cpu[$1, k] = $3; rss[$1, k] = $4; smp[$1, k] = $5; st[$1, k] = $6
 	if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 }
 }
 END {
-	printf "%-10s %9s %8s %9s %9s %8s %11s %8s\n", "config", "wall ms", "x untr.", "daemon s", "daemon %", "samples", "us/sample", "RSS MiB"
+	printf "%-10s %8s %7s %10s %10s %9s %8s %10s %8s\n", "config", "wall ms", "x untr.", "start-up s", "tracing s",
+		"tracing %", "samples", "us/sample", "RSS MiB"
 	for (i = 1; i <= no; i++) {
 		c = order[i]
-		for (k = 1; k <= n[c]; k++) { w[k] = wall[c, k]; u[k] = cpu[c, k]; m[k] = rss[c, k]; s[k] = smp[c, k] }
-		mw = median(w, n[c]); mu = median(u, n[c]); mm = median(m, n[c]); ms = median(s, n[c])
+		for (k = 1; k <= n[c]; k++) {
+			w[k] = wall[c, k]; u[k] = cpu[c, k] - st[c, k]; m[k] = rss[c, k]; s[k] = smp[c, k]; z[k] = st[c, k]
+		}
+		mw = median(w, n[c]); mu = median(u, n[c]); mm = median(m, n[c]); ms = median(s, n[c]); mz = median(z, n[c])
 		if (c == "untraced") base = mw
-		printf "%-10s %9d %8.2f %9.3f %9.2f %8d %11s %8.1f\n", c, mw, mw / base, mu, 100 * mu / (mw / 1000), ms,
-			ms ? sprintf("%.0f", 1e6 * mu / ms) : "-", mm / 1024
+		printf "%-10s %8d %7.2f %10.3f %10.3f %9.2f %8d %10s %8.1f\n", c, mw, mw / base, mz, mu,
+			100 * mu / (mw / 1000), ms, ms ? sprintf("%.0f", 1e6 * mu / ms) : "-", mm / 1024
 	}
 }' "$T/results"
 }
