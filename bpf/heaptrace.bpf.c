@@ -29,6 +29,22 @@ const volatile __u32 stack_copy_size = 16384; /* <= HT_MAX_STACK_COPY */
 /* --alloc-only: free is not probed, so a sampled block is counted freed at once. */
 const volatile __u32 alloc_only = 0;
 
+/*
+ * System-wide mode and process lifecycle (see docs/design.md, "System-wide
+ * mode"). With trace_all, the probes are attached for every process and an
+ * entry program of a process not yet in `targets` adopts it, if it passes
+ * the filters: not heaptrace itself (self_tgid), in the cgroup subtree of
+ * `cgroup_filter` (filter_cgroup), named filter_comm (when not empty).
+ */
+const volatile __u32 trace_all = 0;
+const volatile __u32 self_tgid = 0;
+const volatile __u32 follow_forks = 0;
+const volatile __u32 filter_cgroup = 0;
+const volatile char filter_comm[16] = {};
+
+/* Host-wide losses, read by the daemon. */
+struct ht_global_stats gstats = {};
+
 /* Names each DWARF-mode sample for the daemon, from its stack to its free. */
 __u64 next_seq = 1;
 
@@ -128,6 +144,103 @@ struct {
 static __always_inline void count(__u64 *counter)
 {
 	__sync_fetch_and_add(counter, 1);
+}
+
+/* --cgroup: the one cgroup whose subtree system-wide mode picks processes from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+/*
+ * Processes refused because `targets` was full, so that each is counted once
+ * (an LRU: a process evicted from it may be counted again, never lost).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} untraced SEC(".maps");
+
+/* A traced process that is still the one traced: not exited, not exec'ed. */
+static __always_inline struct ht_target *live_target(__u32 tgid)
+{
+	struct ht_target *t = bpf_map_lookup_elem(&targets, &tgid);
+
+	if (t && t->frozen) {
+		count(&gstats.dropped_frozen);
+		return NULL;
+	}
+	return t;
+}
+
+static __always_inline void send_proc_event(__u32 type, __u32 tgid, __u32 parent)
+{
+	struct ht_proc_event ev = {.hdr = {.type = type, .tgid = tgid}, .parent_tgid = parent};
+
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+		count(&gstats.lost_proc_events);
+}
+
+/* Whether the current process passes --cgroup and --comm. */
+static __always_inline bool wanted_process(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	char comm[16];
+	int i;
+
+	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
+		return false;
+	if (!filter_comm[0])
+		return true;
+	/* The process's name is its leader's: threads may have renamed themselves. */
+	if (bpf_probe_read_kernel_str(comm, sizeof(comm), task->group_leader->comm) < 0)
+		return false;
+	for (i = 0; i < 16; i++) {
+		if (comm[i] != filter_comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+/* Starts tracing `tgid` (system-wide or a followed child); NULL when it cannot. */
+static __always_inline struct ht_target *adopt(__u32 tgid, __u32 type, __u32 parent)
+{
+	struct ht_target zero = {};
+	__u8 one = 1;
+	long err;
+
+	err = bpf_map_update_elem(&targets, &tgid, &zero, BPF_NOEXIST);
+	if (err == -EEXIST)
+		return live_target(tgid);
+	if (err) {
+		if (bpf_map_update_elem(&untraced, &tgid, &one, BPF_NOEXIST) == 0)
+			count(&gstats.targets_full);
+		return NULL;
+	}
+	send_proc_event(type, tgid, parent);
+	return bpf_map_lookup_elem(&targets, &tgid);
+}
+
+/* The target of an allocating entry; in system-wide mode, adopts a new process. */
+static __always_inline struct ht_target *lookup_target(__u32 tgid)
+{
+	struct ht_target *t = bpf_map_lookup_elem(&targets, &tgid);
+
+	if (t) {
+		if (!t->frozen)
+			return t;
+		count(&gstats.dropped_frozen);
+		return NULL;
+	}
+	if (!trace_all || tgid == self_tgid || !wanted_process())
+		return NULL;
+	return adopt(tgid, HT_EV_PROCESS, 0);
 }
 
 static __always_inline bool mul_overflows(__u64 a, __u64 b)
@@ -309,7 +422,7 @@ static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u6
 	struct ht_inflight *outer, call = {};
 	struct ht_target *t;
 
-	t = bpf_map_lookup_elem(&targets, &tgid);
+	t = lookup_target(tgid);
 	if (!t)
 		return 0;
 	now = bpf_ktime_get_ns();
@@ -499,7 +612,7 @@ int BPF_KRETPROBE(alloc_return, long ret)
 	/* Returns of nested calls pass through here too; ours pops the return address. */
 	if (call->entry_sp + 8 != PT_REGS_SP(ctx))
 		return 0;
-	t = bpf_map_lookup_elem(&targets, &tgid);
+	t = live_target(tgid);
 	if (t)
 		finish_call(call, ret, tgid, t);
 	bpf_map_delete_elem(&inflight, &tid);
@@ -590,10 +703,66 @@ int BPF_KPROBE(free_entry, __u64 ptr)
 
 	if (!ptr)
 		return 0;
-	t = bpf_map_lookup_elem(&targets, &tgid);
+	t = live_target(tgid);
 	if (!t)
 		return 0;
 	untrack_block(tgid, ptr, t);
+	return 0;
+}
+
+/*
+ * Process lifecycle. An exec freezes the target (its old image's data stays
+ * for the daemon's final profile; the new image is not mixed in) and tells
+ * the daemon, which writes that profile, removes the entry and traces the
+ * new image as a new series. The exit of the last thread freezes it too, so
+ * that a new process given the same PID before the daemon removed the entry
+ * is not counted as this one.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct ht_target *t = bpf_map_lookup_elem(&targets, &tgid);
+
+	if (!t || t->frozen)
+		return 0;
+	t->frozen = HT_FROZEN_EXEC;
+	send_proc_event(HT_EV_EXEC, tgid, 0);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int on_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct ht_target *t;
+
+	if (!ctx->group_dead)
+		return 0;
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	if (t && !t->frozen)
+		t->frozen = HT_FROZEN_EXIT;
+	return 0;
+}
+
+/*
+ * --follow-forks: a new process (not a thread) forked by a traced one is
+ * traced from its first instruction. Its parent's sampled blocks are not
+ * copied: their frees in the child find nothing and change nothing.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct ht_target *t;
+
+	if (!follow_forks || ctgid != (__u32)BPF_CORE_READ(child, pid))
+		return 0;
+	t = bpf_map_lookup_elem(&targets, &ptgid);
+	if (!t || t->frozen)
+		return 0;
+	adopt(ctgid, HT_EV_FORK, ptgid);
 	return 0;
 }
 
@@ -655,7 +824,7 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64
 	struct ht_target *t;
 	bool sampled;
 
-	t = bpf_map_lookup_elem(&targets, &tgid);
+	t = lookup_target(tgid);
 	if (!t)
 		return 1;
 	st = bpf_task_storage_get(&session_threads, bpf_get_current_task_btf(), 0,
@@ -720,7 +889,7 @@ static __always_inline int session_return(struct pt_regs *ctx)
 	st = bpf_task_storage_get(&session_threads, bpf_get_current_task_btf(), 0, 0);
 	if (!cookie || !st || !*cookie || st->call.entry_sp != *cookie)
 		return 0;
-	t = bpf_map_lookup_elem(&targets, &tgid);
+	t = live_target(tgid);
 	if (t)
 		finish_call(&st->call, PT_REGS_RC(ctx), tgid, t);
 	st->call.entry_sp = 0;

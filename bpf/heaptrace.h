@@ -50,6 +50,26 @@ struct ht_target {
 	__u64 lost_inflight;   /* call not followed: in-flight map full */
 	__u64 stack_errors;    /* user stack could not be read */
 	__u64 lost_events;     /* events ring buffer full: DWARF samples or frees lost */
+	/*
+	 * Non-zero once the process exited (HT_FROZEN_EXIT) or exec'ed
+	 * (HT_FROZEN_EXEC): its calls are ignored from then on, so that a new
+	 * image, or a new process given the same PID, never adds to this one's
+	 * data before the daemon has written it and removed the entry.
+	 */
+	__u64 frozen;
+};
+
+#define HT_FROZEN_EXIT 1
+#define HT_FROZEN_EXEC 2
+
+/*
+ * Host-wide counters (BPF global data, .bss): what could not be given to
+ * any one process.
+ */
+struct ht_global_stats {
+	__u64 targets_full;	/* processes not traced: the targets map was full */
+	__u64 lost_proc_events; /* new-process, exec or fork events lost: ring buffer full */
+	__u64 dropped_frozen;	/* calls of an exited or exec'ed process not yet removed */
 };
 
 /* Aggregation key: one per (process, stack). */
@@ -130,9 +150,12 @@ enum ht_unwind {
 #define HT_FRAME_TRUNCATED (~0ull)
 
 enum ht_event_type {
-	HT_EV_STACK = 1, /* struct ht_stack_event: a sampled call's stack, at entry */
-	HT_EV_ALLOC = 2, /* struct ht_alloc_event: that call returned */
-	HT_EV_FREE = 3,	 /* struct ht_free_event: a sampled block was freed */
+	HT_EV_STACK = 1,   /* struct ht_stack_event: a sampled call's stack, at entry */
+	HT_EV_ALLOC = 2,   /* struct ht_alloc_event: that call returned */
+	HT_EV_FREE = 3,	   /* struct ht_free_event: a sampled block was freed */
+	HT_EV_PROCESS = 4, /* struct ht_proc_event: system-wide mode adopted a new process */
+	HT_EV_EXEC = 5,	   /* struct ht_proc_event: a traced process exec'ed (now frozen) */
+	HT_EV_FORK = 6,	   /* struct ht_proc_event: a traced process forked a traced child */
 };
 
 /* Every event starts with this; seq names one sampled call for its lifetime. */
@@ -171,6 +194,13 @@ struct ht_alloc_event {
 struct ht_free_event {
 	struct ht_event_hdr hdr;
 	__u64 size;
+};
+
+/* Lifecycle events: hdr.tgid is the process concerned, hdr.seq is 0. */
+struct ht_proc_event {
+	struct ht_event_hdr hdr;
+	__u32 parent_tgid; /* HT_EV_FORK: the traced parent */
+	__u32 pad;
 };
 
 #endif /* HEAPTRACE_H */

@@ -38,7 +38,10 @@ expect_error() {
 	like "${line,,}" "${re,,}" "$desc: the error names the problem ($line)"
 }
 
-expect_error "no arguments" 'pid|command|usage|-p'
+# (No arguments at all is system-wide mode: tests/t14*.)
+expect_error "--cgroup that does not exist" 'cgroup' --cgroup "$T/no-such-cgroup" -o "$out"
+expect_error "--cgroup that is not a cgroup" 'cgroup v2' --cgroup "$T" -o "$out"
+expect_error "-p outside --comm" 'named' -p "$live" --comm no-such-name -o "$out"
 expect_error "unknown option --bogus" 'bogus' --bogus -p "$live" -o "$out"
 expect_error "no such pid" "$gone" -p "$gone" -o "$out"
 expect_error "pid not a number" 'abc|pid' -p abc -o "$out"

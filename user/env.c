@@ -15,6 +15,7 @@
 static const char usage[] =
     "Usage: heaptrace [options] -p PID [-p PID...]\n"
     "       heaptrace [options] -- COMMAND [ARGS...]\n"
+    "       heaptrace [options]     (every process on the host)\n"
     "       heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n"
     "\n"
     "Watch the heap of running processes and write a pprof heap profile per\n"
@@ -26,6 +27,11 @@ static const char usage[] =
     "  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
     "                           1 records every allocation)\n"
     "  -d, --duration DURATION  stop after DURATION, writing a final profile\n"
+    "      --cgroup PATH        system-wide: only processes in this cgroup v2\n"
+    "                           directory (/sys/fs/cgroup/...) and below\n"
+    "      --comm NAME          system-wide: only processes named NAME\n"
+    "      --follow-forks       also trace the processes traced ones fork\n"
+    "      --max-processes N    processes traced at once (default 1024)\n"
     "      --http ADDR          serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
     "                           [IPV6]:PORT; a bare port is on 127.0.0.1)\n"
     "      --unwind METHOD      auto (default), fp (frame pointers, walked in the\n"
@@ -68,6 +74,10 @@ enum {
 	OPT_FLOOR,
 	OPT_NO_SESSION,
 	OPT_HTTP,
+	OPT_MAX_PROCESSES,
+	OPT_FOLLOW_FORKS,
+	OPT_CGROUP,
+	OPT_COMM,
 };
 
 static const struct option long_options[] = {
@@ -83,6 +93,10 @@ static const struct option long_options[] = {
     {"stack-size", required_argument, NULL, OPT_STACK_SIZE},
     {"ring-size", required_argument, NULL, OPT_RING_SIZE},
     {"http", required_argument, NULL, OPT_HTTP},
+    {"max-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+    {"follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS},
+    {"cgroup", required_argument, NULL, OPT_CGROUP},
+    {"comm", required_argument, NULL, OPT_COMM},
     {"alloc-only", no_argument, NULL, OPT_ALLOC_ONLY},
     {"list-probes", no_argument, NULL, OPT_LIST_PROBES},
     {"list-allocators", no_argument, NULL, OPT_LIST_ALLOCATORS},
@@ -267,6 +281,7 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 	env->unwind = ENV_UNWIND_AUTO;
 	env->stack_copy_size = 16384;
 	env->ring_size = 0; /* chosen from the sample rate: env__ring_size() */
+	env->max_processes = 1024;
 	if (argc > 1 && !strcmp(argv[1], "print"))
 		return parse_print(argc, argv, env, err, errlen);
 
@@ -330,6 +345,35 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 			}
 			break;
 		}
+		case OPT_MAX_PROCESSES:
+			if (parse_count(optarg, &env->max_processes) ||
+			    env->max_processes > 65536) {
+				snprintf(
+				    err, errlen,
+				    "invalid count '%s' for --max-processes: give a number from 1 "
+				    "to 65536",
+				    optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FOLLOW_FORKS:
+			env->follow_forks = true;
+			break;
+		case OPT_CGROUP:
+			env->cgroup = optarg;
+			break;
+		case OPT_COMM:
+			/* The kernel keeps 15 bytes of a name: a longer one could never match. */
+			if (!*optarg || strlen(optarg) > 15) {
+				snprintf(
+				    err, errlen,
+				    "invalid --comm '%s': give a process name of 1 to 15 bytes, as "
+				    "/proc/PID/comm shows it",
+				    optarg);
+				return -EINVAL;
+			}
+			env->comm = optarg;
+			break;
 		case OPT_UNWIND:
 			if (!strcmp(optarg, "auto")) {
 				env->unwind = ENV_UNWIND_AUTO;
@@ -339,7 +383,8 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 				env->unwind = ENV_UNWIND_DWARF;
 			} else {
 				snprintf(err, errlen,
-					 "invalid unwind method '%s': use auto, fp or dwarf", optarg);
+					 "invalid unwind method '%s': use auto, fp or dwarf",
+					 optarg);
 				return -EINVAL;
 			}
 			break;
@@ -349,7 +394,8 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 			/* The kernel copies whole 8-byte words; 32 KiB bounds the event size. */
 			if (env__parse_bytes(optarg, &v) || v < 64 || v > 32768 || v % 8) {
 				snprintf(err, errlen,
-					 "invalid stack size '%s': give a multiple of 8 bytes from 64 to 32k",
+					 "invalid stack size '%s': give a multiple of 8 bytes from "
+					 "64 to 32k",
 					 optarg);
 				return -EINVAL;
 			}
@@ -361,9 +407,10 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 
 			if (env__parse_bytes(optarg, &v) || v < 65536 || v > (1ull << 30) ||
 			    (v & (v - 1))) {
-				snprintf(err, errlen,
-					 "invalid ring size '%s': give a power of two from 64k to 1g",
-					 optarg);
+				snprintf(
+				    err, errlen,
+				    "invalid ring size '%s': give a power of two from 64k to 1g",
+				    optarg);
 				return -EINVAL;
 			}
 			env->ring_size = (uint32_t)v;
@@ -436,10 +483,18 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		    "both -p and a command given: trace either running processes or a new command");
 		return -EINVAL;
 	}
-	if (!env->command && !env->nr_pids) {
-		snprintf(
-		    err, errlen,
-		    "nothing to trace: give -p PID or a command after '--' (see heaptrace --help)");
+	if ((env->cgroup || env->comm) && env->command) {
+		snprintf(err, errlen,
+			 "--cgroup and --comm select running processes: use them with -p or "
+			 "alone (system-wide), not with a command");
+		return -EINVAL;
+	}
+	/* Neither -p nor a command: every process (the listings need a target). */
+	env->system_wide = !env->command && !env->nr_pids;
+	if (env->system_wide && (env->list_allocators || env->list_probes)) {
+		snprintf(err, errlen,
+			 "nothing to list: give -p PID or a command after '--' (see heaptrace "
+			 "--help)");
 		return -EINVAL;
 	}
 	return ENV_RUN;

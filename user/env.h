@@ -35,6 +35,11 @@ struct env {
 	bool floor;		/* --floor: empty programs at the probe sites (benchmark) */
 	bool no_session;	/* --no-session: uprobe + uretprobe, not uprobe sessions */
 	const char *http_addr;	/* --http; NULL = no server */
+	bool system_wide;	/* neither -p nor a command: every process */
+	bool follow_forks;	/* --follow-forks: trace the children of traced processes */
+	uint32_t max_processes; /* --max-processes: processes traced at once */
+	const char *cgroup;	/* --cgroup: a cgroup v2 directory, or NULL */
+	const char *comm;	/* --comm: a process name (at most 15 bytes), or NULL */
 	const char *print_file; /* heaptrace print FILE */
 	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
 };
@@ -46,8 +51,8 @@ enum env_unwind {
 };
 
 enum env_result {
-	ENV_RUN = 0,  /* options parsed: trace */
-	ENV_EXIT = 1, /* --help or --version printed: exit 0 */
+	ENV_RUN = 0,   /* options parsed: trace */
+	ENV_EXIT = 1,  /* --help or --version printed: exit 0 */
 	ENV_PRINT = 2, /* `heaptrace print`: print_file (and print_base) set */
 };
 

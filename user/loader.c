@@ -9,6 +9,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+/* The skeleton's global data names struct ht_global_stats: the ABI comes first. */
+#include "heaptrace.h"
 #include "heaptrace.skel.h"
 #include "loader.h"
 #include "uprobe_session.h"
@@ -31,6 +33,17 @@ struct loader {
 	bool alloc_only;
 	bool session;	 /* allocating sites get one uprobe session link, not a uprobe pair */
 	int session_err; /* why not, when not: 0 when --no-session said so */
+	struct bpf_link *lifecycle[3]; /* exec, exit and (--follow-forks) fork tracepoints */
+	pid_t *retired;		       /* frozen targets whose data loader__purge deletes, sorted */
+	size_t nr_retired, cap_retired;
+	struct agg_entry *agg_cache; /* loader__cache_aggs: every counter, by tgid */
+	size_t nr_agg_cache;
+	bool agg_cached;
+};
+
+struct agg_entry {
+	struct ht_agg_key key;
+	struct ht_agg_val val;
 };
 
 static bool verbose_libbpf;
@@ -128,6 +141,26 @@ static void setup_session_programs(struct loader *l)
 	}
 }
 
+/* The cgroup filter's map entry, and the lifecycle tracepoints. */
+static int setup_lifecycle(struct loader *l, const struct loader_opts *opts)
+{
+	__u32 zero = 0, fd = (__u32)opts->cgroup_fd;
+
+	if (opts->filter_cgroup && bpf_map__update_elem(l->skel->maps.cgroup_filter, &zero,
+							sizeof(zero), &fd, sizeof(fd), BPF_ANY))
+		return -errno;
+	l->lifecycle[0] = bpf_program__attach(l->skel->progs.on_exec);
+	if (!l->lifecycle[0])
+		return -errno;
+	l->lifecycle[1] = bpf_program__attach(l->skel->progs.on_exit);
+	if (!l->lifecycle[1])
+		return -errno;
+	if (!opts->follow_forks)
+		return 0;
+	l->lifecycle[2] = bpf_program__attach(l->skel->progs.on_fork);
+	return l->lifecycle[2] ? 0 : -errno;
+}
+
 int loader__open(const struct loader_opts *opts, struct loader **out)
 {
 	struct loader *l;
@@ -155,6 +188,13 @@ reopen:
 	l->skel->rodata->unwind_mode = opts->unwind;
 	l->skel->rodata->stack_copy_size = opts->stack_copy_size;
 	l->skel->rodata->alloc_only = opts->alloc_only;
+	l->skel->rodata->trace_all = opts->trace_all;
+	l->skel->rodata->follow_forks = opts->follow_forks;
+	l->skel->rodata->self_tgid = (__u32)opts->self;
+	l->skel->rodata->filter_cgroup = opts->filter_cgroup;
+	if (opts->comm)
+		strncpy((char *)l->skel->rodata->filter_comm, opts->comm,
+			sizeof(l->skel->rodata->filter_comm) - 1);
 	bpf_map__set_max_entries(l->skel->maps.events, opts->ring_size);
 	bpf_map__set_max_entries(l->skel->maps.targets, opts->max_targets);
 	bpf_map__set_max_entries(l->skel->maps.stacks, opts->max_stacks);
@@ -174,6 +214,9 @@ reopen:
 		l->session_err = err < 0 ? err : -EINVAL;
 		goto reopen;
 	}
+	if (err)
+		goto cleanup;
+	err = setup_lifecycle(l, opts);
 	if (err)
 		goto cleanup;
 	*out = l;
@@ -247,7 +290,9 @@ static int attach_session(struct loader *l, pid_t pid, const char *path,
 		return 0;
 	if (l->floor)
 		prog = l->skel->progs.floor_session;
-	fd = uprobe_session__attach(bpf_program__fd(prog), path, site->file_offset, pid);
+	/* uprobe_multi says "every process" with pid 0, perf uprobes with -1. */
+	fd = uprobe_session__attach(bpf_program__fd(prog), path, site->file_offset,
+				    pid < 0 ? 0 : pid);
 	if (fd < 0)
 		return fd;
 	err = remember_link(l, pid, NULL, fd);
@@ -301,8 +346,29 @@ fail:
 }
 
 /* Collects the keys of `map` for which `belongs` is true, then deletes them. */
-static void delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, pid_t pid,
-			    bool (*belongs)(const void *key, const void *value, pid_t pid))
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A sorted set of PIDs, for one walk of a map that serves many removals. */
+struct pidset {
+	const pid_t *pids;
+	size_t nr;
+};
+
+static bool in_set(const struct pidset *set, __u32 tgid)
+{
+	pid_t p = (pid_t)tgid;
+
+	return bsearch(&p, set->pids, set->nr, sizeof(p), cmp_pid) != NULL;
+}
+
+static void
+delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, const struct pidset *pid,
+		bool (*belongs)(const void *key, const void *value, const struct pidset *pid))
 {
 	int fd = bpf_map__fd(map);
 	char *keys = NULL, *value;
@@ -343,22 +409,33 @@ cleanup:
 	free(prev);
 }
 
-static bool agg_belongs(const void *key, const void *value, pid_t pid)
+static bool agg_belongs(const void *key, const void *value, const struct pidset *pid)
 {
 	(void)value;
-	return ((const struct ht_agg_key *)key)->tgid == (__u32)pid;
+	return in_set(pid, ((const struct ht_agg_key *)key)->tgid);
 }
 
-static bool stack_belongs(const void *key, const void *value, pid_t pid)
+static bool stack_belongs(const void *key, const void *value, const struct pidset *pid)
 {
 	(void)key;
-	return ((const struct ht_stack *)value)->tgid == (__u32)pid;
+	return in_set(pid, ((const struct ht_stack *)value)->tgid);
 }
 
-static bool live_belongs(const void *key, const void *value, pid_t pid)
+static bool live_belongs(const void *key, const void *value, const struct pidset *pid)
 {
 	(void)value;
-	return ((const struct ht_live_key *)key)->tgid == (__u32)pid;
+	return in_set(pid, ((const struct ht_live_key *)key)->tgid);
+}
+
+/* Deletes everything recorded for the processes of `set`. */
+static void delete_data(struct loader *l, const struct pidset *set)
+{
+	delete_matching(l->skel->maps.aggs, sizeof(struct ht_agg_key), sizeof(struct ht_agg_val),
+			set, agg_belongs);
+	delete_matching(l->skel->maps.stacks, sizeof(__u64), sizeof(struct ht_stack), set,
+			stack_belongs);
+	delete_matching(l->skel->maps.live, sizeof(struct ht_live_key), sizeof(struct ht_live_val),
+			set, live_belongs);
 }
 
 static void drop_link(struct probe_link *pl)
@@ -381,12 +458,165 @@ int loader__remove_target(struct loader *l, pid_t pid)
 	}
 	l->nr_links = kept;
 	bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
-	delete_matching(l->skel->maps.aggs, sizeof(struct ht_agg_key), sizeof(struct ht_agg_val),
-			pid, agg_belongs);
-	delete_matching(l->skel->maps.stacks, sizeof(__u64), sizeof(struct ht_stack), pid,
-			stack_belongs);
-	delete_matching(l->skel->maps.live, sizeof(struct ht_live_key), sizeof(struct ht_live_val),
-			pid, live_belongs);
+	delete_data(l, &(struct pidset){.pids = &pid, .nr = 1});
+	return 0;
+}
+
+int loader__retire_target(struct loader *l, pid_t pid)
+{
+	struct ht_target t;
+	__u32 key = (__u32)pid;
+	size_t i, kept = 0;
+
+	for (i = 0; i < l->nr_links; i++) {
+		if (l->links[i].pid == pid)
+			drop_link(&l->links[i]);
+		else
+			l->links[kept++] = l->links[i];
+	}
+	l->nr_links = kept;
+	/* Frozen until purged, so that a new process given this PID waits for it. */
+	if (!bpf_map__lookup_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), 0) &&
+	    !t.frozen) {
+		t.frozen = HT_FROZEN_EXIT;
+		bpf_map__update_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t),
+				     BPF_EXIST);
+	}
+	if (l->nr_retired == l->cap_retired) {
+		size_t cap = l->cap_retired ? 2 * l->cap_retired : 64;
+		pid_t *n = realloc(l->retired, cap * sizeof(*n));
+
+		if (!n)
+			return loader__remove_target(l, pid);
+		l->retired = n;
+		l->cap_retired = cap;
+	}
+	l->retired[l->nr_retired++] = pid;
+	return 0;
+}
+
+size_t loader__nr_retired(const struct loader *l)
+{
+	return l->nr_retired;
+}
+
+void loader__purge(struct loader *l)
+{
+	struct pidset set = {.pids = l->retired, .nr = l->nr_retired};
+	size_t i;
+
+	if (!l->nr_retired)
+		return;
+	qsort(l->retired, l->nr_retired, sizeof(*l->retired), cmp_pid);
+	delete_data(l, &set);
+	for (i = 0; i < l->nr_retired; i++) {
+		__u32 key = (__u32)l->retired[i];
+
+		bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
+	}
+	l->nr_retired = 0;
+}
+
+static int cmp_agg(const void *a, const void *b)
+{
+	const struct agg_entry *x = a, *y = b;
+
+	return x->key.tgid < y->key.tgid ? -1 : x->key.tgid > y->key.tgid;
+}
+
+int loader__cache_aggs(struct loader *l, bool on)
+{
+	int fd = bpf_map__fd(l->skel->maps.aggs);
+	struct ht_agg_key key, prev;
+	size_t cap = 0;
+	bool first = true;
+
+	l->agg_cached = false;
+	l->nr_agg_cache = 0;
+	if (!on)
+		return 0;
+	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &key) == 0) {
+		first = false;
+		prev = key;
+		if (l->nr_agg_cache == cap) {
+			struct agg_entry *n;
+
+			cap = cap ? 2 * cap : 1024;
+			n = realloc(l->agg_cache, cap * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			l->agg_cache = n;
+		}
+		if (bpf_map_lookup_elem(fd, &key, &l->agg_cache[l->nr_agg_cache].val))
+			continue;
+		l->agg_cache[l->nr_agg_cache++].key = key;
+	}
+	qsort(l->agg_cache, l->nr_agg_cache, sizeof(*l->agg_cache), cmp_agg);
+	l->agg_cached = true;
+	return 0;
+}
+
+/* loader__for_each_agg from the cache: the entries of `pid` are one run of it. */
+static int for_each_cached_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx,
+			       struct ht_stack *stack)
+{
+	int stack_fd = bpf_map__fd(l->skel->maps.stacks);
+	size_t lo = 0, hi = l->nr_agg_cache;
+	int ret = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->agg_cache[mid].key.tgid < (__u32)pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < l->nr_agg_cache && l->agg_cache[lo].key.tgid == (__u32)pid && !ret; lo++) {
+		const struct agg_entry *e = &l->agg_cache[lo];
+
+		if (bpf_map_lookup_elem(stack_fd, &e->key.stack_id, stack) == 0)
+			ret = fn(&e->val, stack, ctx);
+		else
+			ret = fn(&e->val, NULL, ctx);
+	}
+	return ret;
+}
+
+int loader__global_stats(struct loader *l, struct ht_global_stats *out)
+{
+	if (!l->skel->bss)
+		return -ENOENT;
+	*out = l->skel->bss->gstats;
+	return 0;
+}
+
+int loader__target_pids(struct loader *l, pid_t **out, size_t *nr)
+{
+	int fd = bpf_map__fd(l->skel->maps.targets);
+	__u32 key, prev;
+	pid_t *pids = NULL;
+	size_t n = 0, cap = 0;
+	bool first = true;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &key) == 0) {
+		first = false;
+		prev = key;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			pid_t *np = realloc(pids, ncap * sizeof(*np));
+
+			if (!np) {
+				free(pids);
+				return -ENOMEM;
+			}
+			pids = np;
+			cap = ncap;
+		}
+		pids[n++] = (pid_t)key;
+	}
+	*out = pids;
+	*nr = n;
 	return 0;
 }
 
@@ -412,6 +642,11 @@ int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ct
 	stack = malloc(sizeof(*stack));
 	if (!stack)
 		return -ENOMEM;
+	if (l->agg_cached) {
+		ret = for_each_cached_agg(l, pid, fn, ctx, stack);
+		free(stack);
+		return ret;
+	}
 	while (bpf_map_get_next_key(agg_fd, first ? NULL : &prev, &key) == 0) {
 		first = false;
 		prev = key;
@@ -470,7 +705,11 @@ void loader__free(struct loader *l)
 
 	if (!l)
 		return;
+	for (i = 0; i < sizeof(l->lifecycle) / sizeof(l->lifecycle[0]); i++)
+		bpf_link__destroy(l->lifecycle[i]);
 	ring_buffer__free(l->events);
+	free(l->retired);
+	free(l->agg_cache);
 	for (i = 0; i < l->nr_links; i++)
 		drop_link(&l->links[i]);
 	free(l->links);

@@ -33,6 +33,13 @@ struct loader_opts {
 	bool probe_at_entry;	  /* probe each symbol's first instruction (naive placement) */
 	bool floor;		  /* attach empty programs at the same sites (benchmark floor) */
 	bool no_session;	  /* uprobe + uretprobe pairs even where uprobe sessions work */
+	/* System-wide mode and lifecycle (see loader__attach_sites with pid -1). */
+	bool trace_all;	   /* an entry of a process not yet traced adopts it */
+	bool follow_forks; /* children forked by a traced process are traced */
+	pid_t self;	   /* never traced: heaptrace itself */
+	int cgroup_fd;	   /* with filter_cgroup: a cgroup v2 directory, adopt its subtree only */
+	bool filter_cgroup;
+	const char *comm; /* adopt only processes of this name (NULL: any) */
 };
 
 /*
@@ -49,7 +56,8 @@ int loader__add_target(struct loader *l, pid_t pid);
 
 /*
  * Attaches the probes of `nr` sites of the object at `path` (as this process
- * can open it) for process `pid`: the entry program of each site, and the
+ * can open it) for process `pid`, or for every process with pid -1 (such
+ * links stay until loader__free): the entry program of each site, and the
  * return program where the site allocates (none for frees, and no frees at
  * all with alloc_only). Returns the number of probes attached or a negative
  * errno; *failed (if not NULL) then names the site that failed.
@@ -57,8 +65,39 @@ int loader__add_target(struct loader *l, pid_t pid);
 int loader__attach_sites(struct loader *l, pid_t pid, const char *path,
 			 const struct alloc_site *sites, size_t nr, const char **failed);
 
+/*
+ * Host-wide counters (processes not traced for want of room, lifecycle
+ * events lost). Returns 0 or a negative errno.
+ */
+int loader__global_stats(struct loader *l, struct ht_global_stats *out);
+
+/*
+ * The PIDs in the targets map (for a sweep of entries the daemon has no
+ * target for: a lost new-process event). *out is the caller's to free.
+ */
+int loader__target_pids(struct loader *l, pid_t **out, size_t *nr);
+
 /* Detaches `pid`'s probes and forgets everything recorded for it. */
 int loader__remove_target(struct loader *l, pid_t pid);
+
+/*
+ * Like loader__remove_target for many processes at once (system-wide, where
+ * processes come and go by the thousand): detaches `pid`'s probes and
+ * freezes its entry now; its data is deleted by the next loader__purge,
+ * which walks each map once for every retired process. Until then the PID
+ * is not traced anew (a new process given it waits for the purge).
+ */
+int loader__retire_target(struct loader *l, pid_t pid);
+size_t loader__nr_retired(const struct loader *l);
+void loader__purge(struct loader *l);
+
+/*
+ * With `on`, reads every (process, stack) counter once, so that the profiles
+ * of many processes written together cost one walk of the map, not one
+ * each; loader__for_each_agg then reads the copy until loader__cache_aggs
+ * (l, false). Returns 0 or -ENOMEM.
+ */
+int loader__cache_aggs(struct loader *l, bool on);
 
 /* Copies `pid`'s counters. -ENOENT when it is not traced. */
 int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out);
@@ -72,8 +111,9 @@ typedef int (*loader_agg_fn)(const struct ht_agg_val *val, const struct ht_stack
 int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx);
 
 /*
- * Events (DWARF mode): fn is called for each event record (struct
- * ht_event_hdr first) by loader__consume_events. loader__events_fd gives a
+ * Events (DWARF mode's samples, and in every mode the lifecycle events):
+ * fn is called for each event record (struct ht_event_hdr first) by
+ * loader__consume_events; fn must not call loader__consume_events. loader__events_fd gives a
  * descriptor that polls readable when events wait.
  */
 typedef int (*loader_event_fn)(const void *data, size_t size, void *ctx);

@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,7 +36,23 @@
 #include "procmaps.h"
 #include "serve.h"
 #include "symbolize.h"
+#include "sysscan.h"
 #include "target.h"
+
+/*
+ * A process whose new image (after exec) is waited for: its libraries are
+ * being loaded, so its allocator is planned once its maps stop changing.
+ */
+struct pending_exec {
+	pid_t pid;
+	uint64_t since_ns;
+	uint64_t last_look_ns;
+	size_t last_nr_maps;
+	bool attach; /* per-PID probes to attach (-p, a followed child); else system-wide */
+};
+
+#define EXEC_SETTLE_NS	10000000ull   /* maps unchanged this long: the image is loaded */
+#define EXEC_GIVE_UP_NS 5000000000ull /* no allocator by then: stop waiting */
 
 struct heaptrace {
 	struct env env;
@@ -48,6 +67,15 @@ struct heaptrace {
 	bool write_failed;
 	struct http_server *http; /* --http, or NULL */
 	struct serve_ctx serve;
+	size_t cap_targets;
+	struct sysscan *sysscan; /* system-wide mode's probes, or NULL */
+	pid_t *execs;		 /* exec events waiting to be handled outside the ring callback */
+	size_t nr_execs, cap_execs;
+	struct pending_exec *pending;
+	size_t nr_pending;
+	struct ht_global_stats reported; /* host-wide losses already reported */
+	uint64_t table_full;		 /* processes the daemon's table had no room for */
+	uint64_t reported_table_full;
 };
 
 static uint64_t now_monotonic_ns(void)
@@ -59,13 +87,13 @@ static uint64_t now_monotonic_ns(void)
 }
 
 /* With -v: what heaptrace itself cost, for the benchmark and the curious. */
-static void report_own_cost(void)
+static void report_own_cost(const char *when)
 {
 	struct rusage ru;
 
 	if (!log_verbose || getrusage(RUSAGE_SELF, &ru))
 		return;
-	log_debug("own cost: %.3f s CPU (%.3f user, %.3f system), peak RSS %ld KiB",
+	log_debug("own cost %s: %.3f s CPU (%.3f user, %.3f system), peak RSS %ld KiB", when,
 		  (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 		      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
 		  (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
@@ -89,15 +117,42 @@ static void format_bytes(int64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%s%.1f %s", sign, v, units[u]);
 }
 
-/* Writes a profile for `t` and prints its status line. */
-static int dump_target(struct heaptrace *ht, struct target *t)
+/*
+ * A process's comings and goings: said for the processes a person named (-p,
+ * a command, their children); system-wide, where they are the host's
+ * every process, only with -v.
+ */
+#define log_lifecycle(ht, ...)                                                                     \
+	do {                                                                                       \
+		if ((ht)->env.system_wide)                                                         \
+			log_debug(__VA_ARGS__);                                                    \
+		else                                                                               \
+			log_info(__VA_ARGS__);                                                     \
+	} while (0)
+
+/*
+ * Writes a profile for target `idx` and prints its status line. In
+ * system-wide mode a process whose counters did not move since its last
+ * profile gets none: that profile still says everything.
+ */
+static int dump_target(struct heaptrace *ht, size_t idx)
 {
 	struct dump_summary sum;
 	char path[4096], inuse[32], delta[32], alloc[32];
+	struct ht_target c;
+	struct target *t;
 	int err;
 
 	/* Everything the kernel reported so far belongs in this profile. */
 	loader__consume_events(ht->loader);
+	/* Taken after: the event handler may have grown (moved) the table. */
+	t = &ht->targets[idx];
+	if (ht->env.system_wide && !loader__target_stats(ht->loader, t->pid, &c)) {
+		if (c.samples == t->last_samples && c.frees_tracked == t->last_frees)
+			return 0;
+		t->last_samples = c.samples;
+		t->last_frees = c.frees_tracked;
+	}
 	if (t->alive)
 		target__refresh_maps(t);
 	err = dump__write(ht->loader, ht->symbolizer, &ht->dump_opts, &t->dump, &sum, path,
@@ -125,17 +180,122 @@ static int dump_target(struct heaptrace *ht, struct target *t)
 /*
  * Final profile of a target, then forget it. After a failed write (a full
  * disk) no more are attempted: the error was said once, and the profiles
- * already written are what remains.
+ * already written are what remains. The BPF data of a process that exited
+ * is deleted in batches (loader__purge); after an exec at once, since the
+ * same PID is traced again right away.
  */
-static void finish_target(struct heaptrace *ht, size_t idx)
+static void finish_target(struct heaptrace *ht, size_t idx, bool exec)
 {
-	struct target *t = &ht->targets[idx];
+	struct target *t;
 
-	if (!ht->write_failed && dump_target(ht, t))
+	if (!ht->write_failed && dump_target(ht, idx))
 		ht->exit_code = 1;
-	loader__remove_target(ht->loader, t->pid);
+	t = &ht->targets[idx];
+	if (exec)
+		loader__remove_target(ht->loader, t->pid);
+	else
+		loader__retire_target(ht->loader, t->pid);
 	target__fini(t);
 	ht->targets[idx] = ht->targets[--ht->nr_targets];
+	/* The profile's name points into its own target. */
+	ht->targets[idx].dump.comm = ht->targets[idx].comm;
+}
+
+static ssize_t find_target(const struct heaptrace *ht, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < ht->nr_targets; i++)
+		if (ht->targets[i].pid == pid)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Room for one more target; NULL when --max-processes are traced. */
+static struct target *new_target_slot(struct heaptrace *ht)
+{
+	struct target *nt;
+	size_t cap;
+
+	if (ht->nr_targets < ht->cap_targets)
+		return &ht->targets[ht->nr_targets];
+	if (ht->cap_targets >= ht->env.max_processes)
+		return NULL;
+	cap = ht->cap_targets ? 2 * ht->cap_targets : 16;
+	if (cap > ht->env.max_processes)
+		cap = ht->env.max_processes;
+	nt = realloc(ht->targets, cap * sizeof(*nt));
+	if (!nt)
+		return NULL;
+	ht->targets = nt;
+	ht->cap_targets = cap;
+	/* Moved: each profile's name points into its own target. */
+	for (size_t i = 0; i < ht->nr_targets; i++)
+		ht->targets[i].dump.comm = ht->targets[i].comm;
+	return &ht->targets[ht->nr_targets];
+}
+
+/*
+ * A process the BPF side started tracing by itself (system-wide adoption,
+ * a followed fork): give it a target. With `attach`, its per-PID probes
+ * are attached here (a child of a -p target); otherwise the probes for
+ * every process already cover it. Runs inside the ring-buffer callback, so
+ * that the samples that follow the event find their target. Never writes
+ * a profile (that would consume events from inside the callback).
+ */
+static void adopt_target(struct heaptrace *ht, pid_t pid, bool attach)
+{
+	struct target *t;
+	uint64_t start;
+	ssize_t old;
+	int err;
+
+	old = find_target(ht, pid);
+	if (old >= 0) {
+		/* The same process (a sweep racing an event), or a PID reused: the old one
+		 * was frozen at its exit and is finished by its pidfd; count the new one
+		 * once that is done (the sweep adopts it). */
+		if (!target__start_time(pid, &start) && start != ht->targets[old].start_time)
+			log_debug("pid %d reused while its old process is being finished", pid);
+		return;
+	}
+	t = new_target_slot(ht);
+	if (!t) {
+		ht->table_full++;
+		return;
+	}
+	/* Counters read for the profiles being written do not have this one yet. */
+	loader__cache_aggs(ht->loader, false);
+	if (attach)
+		err = target__attach(t, pid, ht->loader, ht->env.probe_at_entry);
+	else
+		err = target__open(t, pid);
+	if (!err && ht->env.unwind != ENV_UNWIND_FP)
+		err = target__enable_dwarf(t, &ht->limits);
+	if (err) {
+		/* Gone already: forget what the BPF side holds for it. */
+		target__fini(t);
+		loader__remove_target(ht->loader, pid);
+		return;
+	}
+	ht->nr_targets++;
+	if (attach)
+		return; /* target__attach said "tracing pid" */
+	log_debug("tracing pid %d (%s)", pid, t->comm);
+}
+
+static void queue_exec(struct heaptrace *ht, pid_t pid)
+{
+	if (ht->nr_execs == ht->cap_execs) {
+		size_t cap = ht->cap_execs ? 2 * ht->cap_execs : 16;
+		pid_t *n = realloc(ht->execs, cap * sizeof(*n));
+
+		if (!n)
+			return; /* the process stays frozen: its final profile comes at its exit */
+		ht->execs = n;
+		ht->cap_execs = cap;
+	}
+	ht->execs[ht->nr_execs++] = pid;
 }
 
 static int handle_event(const void *data, size_t size, void *ctx)
@@ -144,6 +304,17 @@ static int handle_event(const void *data, size_t size, void *ctx)
 	struct heaptrace *ht = ctx;
 	size_t i;
 
+	switch (hdr->type) {
+	case HT_EV_PROCESS:
+		adopt_target(ht, (pid_t)hdr->tgid, false);
+		return 0;
+	case HT_EV_FORK:
+		adopt_target(ht, (pid_t)hdr->tgid, !ht->env.system_wide);
+		return 0;
+	case HT_EV_EXEC:
+		queue_exec(ht, (pid_t)hdr->tgid);
+		return 0;
+	}
 	for (i = 0; i < ht->nr_targets; i++) {
 		if (ht->targets[i].pid == (pid_t)hdr->tgid) {
 			target__handle_event(&ht->targets[i], data, size);
@@ -164,8 +335,9 @@ static int reattach_target(struct heaptrace *ht, size_t idx)
 	pid_t pid = t->pid;
 	int err;
 
-	if (!ht->write_failed && dump_target(ht, t))
+	if (!ht->write_failed && dump_target(ht, idx))
 		ht->exit_code = 1;
+	t = &ht->targets[idx];
 	loader__remove_target(ht->loader, pid);
 	target__fini(t);
 	err = target__attach(t, pid, ht->loader, ht->env.probe_at_entry);
@@ -178,21 +350,170 @@ static int reattach_target(struct heaptrace *ht, size_t idx)
 
 static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr)
 {
+	struct target *t;
 	size_t i;
 	int err;
 
-	ht->targets = calloc(nr, sizeof(*ht->targets));
-	if (!ht->targets)
-		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
-		err = target__attach(&ht->targets[i], pids[i], ht->loader, ht->env.probe_at_entry);
+		t = new_target_slot(ht);
+		if (!t) {
+			log_error("cannot trace pid %d: --max-processes %u are traced", pids[i],
+				  ht->env.max_processes);
+			return -ENOSPC;
+		}
+		err = target__attach(t, pids[i], ht->loader, ht->env.probe_at_entry);
 		if (!err && ht->env.unwind != ENV_UNWIND_FP)
-			err = target__enable_dwarf(&ht->targets[i], &ht->limits);
+			err = target__enable_dwarf(t, &ht->limits);
 		ht->nr_targets++;
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+/*
+ * An exec of a traced process (not the command, which ptrace stops at its
+ * new entry point, see reattach_target): the old image's final profile,
+ * then its new image waited for (pending_exec) and traced as a new series.
+ */
+static void handle_exec(struct heaptrace *ht, pid_t pid)
+{
+	struct pending_exec *np;
+	ssize_t idx = find_target(ht, pid);
+	bool attach = !ht->env.system_wide;
+
+	if (ht->command && pid == command__pid(ht->command))
+		return;
+	if (idx >= 0) {
+		ht->targets[idx].alive = false; /* symbolized from the old image's snapshot */
+		log_lifecycle(ht, "pid %d (%s) exec'ed: its profile of that image is final",
+			      ht->targets[idx].pid, ht->targets[idx].comm);
+		finish_target(ht, (size_t)idx, true);
+	} else {
+		loader__remove_target(ht->loader, pid);
+	}
+	np = realloc(ht->pending, (ht->nr_pending + 1) * sizeof(*np));
+	if (!np)
+		return;
+	ht->pending = np;
+	np[ht->nr_pending++] = (struct pending_exec){
+	    .pid = pid, .since_ns = now_monotonic_ns(), .last_nr_maps = SIZE_MAX, .attach = attach};
+}
+
+/*
+ * New images being loaded: once a process's maps have not changed for
+ * EXEC_SETTLE_NS (the dynamic linker is done), its allocator is planned:
+ * per-PID probes for a -p target, objects new to system-wide mode probed
+ * for everyone (the BPF side then adopts it at its next call).
+ */
+static void settle_pending(struct heaptrace *ht)
+{
+	uint64_t now = now_monotonic_ns();
+	size_t i;
+
+	for (i = ht->nr_pending; i-- > 0;) {
+		struct pending_exec *p = &ht->pending[i];
+		struct procmaps *pm = NULL;
+		bool done = false;
+		struct target *t;
+
+		if (now - p->last_look_ns < EXEC_SETTLE_NS)
+			continue;
+		p->last_look_ns = now;
+		if (procmaps__load(p->pid, &pm) || pm->nr == 0) {
+			log_lifecycle(ht, "pid %d exited after its exec", p->pid);
+			done = true;
+		} else if (pm->nr != p->last_nr_maps) {
+			p->last_nr_maps = pm->nr;
+		} else if (!p->attach) {
+			sysscan__scan_pid(ht->sysscan, p->pid);
+			done = true;
+		} else if ((t = new_target_slot(ht)) != NULL) {
+			int err = target__attach(t, p->pid, ht->loader, ht->env.probe_at_entry);
+
+			if (!err && ht->env.unwind != ENV_UNWIND_FP)
+				err = target__enable_dwarf(t, &ht->limits);
+			if (err) {
+				target__fini(t);
+				loader__remove_target(ht->loader, p->pid);
+			} else {
+				ht->nr_targets++;
+			}
+			done = !err || now - p->since_ns > EXEC_GIVE_UP_NS;
+			if (!done)
+				p->last_nr_maps = SIZE_MAX;
+		} else {
+			ht->table_full++;
+			done = true;
+		}
+		procmaps__free(pm);
+		if (done)
+			ht->pending[i] = ht->pending[--ht->nr_pending];
+	}
+}
+
+static void handle_execs(struct heaptrace *ht)
+{
+	size_t i;
+
+	/* Taken one by one: writing a profile consumes events, which may queue more. */
+	for (i = 0; i < ht->nr_execs; i++)
+		handle_exec(ht, ht->execs[i]);
+	ht->nr_execs = 0;
+}
+
+/*
+ * System-wide, every interval: probe allocator objects new to the host, and
+ * give a target to each process the BPF side traces without the daemon
+ * knowing it (its new-process event was lost), or forget it when it is gone.
+ */
+static void sweep_system(struct heaptrace *ht)
+{
+	pid_t *pids = NULL;
+	size_t nr = 0, i;
+	uint64_t start;
+	int err = sysscan__scan(ht->sysscan);
+
+	if (err < 0)
+		log_error("cannot scan /proc for new allocators: %s", strerror(-err));
+	if (loader__target_pids(ht->loader, &pids, &nr))
+		return;
+	for (i = 0; i < nr; i++) {
+		bool pending = false;
+		size_t j;
+
+		for (j = 0; j < ht->nr_pending; j++)
+			pending |= ht->pending[j].pid == pids[i];
+		if (pending || find_target(ht, pids[i]) >= 0)
+			continue;
+		if (target__start_time(pids[i], &start))
+			loader__remove_target(ht->loader, pids[i]);
+		else
+			adopt_target(ht, pids[i], false);
+	}
+	free(pids);
+}
+
+/* Losses no single process owns, said when they grow. */
+static void report_global(struct heaptrace *ht)
+{
+	struct ht_global_stats g;
+
+	if (loader__global_stats(ht->loader, &g))
+		return;
+	log_debug("host-wide: %llu processes refused (map full), %llu process events lost, %llu "
+		  "calls of exited or exec'ed processes ignored",
+		  (unsigned long long)g.targets_full, (unsigned long long)g.lost_proc_events,
+		  (unsigned long long)g.dropped_frozen);
+	if (g.targets_full + ht->table_full > ht->reported.targets_full + ht->reported_table_full)
+		log_info("%" PRIu64 " processes not traced: --max-processes %u are traced",
+			 (uint64_t)(g.targets_full + ht->table_full), ht->env.max_processes);
+	if (g.lost_proc_events > ht->reported.lost_proc_events)
+		log_info("%" PRIu64 " process events lost (ring buffer full): recovered at the "
+			 "next interval",
+			 (uint64_t)g.lost_proc_events);
+	ht->reported = g;
+	ht->reported_table_full = ht->table_full;
 }
 
 /* --list-probes: where each target's allocator would be probed, and why. */
@@ -289,6 +610,104 @@ cleanup:
 	return err;
 }
 
+/* --cgroup: a cgroup v2 directory, opened for the BPF filter; prints its own error. */
+static int open_cgroup(const char *path)
+{
+	struct statfs sfs;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("cannot open the cgroup '%s': %s: give a directory under /sys/fs/cgroup",
+			  path, strerror(errno));
+		return -1;
+	}
+	if (fstatfs(fd, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		log_error("'%s' is not a cgroup v2 directory: give one under /sys/fs/cgroup", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * With -p, --comm and --cgroup do not widen anything: a given PID outside
+ * them is refused (a mistyped filter is said, not silently applied), and
+ * they select the followed children the BPF side picks (--follow-forks).
+ * Prints its own error.
+ */
+static bool process_matches(const struct env *env, pid_t pid)
+{
+	char path[64], buf[4096], want[PATH_MAX], *p;
+	FILE *f;
+	bool in = false;
+
+	if (env->comm) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "r");
+		buf[0] = '\0';
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = '\0';
+			fclose(f);
+		}
+		buf[strcspn(buf, "\n")] = '\0';
+		if (strcmp(buf, env->comm)) {
+			log_error("pid %d is named '%s', not '%s' (--comm): give matching "
+				  "processes",
+				  pid, buf, env->comm);
+			return false;
+		}
+	}
+	if (!env->cgroup)
+		return true;
+	if (!realpath(env->cgroup, want))
+		return true; /* open_cgroup says what is wrong with it */
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "r");
+	while (f && fgets(buf, sizeof(buf), f)) {
+		char full[PATH_MAX + 32];
+		size_t n = strlen(want);
+
+		if (strncmp(buf, "0::", 3))
+			continue;
+		buf[strcspn(buf, "\n")] = '\0';
+		p = buf + 3;
+		snprintf(full, sizeof(full), "/sys/fs/cgroup%s", strcmp(p, "/") ? p : "");
+		in = !strncmp(full, want, n) && (full[n] == '\0' || full[n] == '/');
+	}
+	if (f)
+		fclose(f);
+	if (!in)
+		log_error("pid %d is not in the cgroup '%s' (--cgroup): give processes inside it",
+			  pid, env->cgroup);
+	return in;
+}
+
+/* System-wide mode: probe every allocator object the host's processes use. */
+static int start_system_wide(struct heaptrace *ht)
+{
+	int n, err;
+
+	err = sysscan__new(ht->loader, ht->env.probe_at_entry, getpid(), &ht->sysscan);
+	if (err) {
+		log_error("out of memory");
+		return err;
+	}
+	n = sysscan__scan(ht->sysscan);
+	if (n < 0) {
+		log_error("cannot read /proc: %s", strerror(-n));
+		return n;
+	}
+	log_info("tracing every process%s%s%s%s: %zu probes on %zu allocator objects, at most %u "
+		 "processes",
+		 ht->env.comm ? " named " : "", ht->env.comm ? ht->env.comm : "",
+		 ht->env.cgroup ? " in " : "", ht->env.cgroup ? ht->env.cgroup : "",
+		 sysscan__nr_probes(ht->sysscan), sysscan__nr_objects(ht->sysscan),
+		 ht->env.max_processes);
+	return 0;
+}
+
 static int setup_signals(sigset_t *mask)
 {
 	int fd;
@@ -316,10 +735,15 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 	struct pollfd *pfds = NULL;
 	bool stop = false;
 
-	while (!stop && ht->nr_targets) {
+	/* System-wide, heaptrace waits for processes; otherwise it ends with its targets. */
+	while (!stop && (ht->nr_targets || ht->nr_pending || ht->env.system_wide)) {
 		uint64_t now = now_monotonic_ns(),
 			 wake = next_dump < deadline ? next_dump : deadline;
 		int timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
+
+		/* A new image being loaded is looked at every EXEC_SETTLE_NS. */
+		if (ht->nr_pending && timeout > (int)(EXEC_SETTLE_NS / 1000000))
+			timeout = (int)(EXEC_SETTLE_NS / 1000000);
 		size_t i, n = 0, http_first;
 		struct pollfd *np;
 		int ret;
@@ -350,6 +774,9 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 				      now_monotonic_ns());
 		if (ret > 0 && (pfds[1].revents & POLLIN))
 			loader__consume_events(ht->loader);
+		handle_execs(ht);
+		if (ht->nr_pending)
+			settle_pending(ht);
 
 		if (ret > 0 && (pfds[0].revents & POLLIN)) {
 			int sig = signals__read(sigfd);
@@ -366,7 +793,7 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 						break;
 				if (cs == COMMAND_EXITING) {
 					if (i < ht->nr_targets)
-						finish_target(ht, i);
+						finish_target(ht, i, false);
 					command__release(ht->command);
 				} else if (cs == COMMAND_EXECED) {
 					if (i < ht->nr_targets && reattach_target(ht, i))
@@ -385,18 +812,28 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 				continue;
 			ht->targets[i].alive = false;
 			ht->targets[i].dump.alive = false;
-			log_info("pid %d (%s) exited", ht->targets[i].pid, ht->targets[i].comm);
-			finish_target(ht, i);
+			log_lifecycle(ht, "pid %d (%s) exited", ht->targets[i].pid,
+				      ht->targets[i].comm);
+			finish_target(ht, i, false);
 		}
 		now = now_monotonic_ns();
 		if (now >= deadline) {
 			stop = true;
 			break;
 		}
+		/* Many exits at once (a build): their data goes in one walk of the maps. */
+		if (loader__nr_retired(ht->loader) >= 256)
+			loader__purge(ht->loader);
 		if (now >= next_dump) {
+			loader__purge(ht->loader);
+			if (ht->sysscan)
+				sweep_system(ht);
+			loader__cache_aggs(ht->loader, ht->nr_targets > 1);
 			for (i = 0; i < ht->nr_targets && !ht->write_failed; i++)
-				if (dump_target(ht, &ht->targets[i]))
+				if (dump_target(ht, i))
 					ht->exit_code = 1;
+			loader__cache_aggs(ht->loader, false);
+			report_global(ht);
 			if (ht->exit_code)
 				stop = true;
 			while (next_dump <= now)
@@ -461,7 +898,26 @@ int main(int argc, char **argv)
 	}
 
 	lopts.sample_rate = ht.env.sample_rate;
-	lopts.max_targets = 1024;
+	lopts.max_targets = ht.env.max_processes;
+	lopts.trace_all = ht.env.system_wide;
+	lopts.follow_forks = ht.env.follow_forks;
+	lopts.self = getpid();
+	lopts.comm = ht.env.comm;
+	lopts.cgroup_fd = -1;
+	if (ht.env.cgroup) {
+		lopts.cgroup_fd = open_cgroup(ht.env.cgroup);
+		if (lopts.cgroup_fd < 0) {
+			ht.exit_code = 1;
+			goto cleanup;
+		}
+		lopts.filter_cgroup = true;
+	}
+	for (i = 0; i < ht.env.nr_pids; i++) {
+		if (!process_matches(&ht.env, ht.env.pids[i])) {
+			ht.exit_code = 1;
+			goto cleanup;
+		}
+	}
 	lopts.max_stacks = ht.env.max_stacks;
 	lopts.max_live = ht.env.max_live;
 	lopts.max_threads = ht.env.max_threads;
@@ -474,6 +930,8 @@ int main(int argc, char **argv)
 	lopts.floor = ht.env.floor;
 	lopts.no_session = ht.env.no_session;
 	err = loader__open(&lopts, &ht.loader);
+	if (lopts.cgroup_fd >= 0)
+		close(lopts.cgroup_fd); /* the BPF map holds the cgroup now */
 	if (err) {
 		if ((err == -EPERM || err == -EACCES) && geteuid() == 0)
 			log_error(
@@ -506,13 +964,12 @@ int main(int argc, char **argv)
 	ht.serve.loader = ht.loader;
 	ht.serve.symbolizer = ht.symbolizer;
 
-	if (lopts.unwind == HT_UNWIND_DWARF) {
-		err = loader__set_event_handler(ht.loader, handle_event, &ht);
-		if (err) {
-			log_error("cannot read the BPF event buffer: %s", strerror(-err));
-			ht.exit_code = 1;
-			goto cleanup;
-		}
+	/* DWARF samples, and in every mode the new-process, exec and fork events. */
+	err = loader__set_event_handler(ht.loader, handle_event, &ht);
+	if (err) {
+		log_error("cannot read the BPF event buffer: %s", strerror(-err));
+		ht.exit_code = 1;
+		goto cleanup;
 	}
 
 	sigfd = setup_signals(&mask);
@@ -544,6 +1001,8 @@ int main(int argc, char **argv)
 			err = attach_all(&ht, &pid, 1);
 		if (!err)
 			command__resume(ht.command);
+	} else if (ht.env.system_wide) {
+		err = start_system_wide(&ht);
 	} else {
 		err = attach_all(&ht, ht.env.pids, ht.env.nr_pids);
 	}
@@ -554,15 +1013,22 @@ int main(int argc, char **argv)
 
 	if (ht.http)
 		log_info("serving http://%s/debug/pprof/", http__address(ht.http));
+	/* Start-up (load, discovery, attach) apart from tracing, for the benchmark. */
+	report_own_cost("at start-up");
 	run_loop(&ht, sigfd);
 	for (i = ht.nr_targets; i-- > 0;)
-		finish_target(&ht, i);
+		finish_target(&ht, i, false);
+	if (ht.loader)
+		report_global(&ht);
 cleanup:
-	report_own_cost();
+	report_own_cost("in all");
 	http__free(ht.http);
 	for (i = 0; i < ht.nr_targets; i++)
 		target__fini(&ht.targets[i]);
 	free(ht.targets);
+	sysscan__free(ht.sysscan);
+	free(ht.execs);
+	free(ht.pending);
 	if (ht.command) {
 		int status = command__free(ht.command);
 

@@ -80,13 +80,39 @@ static int attach_object(struct target *t, struct loader *l, const struct alloc_
 	return n;
 }
 
-int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_entry)
+int target__start_time(pid_t pid, uint64_t *out)
 {
-	struct alloc_plan *plan = NULL;
+	char path[64], buf[1024], *p;
+	unsigned long long v;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* The name may hold spaces and parentheses: fields start after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* After ')' come field 3 (state) ... field 22 (starttime): skip 19 fields. */
+	for (i = 0; i < 19 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &v) != 1)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int target__open(struct target *t, pid_t pid)
+{
 	struct timespec now;
-	char objects[512] = "";
-	int err, probes = 0;
-	size_t i;
+	int err;
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
@@ -101,12 +127,30 @@ int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_
 	t->dump.start_realtime_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 
 	t->pidfd = pidfd_open_compat(pid);
-	if (t->pidfd < 0) {
+	if (t->pidfd < 0)
+		return -ESRCH;
+	err = target__start_time(pid, &t->start_time);
+	if (err)
+		return err;
+	err = procmaps__load(pid, &t->dump.maps);
+	if (err || t->dump.maps->nr == 0)
+		return -ESRCH;
+	return 0;
+}
+
+int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_entry)
+{
+	struct alloc_plan *plan = NULL;
+	char objects[512] = "";
+	int err, probes = 0;
+	size_t i;
+
+	err = target__open(t, pid);
+	if (err && t->pidfd < 0) {
 		log_error("no such process: pid %d: check the PID (ps -p %d)", pid, pid);
 		return -ESRCH;
 	}
-	err = procmaps__load(pid, &t->dump.maps);
-	if (err || t->dump.maps->nr == 0) {
+	if (err) {
 		log_error("pid %d (%s) exited before heaptrace could attach to it", pid, t->comm);
 		return -ESRCH;
 	}

@@ -17,6 +17,7 @@
 
 struct target {
 	pid_t pid;
+	uint64_t start_time; /* /proc/PID/stat starttime: with pid, names one process */
 	char comm[17];
 	int pidfd;
 	bool alive;
@@ -28,6 +29,8 @@ struct target {
 	struct sample_store *store;
 	uint64_t unwind_failures; /* stacks that could not be unwound past their leaf */
 	uint64_t last_refresh_ns;
+	uint64_t last_samples; /* counters at the last profile written: skip idle ones */
+	uint64_t last_frees;
 };
 
 /* Sizes of a DWARF-mode target's tables. */
@@ -35,6 +38,22 @@ struct target_limits {
 	uint32_t max_stacks;
 	uint32_t max_live;
 };
+
+/*
+ * Opens `pid` as a target without probing it (probes that already cover it:
+ * system-wide mode's, or a followed child's attached by the caller): its
+ * name, start time, pidfd and maps snapshot. Prints nothing; returns
+ * -ESRCH when the process is gone (or exiting), another negative errno
+ * otherwise. target__fini() releases it either way.
+ */
+int target__open(struct target *t, pid_t pid);
+
+/*
+ * The start time of `pid` (field 22 of /proc/PID/stat, clock ticks since
+ * boot): with the PID it names one process for its whole life. -ESRCH when
+ * it is gone.
+ */
+int target__start_time(pid_t pid, uint64_t *out);
 
 /*
  * Starts tracing `pid`: snapshot its maps, discover its allocator and attach

@@ -81,8 +81,27 @@ static void test_command_lines(void)
 	   "the command keeps its own options");
 	env__free(&env);
 
-	ok(parse("heaptrace", &env, err) == -EINVAL && strstr(err, "nothing to trace"),
-	   "no target: '%s'", err);
+	ok(parse("heaptrace", &env, err) == ENV_RUN && env.system_wide && !env.follow_forks &&
+	       env.max_processes == 1024,
+	   "no target: system-wide, 1024 processes at most");
+	env__free(&env);
+	ok(parse("heaptrace --comm redis-server --cgroup /sys/fs/cgroup/x --follow-forks "
+		 "--max-processes 10",
+		 &env, err) == ENV_RUN &&
+	       env.system_wide && env.follow_forks && env.max_processes == 10 &&
+	       !strcmp(env.comm, "redis-server") && !strcmp(env.cgroup, "/sys/fs/cgroup/x"),
+	   "system-wide filters");
+	env__free(&env);
+	ok(parse("heaptrace --comm abcdefghijklmnopq", &env, err) == -EINVAL &&
+	       strstr(err, "--comm"),
+	   "a name longer than 15 bytes: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace --comm x -- ./app", &env, err) == -EINVAL && strstr(err, "command"),
+	   "a filter with a command: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace --list-allocators", &env, err) == -EINVAL &&
+	       strstr(err, "nothing to list"),
+	   "a listing without a target: '%s'", err);
 	env__free(&env);
 	ok(parse("heaptrace -p abc", &env, err) == -EINVAL && strstr(err, "invalid PID"),
 	   "bad pid: '%s'", err);
@@ -99,22 +118,25 @@ static void test_command_lines(void)
 	ok(parse("heaptrace -p 1 -- ./app", &env, err) == -EINVAL && strstr(err, "both"),
 	   "-p and a command: '%s'", err);
 	env__free(&env);
-	ok(parse("heaptrace -p 1 --unwind fp --stack-size 8k --ring-size 1m", &env, err) == ENV_RUN &&
-		   env.unwind == ENV_UNWIND_FP && env.stack_copy_size == 8192 &&
-		   env.ring_size == 1048576,
+	ok(parse("heaptrace -p 1 --unwind fp --stack-size 8k --ring-size 1m", &env, err) ==
+		   ENV_RUN &&
+	       env.unwind == ENV_UNWIND_FP && env.stack_copy_size == 8192 &&
+	       env.ring_size == 1048576,
 	   "--unwind fp --stack-size 8k --ring-size 1m");
 	env__free(&env);
 	ok(parse("heaptrace -p 1", &env, err) == ENV_RUN && env.unwind == ENV_UNWIND_AUTO &&
-		   env.stack_copy_size == 16384,
+	       env.stack_copy_size == 16384,
 	   "unwind defaults: auto, 16 KiB of stack");
 	env__free(&env);
 	ok(parse("heaptrace -p 1 --unwind lbr", &env, err) == -EINVAL && strstr(err, "unwind"),
 	   "bad unwind method: '%s'", err);
 	env__free(&env);
-	ok(parse("heaptrace -p 1 --stack-size 64k", &env, err) == -EINVAL && strstr(err, "stack size"),
+	ok(parse("heaptrace -p 1 --stack-size 64k", &env, err) == -EINVAL &&
+	       strstr(err, "stack size"),
 	   "stack size above 32k: '%s'", err);
 	env__free(&env);
-	ok(parse("heaptrace -p 1 --ring-size 100000", &env, err) == -EINVAL && strstr(err, "power of two"),
+	ok(parse("heaptrace -p 1 --ring-size 100000", &env, err) == -EINVAL &&
+	       strstr(err, "power of two"),
 	   "ring size not a power of two: '%s'", err);
 	env__free(&env);
 	ok(parse("heaptrace -p 1 stray", &env, err) == -EINVAL && strstr(err, "unexpected"),
