@@ -618,7 +618,8 @@ static int open_cgroup(const char *path)
 
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		log_error("cannot open the cgroup '%s': %s: give a directory under /sys/fs/cgroup",
+		log_error("cannot open the cgroup '%s': %s: give a cgroup v2 directory (under "
+			  "/sys/fs/cgroup)",
 			  path, strerror(errno));
 		return -1;
 	}
@@ -630,6 +631,23 @@ static int open_cgroup(const char *path)
 	return fd;
 }
 
+/* Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup, or .../unified on hybrid hosts. */
+static void cgroup2_root(char *root, size_t len)
+{
+	char dev[256], dir[PATH_MAX], type[64];
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	snprintf(root, len, "/sys/fs/cgroup");
+	while (f && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(root, len, "%s", dir);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
 /*
  * With -p, --comm and --cgroup do not widen anything: a given PID outside
  * them is refused (a mistyped filter is said, not silently applied), and
@@ -638,7 +656,7 @@ static int open_cgroup(const char *path)
  */
 static bool process_matches(const struct env *env, pid_t pid)
 {
-	char path[64], buf[4096], want[PATH_MAX], *p;
+	char path[64], buf[4096], want[PATH_MAX], root[PATH_MAX], *p;
 	FILE *f;
 	bool in = false;
 
@@ -663,17 +681,18 @@ static bool process_matches(const struct env *env, pid_t pid)
 		return true;
 	if (!realpath(env->cgroup, want))
 		return true; /* open_cgroup says what is wrong with it */
+	cgroup2_root(root, sizeof(root));
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
 	f = fopen(path, "r");
 	while (f && fgets(buf, sizeof(buf), f)) {
-		char full[PATH_MAX + 32];
+		char full[2 * PATH_MAX + 8];
 		size_t n = strlen(want);
 
 		if (strncmp(buf, "0::", 3))
 			continue;
 		buf[strcspn(buf, "\n")] = '\0';
 		p = buf + 3;
-		snprintf(full, sizeof(full), "/sys/fs/cgroup%s", strcmp(p, "/") ? p : "");
+		snprintf(full, sizeof(full), "%s%s", root, strcmp(p, "/") ? p : "");
 		in = !strncmp(full, want, n) && (full[n] == '\0' || full[n] == '/');
 	}
 	if (f)
