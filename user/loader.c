@@ -366,33 +366,67 @@ static bool in_set(const struct pidset *set, __u32 tgid)
 	return bsearch(&p, set->pids, set->nr, sizeof(p), cmp_pid) != NULL;
 }
 
+/* Remembers one key to delete; false when out of memory. */
+static bool add_key(char **keys, size_t *nr, size_t *cap, const void *key, size_t key_size)
+{
+	if (*nr == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 256;
+		char *nk = realloc(*keys, ncap * key_size);
+
+		if (!nk)
+			return false;
+		*keys = nk;
+		*cap = ncap;
+	}
+	memcpy(*keys + *nr * key_size, key, key_size);
+	(*nr)++;
+	return true;
+}
+
+/*
+ * Collects the keys of `map` for which `belongs` is true, then deletes them.
+ * The map is read in batches, bucket by bucket: a walk by "next key" starts
+ * over whenever the BPF side deletes the key it stands on (a free in a busy
+ * process), which on a large map of live blocks made removals quadratic.
+ */
 static void
 delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, const struct pidset *pid,
 		bool (*belongs)(const void *key, const void *value, const struct pidset *pid))
 {
+	enum { BATCH = 512 };
 	int fd = bpf_map__fd(map);
-	char *keys = NULL, *value;
+	char *keys = NULL, *bkeys, *bvalues, *prev = NULL, *key;
+	__u64 cursor = 0, next = 0;
 	size_t nr = 0, cap = 0, i;
-	char *prev = NULL, *key;
+	bool first = true;
+	__u32 count;
+	int err;
 
+	bkeys = malloc(BATCH * key_size);
+	bvalues = malloc(BATCH * value_size);
 	key = malloc(key_size);
-	value = malloc(value_size);
-	if (!key || !value)
+	if (!bkeys || !bvalues || !key)
 		goto cleanup;
+	for (;;) {
+		count = BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &cursor, &next, bkeys, bvalues,
+					   &count, NULL);
+		if (err && errno != ENOENT)
+			break;
+		for (i = 0; i < count; i++)
+			if (belongs(bkeys + i * key_size, bvalues + i * value_size, pid) &&
+			    !add_key(&keys, &nr, &cap, bkeys + i * key_size, key_size))
+				goto delete;
+		if (err)
+			goto delete; /* ENOENT: the last batch */
+		first = false;
+		cursor = next;
+	}
+	/* No batch operations on this kernel: walk key by key. */
 	while (bpf_map_get_next_key(fd, prev, key) == 0) {
-		if (bpf_map_lookup_elem(fd, key, value) == 0 && belongs(key, value, pid)) {
-			if (nr == cap) {
-				size_t ncap = cap ? 2 * cap : 256;
-				char *nk = realloc(keys, ncap * key_size);
-
-				if (!nk)
-					break;
-				keys = nk;
-				cap = ncap;
-			}
-			memcpy(keys + nr * key_size, key, key_size);
-			nr++;
-		}
+		if (bpf_map_lookup_elem(fd, key, bvalues) == 0 && belongs(key, bvalues, pid) &&
+		    !add_key(&keys, &nr, &cap, key, key_size))
+			break;
 		if (!prev) {
 			prev = malloc(key_size);
 			if (!prev)
@@ -400,12 +434,12 @@ delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, const s
 		}
 		memcpy(prev, key, key_size);
 	}
-	for (i = 0; i < nr; i++)
-		bpf_map_delete_elem(fd, keys + i * key_size);
+	delete : for (i = 0; i < nr; i++) bpf_map_delete_elem(fd, keys + i * key_size);
 cleanup:
 	free(keys);
+	free(bkeys);
+	free(bvalues);
 	free(key);
-	free(value);
 	free(prev);
 }
 
