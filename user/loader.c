@@ -479,9 +479,9 @@ static void drop_link(struct probe_link *pl)
 		close(pl->fd);
 }
 
-int loader__remove_target(struct loader *l, pid_t pid)
+/* Detaches every probe of `pid`. */
+static void drop_links_of(struct loader *l, pid_t pid)
 {
-	__u32 key = (__u32)pid;
 	size_t i, kept = 0;
 
 	for (i = 0; i < l->nr_links; i++) {
@@ -491,6 +491,13 @@ int loader__remove_target(struct loader *l, pid_t pid)
 			l->links[kept++] = l->links[i];
 	}
 	l->nr_links = kept;
+}
+
+int loader__remove_target(struct loader *l, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	drop_links_of(l, pid);
 	bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
 	delete_data(l, &(struct pidset){.pids = &pid, .nr = 1});
 	return 0;
@@ -500,15 +507,8 @@ int loader__retire_target(struct loader *l, pid_t pid)
 {
 	struct ht_target t;
 	__u32 key = (__u32)pid;
-	size_t i, kept = 0;
 
-	for (i = 0; i < l->nr_links; i++) {
-		if (l->links[i].pid == pid)
-			drop_link(&l->links[i]);
-		else
-			l->links[kept++] = l->links[i];
-	}
-	l->nr_links = kept;
+	drop_links_of(l, pid);
 	/* Frozen until purged, so that a new process given this PID waits for it. */
 	if (!bpf_map__lookup_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), 0) &&
 	    !t.frozen) {
