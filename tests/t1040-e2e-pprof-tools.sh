@@ -50,8 +50,8 @@ check_stacks "$last" leak_malloc leak_calloc grow_realloc leak_posix_memalign ch
 # -list, run from the source tree as a developer would.
 (cd "$TOPDIR" && pprof -list '^leak_malloc$' -sample_index=inuse_space -unit=B "$last") >"$T/list" 2>"$T/list.err"
 is $? 0 "go tool pprof -list leak_malloc" || diag "$(cat "$T/list.err")"
-like "$(grep -m1 ROUTINE "$T/list")" 'ROUTINE =+ leak_malloc in .*tests/fixtures/alloc_known\.c$' \
-	"-list: routine leak_malloc in tests/fixtures/alloc_known.c"
+like "$(grep -m1 ROUTINE "$T/list")" 'ROUTINE =+ leak_malloc in .*tests/fixtures/known_allocs\.h$' \
+	"-list: routine leak_malloc in tests/fixtures/known_allocs.h"
 like "$(grep -F 'malloc(1000)' "$T/list" | head -n 1)" '^ *30000B +30000B +[0-9]+:.*keep\(malloc\(1000\)\);' \
 	"-list: the source line keep(malloc(1000)) carries 30000 bytes" ||
 	{ diag "$(cat "$T/list")"; diag "$(pprof -raw "$last" 2>/dev/null | grep leak_malloc)"; }

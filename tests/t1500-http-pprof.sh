@@ -54,7 +54,7 @@ is "$(legacy_record "$T/text" leak_malloc)" "10: 10000 [10: 10001]" \
 	"leak_malloc record: raw counts, alloc bytes +1 where equal to in-use (Go's rule)"
 is "$(legacy_record "$T/text" churn)" "0: 0 [1000: 95020]" "churn record"
 like "$(grep -m1 -P '^#\t0x[0-9a-f]+\tleak_malloc\t' "$T/text")" \
-	'^#.0x[0-9a-f]+.leak_malloc./.*tests/fixtures/alloc_known\.c:[0-9]+$' "frame line: address, function, file:line"
+	'^#.0x[0-9a-f]+.leak_malloc./.*tests/fixtures/known_allocs\.h:[0-9]+$' "frame line: address, function, file:line"
 like "$(grep '^# heaptrace.MemStats' "$T/text")" "pid $fix" "statistics section names the process"
 like "$(grep '^# VmRSS = ' "$T/text")" '^# VmRSS = [1-9][0-9]*$' "statistics: VmRSS in bytes"
 like "$(grep '^# SmapsRss = ' "$T/text")" '^# SmapsRss = [1-9][0-9]*$' "statistics: Rss from smaps_rollup"
