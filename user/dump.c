@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "log.h"
 #include "pprof.h"
 #include "snapshot.h"
 #include "unbias.h"
@@ -103,6 +104,9 @@ static int64_t location_id(struct dump_ctx *c, uint64_t addr)
 	mid = mapping_id(c, m);
 	if (mid < 0)
 		return mid;
+	/* Symbolize each address once per profile: stacks share most frames. */
+	if ((n = (int)pprof__find_location(c->b, addr, (uint64_t)mid)) > 0)
+		return n;
 	/* Every frame is a return address: the call is the instruction before it. */
 	n = symbolizer__resolve(c->s, c->t->pid, m, addr - 1, sf, MAX_INLINE_FRAMES);
 	if (n < 0)
@@ -287,11 +291,12 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 {
 	struct heap_snapshot *snap = NULL;
 	struct pprof_builder *b = NULL;
-	struct timespec now;
+	struct timespec now, t0, t1;
 	int64_t now_ns;
 	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	clock_gettime(CLOCK_MONOTONIC, &t0); /* for -v: what one dump costs (bench/run.sh dump) */
 	clock_gettime(CLOCK_REALTIME, &now);
 	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	err = snapshot__take(l, t->pid, t->store, &snap);
@@ -321,6 +326,9 @@ int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *
 		profile_path(o, t, &now, path, path_len);
 	}
 	err = pprof__write_gz(b, path);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("dump of pid %d: %" PRIu64 " stacks in %.3f s", t->pid, sum->stacks,
+		  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 cleanup:
 	pprof__free(b);
 	snapshot__free(snap);

@@ -486,6 +486,18 @@ cleanup:
 	return ret;
 }
 
+int64_t pprof__find_location(const struct pprof_builder *b, uint64_t address,
+			     uint64_t mapping_id)
+{
+	const uint64_t key[2] = {address, mapping_id};
+	struct hslot *slot;
+
+	if (!b)
+		return -EINVAL;
+	slot = htab_find(&b->loc_tab, hash_u64s(key, 2), loc_eq, b, key);
+	return slot ? slot->ref : 0;
+}
+
 int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids, size_t n,
 			  const int64_t values[PPROF_NR_VALUES], const int64_t raw[PPROF_NR_VALUES],
 			  int64_t bytes_label)

@@ -68,6 +68,13 @@ int64_t pprof__add_location(struct pprof_builder *b, uint64_t address, uint64_t 
 			    const struct pprof_frame *frames, size_t nframes);
 
 /*
+ * The id of the location at `address` in mapping `mapping_id` if it was
+ * added already, else 0: lets a caller skip symbolizing an address twice.
+ */
+int64_t pprof__find_location(const struct pprof_builder *b, uint64_t address,
+			     uint64_t mapping_id);
+
+/*
  * Adds a sample. location_ids[0] is the leaf. values are, in order,
  * alloc_objects, alloc_space, inuse_objects, inuse_space. When
  * bytes_label > 0 a numeric label "bytes" (the average object size, as Go

@@ -216,6 +216,10 @@ static struct pprof_builder *build_small(int64_t ids[8])
 	   "location ids are 1..5");
 	id = pprof__add_location(b, 0x401000, ids[0], main_fn, 1);
 	ok(id == ids[2], "same address and mapping gives the same location");
+	ok(pprof__find_location(b, 0x401000, ids[0]) == ids[2] &&
+	       pprof__find_location(b, 0x401000, 0) == ids[6],
+	   "pprof__find_location finds an added location");
+	ok(pprof__find_location(b, 0x404000, ids[0]) == 0, "pprof__find_location: 0 when absent");
 	ok(pprof__add_location(b, 0x1, 3, NULL, 0) == -EINVAL, "unknown mapping id is -EINVAL");
 
 	{
