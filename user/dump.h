@@ -28,6 +28,7 @@ struct dump_target {
 	bool alive;		    /* maps may be re-read when an address is unknown */
 	uint64_t start_realtime_ns; /* when tracing began, for duration_nanos */
 	struct sample_store *store; /* DWARF mode's counters, or NULL */
+	char note[384]; /* one more comment for its profiles (the safety valve's), or "" */
 };
 
 /* Totals of one profile, unbiased, for the status line. */

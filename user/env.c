@@ -42,6 +42,10 @@ static const char usage[] =
     "      --max-stacks N       distinct stacks kept (default 65536)\n"
     "      --max-live N         live sampled blocks tracked (default 1048576)\n"
     "      --max-threads N      threads inside an allocator at once (default 16384)\n"
+    "      --max-call-rate N    safety valve: when a target's allocation calls\n"
+    "                           exceed N per second (100k, 2M ...), take its\n"
+    "                           probes off for the --cool-down period (default off)\n"
+    "      --cool-down DURATION how long the valve keeps probes off (default 60s)\n"
     "      --alloc-only         probe allocations only, not free: half the traps;\n"
     "                           in-use sample types are written as zero\n"
     "      --list-probes        print where each allocator entry point of the\n"
@@ -78,6 +82,8 @@ enum {
 	OPT_FOLLOW_FORKS,
 	OPT_CGROUP,
 	OPT_COMM,
+	OPT_MAX_CALL_RATE,
+	OPT_COOL_DOWN,
 };
 
 static const struct option long_options[] = {
@@ -97,6 +103,8 @@ static const struct option long_options[] = {
     {"follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS},
     {"cgroup", required_argument, NULL, OPT_CGROUP},
     {"comm", required_argument, NULL, OPT_COMM},
+    {"max-call-rate", required_argument, NULL, OPT_MAX_CALL_RATE},
+    {"cool-down", required_argument, NULL, OPT_COOL_DOWN},
     {"alloc-only", no_argument, NULL, OPT_ALLOC_ONLY},
     {"list-probes", no_argument, NULL, OPT_LIST_PROBES},
     {"list-allocators", no_argument, NULL, OPT_LIST_ALLOCATORS},
@@ -203,6 +211,31 @@ static int parse_count(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* A positive count per second: digits with an optional decimal k or M, then optionally "/s". */
+static int parse_rate(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == 'k' || *p == 'K')
+		mult = 1000, p++;
+	else if (*p == 'm' || *p == 'M')
+		mult = 1000000, p++;
+	if (!strcmp(p, "/s"))
+		p += 2;
+	if (*p || !v || v > UINT64_MAX / mult)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
 static int add_pid(struct env *env, pid_t pid)
 {
 	pid_t *pids = realloc(env->pids, (env->nr_pids + 1) * sizeof(*pids));
@@ -282,6 +315,7 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 	env->stack_copy_size = 16384;
 	env->ring_size = 0; /* chosen from the sample rate: env__ring_size() */
 	env->max_processes = 1024;
+	env->cool_down_ns = ENV_DEFAULT_COOL_DOWN_NS;
 	if (argc > 1 && !strcmp(argv[1], "print"))
 		return parse_print(argc, argv, env, err, errlen);
 
@@ -353,6 +387,25 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 				    "invalid count '%s' for --max-processes: give a number from 1 "
 				    "to 65536",
 				    optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_MAX_CALL_RATE:
+			if (parse_rate(optarg, &env->max_call_rate)) {
+				snprintf(
+				    err, errlen,
+				    "invalid call rate '%s' for --max-call-rate: give calls per "
+				    "second, such as 200000 or 200k",
+				    optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_COOL_DOWN:
+			if (env__parse_duration(optarg, &env->cool_down_ns)) {
+				snprintf(err, errlen,
+					 "invalid duration '%s' for --cool-down: use a duration "
+					 "such as 10s or 5m",
+					 optarg);
 				return -EINVAL;
 			}
 			break;

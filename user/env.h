@@ -10,8 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ENV_DEFAULT_INTERVAL_NS (30ull * 1000000000ull)
-#define ENV_DEFAULT_SAMPLE_RATE 524288ull /* Go's MemProfileRate */
+#define ENV_DEFAULT_INTERVAL_NS	 (30ull * 1000000000ull)
+#define ENV_DEFAULT_SAMPLE_RATE	 524288ull /* Go's MemProfileRate */
+#define ENV_DEFAULT_COOL_DOWN_NS (60ull * 1000000000ull)
 
 struct env {
 	pid_t *pids; /* -p, in order given */
@@ -40,6 +41,8 @@ struct env {
 	uint32_t max_processes; /* --max-processes: processes traced at once */
 	const char *cgroup;	/* --cgroup: a cgroup v2 directory, or NULL */
 	const char *comm;	/* --comm: a process name (at most 15 bytes), or NULL */
+	uint64_t max_call_rate; /* --max-call-rate: allocation calls/s per target; 0 = off */
+	uint64_t cool_down_ns;	/* --cool-down: probes off this long once over the rate */
 	const char *print_file; /* heaptrace print FILE */
 	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
 };

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -26,6 +27,8 @@ struct loader {
 	struct ring_buffer *events;
 	loader_event_fn event_fn;
 	void *event_ctx;
+	uint64_t consumed;	      /* records handled by this loader__consume_events */
+	uint64_t consume_deadline_ns; /* when it stops */
 	struct probe_link *links;
 	size_t nr_links, cap_links;
 	bool probe_at_entry;
@@ -493,6 +496,11 @@ static void drop_links_of(struct loader *l, pid_t pid)
 	l->nr_links = kept;
 }
 
+void loader__detach_probes(struct loader *l, pid_t pid)
+{
+	drop_links_of(l, pid);
+}
+
 int loader__remove_target(struct loader *l, pid_t pid)
 {
 	__u32 key = (__u32)pid;
@@ -699,13 +707,27 @@ int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ct
 	return ret;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int dispatch_event(void *ctx, void *data, size_t size)
 {
 	struct loader *l = ctx;
+	int err = 0;
 
-	if (size < sizeof(struct ht_event_hdr) || !l->event_fn)
-		return 0;
-	return l->event_fn(data, size, l->event_ctx);
+	if (size >= sizeof(struct ht_event_hdr) && l->event_fn)
+		err = l->event_fn(data, size, l->event_ctx);
+	if (err)
+		return err;
+	/* Out of time: libbpf keeps this record consumed and stops (see loader__consume_events). */
+	if (++l->consumed % 64 == 0 && monotonic_ns() >= l->consume_deadline_ns)
+		return -EAGAIN;
+	return 0;
 }
 
 int loader__set_event_handler(struct loader *l, loader_event_fn fn, void *ctx)
@@ -725,7 +747,20 @@ int loader__events_fd(const struct loader *l)
 
 int loader__consume_events(struct loader *l)
 {
-	return l->events ? ring_buffer__consume(l->events) : 0;
+	int n;
+
+	if (!l->events)
+		return 0;
+	/*
+	 * Bounded in time: a process allocating faster than its samples can be
+	 * unwound would otherwise keep the daemon here for good, with no
+	 * profile, no signal and no safety valve handled. What the ring cannot
+	 * hold meanwhile is counted as lost by the BPF side.
+	 */
+	l->consumed = 0;
+	l->consume_deadline_ns = monotonic_ns() + LOADER_CONSUME_BUDGET_NS;
+	n = ring_buffer__consume(l->events);
+	return n == -EAGAIN ? (int)l->consumed : n;
 }
 
 int loader__session_status(const struct loader *l)

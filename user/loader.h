@@ -119,7 +119,11 @@ int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ct
 typedef int (*loader_event_fn)(const void *data, size_t size, void *ctx);
 int loader__set_event_handler(struct loader *l, loader_event_fn fn, void *ctx);
 int loader__events_fd(const struct loader *l);
-/* Handles every waiting event; returns how many, or a negative errno. */
+/*
+ * Handles the waiting events, for at most LOADER_CONSUME_BUDGET_NS (the
+ * rest wait for the next call); returns how many, or a negative errno.
+ */
+#define LOADER_CONSUME_BUDGET_NS 100000000ull
 int loader__consume_events(struct loader *l);
 
 /*
@@ -129,6 +133,13 @@ int loader__consume_events(struct loader *l);
  * or the negative errno that made the session probe or load fail.
  */
 int loader__session_status(const struct loader *l);
+
+/*
+ * Detaches every probe attached for `pid` (-1: those for every process),
+ * keeping its data and its entry in the targets map: the safety valve's
+ * cooling period. loader__attach_sites puts them back.
+ */
+void loader__detach_probes(struct loader *l, pid_t pid);
 
 /* Detaches everything and unloads; loader__free(NULL) is a no-op. */
 void loader__free(struct loader *l);

@@ -252,6 +252,17 @@ size_t sysscan__nr_probes(const struct sysscan *ss)
 	return ss->nr_probes;
 }
 
+void sysscan__forget(struct sysscan *ss)
+{
+	size_t i;
+
+	for (i = 0; i < ss->nr_objects; i++)
+		free(ss->objects[i].sites);
+	ss->nr_objects = 0;
+	ss->nr_images = 0;
+	ss->nr_probes = 0;
+}
+
 void sysscan__free(struct sysscan *ss)
 {
 	size_t i;

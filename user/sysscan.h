@@ -48,6 +48,13 @@ int sysscan__scan(struct sysscan *ss);
 /* Scans one process (a new process, or one that exec'ed); same result. */
 int sysscan__scan_pid(struct sysscan *ss, pid_t pid);
 
+/*
+ * Forgets every object and image: the caller detached their probes (the
+ * safety valve, loader__detach_probes with -1), and the next scan probes
+ * them all again.
+ */
+void sysscan__forget(struct sysscan *ss);
+
 /* Distinct objects probed so far, and the probes attached to them. */
 size_t sysscan__nr_objects(const struct sysscan *ss);
 size_t sysscan__nr_probes(const struct sysscan *ss);

@@ -140,12 +140,8 @@ int target__open(struct target *t, pid_t pid)
 
 int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_entry)
 {
-	struct alloc_plan *plan = NULL;
-	char objects[512] = "";
-	int err, probes = 0;
-	size_t i;
+	int err = target__open(t, pid);
 
-	err = target__open(t, pid);
 	if (err && t->pidfd < 0) {
 		log_error("no such process: pid %d: check the PID (ps -p %d)", pid, pid);
 		return -ESRCH;
@@ -154,6 +150,16 @@ int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_
 		log_error("pid %d (%s) exited before heaptrace could attach to it", pid, t->comm);
 		return -ESRCH;
 	}
+	return target__probe(t, l, probe_at_entry, true);
+}
+
+int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool announce)
+{
+	struct alloc_plan *plan = NULL;
+	char objects[512] = "";
+	int err, probes = 0;
+	pid_t pid = t->pid;
+	size_t i;
 
 	err = allocator__plan(pid, t->dump.maps, probe_at_entry, &plan);
 	if (err == -ENOENT) {
@@ -180,7 +186,7 @@ int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_
 		snprintf(objects + len, sizeof(objects) - len, "%s%s", i ? ", " : "",
 			 plan->objects[i].shown);
 	}
-	if (!err)
+	if (!err && announce)
 		log_info("tracing pid %d (%s): %s allocator, %d probes on %s", pid, t->comm,
 			 plan->allocator, probes, objects);
 cleanup:

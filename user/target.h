@@ -14,6 +14,7 @@
 #include "loader.h"
 #include "samples.h"
 #include "unwind.h"
+#include "valve.h"
 
 struct target {
 	pid_t pid;
@@ -31,6 +32,9 @@ struct target {
 	uint64_t last_refresh_ns;
 	uint64_t last_samples; /* counters at the last profile written: skip idle ones */
 	uint64_t last_frees;
+	/* --max-call-rate: the valve, and the calls counter at its last tick. */
+	struct valve valve;
+	uint64_t valve_calls;
 };
 
 /* Sizes of a DWARF-mode target's tables. */
@@ -63,6 +67,13 @@ int target__start_time(pid_t pid, uint64_t *out);
  * the PID on failure and returns a negative errno.
  */
 int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_entry);
+
+/*
+ * Attaches the probes of an open target (again, after the safety valve took
+ * them off): its allocator planned from its current maps snapshot. With
+ * `announce`, prints the "tracing pid" line. Errors as target__attach.
+ */
+int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool announce);
 
 /* DWARF mode: sets up the unwinder and the counters of an attached target. */
 int target__enable_dwarf(struct target *t, const struct target_limits *limits);

@@ -145,6 +145,29 @@ static void test_command_lines(void)
 	ok(parse("heaptrace -p", &env, err) == -EINVAL && strstr(err, "needs a value"),
 	   "missing value: '%s'", err);
 	env__free(&env);
+	ok(parse("heaptrace -p 1", &env, err) == ENV_RUN && env.max_call_rate == 0 &&
+	       env.cool_down_ns == 60000000000ull,
+	   "safety valve off by default, 60 s cool-down");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-call-rate 200k --cool-down 5s", &env, err) == ENV_RUN &&
+	       env.max_call_rate == 200000 && env.cool_down_ns == 5000000000ull,
+	   "--max-call-rate 200k --cool-down 5s");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-call-rate 2M/s", &env, err) == ENV_RUN &&
+	       env.max_call_rate == 2000000,
+	   "--max-call-rate 2M/s");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-call-rate 0", &env, err) == -EINVAL &&
+	       strstr(err, "--max-call-rate"),
+	   "rate 0 rejected: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-call-rate 1.5k", &env, err) == -EINVAL,
+	   "fractions rejected: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --cool-down never", &env, err) == -EINVAL &&
+	       strstr(err, "--cool-down"),
+	   "bad cool-down: '%s'", err);
+	env__free(&env);
 }
 
 int main(void)
