@@ -152,8 +152,12 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/fixtures/demo-leak-fp
 	$(Q)BUILD=$(BUILD) ./scripts/demo.sh
 
-bench: all fixtures
-	$(Q)BUILD=$(BUILD) bench/run.sh
+# bench/run.sh: every part (python, micro, redis, dump) in about 10 minutes;
+# e.g. make bench BENCH_REPS=5 BENCH_PART=redis.
+BENCH_REPS ?= 3
+BENCH_PART ?= all
+bench: all
+	$(Q)BUILD=$(BUILD) bench/run.sh $(BENCH_REPS) $(BENCH_PART)
 
 # Regenerate the vendored vmlinux.h from the running kernel's BTF.
 vmlinux:

@@ -25,12 +25,27 @@
 #               kernel has them
 #   classic     heaptrace, default rate, uprobe + uretprobe pairs (--no-session)
 #   r1          heaptrace, every allocation sampled (-r 1)
+#   heaptrack   heaptrack (LD_PRELOAD, records every call), where installed
+#   massif      valgrind --tool=massif, where installed
 # and the ratios of added cost (traced - untraced): default/floor,
 # default/classic (sessions vs pairs), classic/floor-pair, default/entry
-# (moved vs naive placement), floor/floor-entry.
+# (moved vs naive placement), floor/floor-entry, heaptrack/default and
+# massif/default.
 #
-# Usage: sudo bench/run.sh [REPS [python|micro|all]]   (default 3 all).
-# Needs root, like heaptrace.
+# redis: Debian's redis-server (jemalloc, no frame pointers) under
+# redis-benchmark on loopback (SET and GET, 50 clients), a fresh server per
+# run, untraced, under --floor, heaptrace at the default rate and at -r 1
+# (attached with -p), at the default rate with --alloc-only, and under heaptrack (started by it: its -p attach
+# needs gdb injection). Throughput ratios, and the tracer's own CPU over
+# the benchmark window as a share of one core, and its peak RSS.
+#
+# dump: bench/deepstacks.c allocates 131072 blocks, each from a call path
+# of its own; heaptrace -r 1 records them all and the final profile's dump
+# (snapshot, symbolization, encoding, write) is timed, with --unwind fp and
+# dwarf.
+#
+# Usage: sudo bench/run.sh [REPS [python|micro|redis|dump|all]]   (default 3 all).
+# Needs root, like heaptrace. All parts with 3 rounds take about 10 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -44,7 +59,6 @@ WORK=(bench/workloads/python_objects.py 120)
 [ "$(id -u)" -eq 0 ] || { echo "bench: error: run as root (heaptrace loads BPF programs)" >&2; exit 1; }
 make -s BUILD="$BUILD" "$HT" >/dev/null
 T=$(mktemp -d /tmp/heaptrace-bench.XXXXXX)
-trap 'rm -rf "$T"' EXIT
 
 CONFIGS=(untraced "fp:--unwind fp" "dwarf:--unwind dwarf" "fp-64k:--unwind fp -r 64k" "dwarf-64k:--unwind dwarf -r 64k")
 
@@ -110,11 +124,19 @@ END {
 	}
 }' "$T/results"
 }
+# The median, for the awk programs below: the machine is shared and noisy.
+AWK_MEDIAN='function median(a, n,   i, j, t) {
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}'
 
 MB=$BUILD/bench/mallocbench
 MICRO_CONFIGS=(untraced "floor-entry:--floor --probe-at-entry" "floor:--floor"
 	"floor-pair:--floor --no-session" "entry:--probe-at-entry" "default:" "classic:--no-session"
 	"r1:-r 1")
+# Other tools, each only where installed.
+command -v heaptrack >/dev/null && MICRO_CONFIGS+=("heaptrack:")
+command -v valgrind >/dev/null && MICRO_CONFIGS+=("massif:")
 # threads size pairs
 MICRO_LOADS=("1 64 100000" "1 4096 100000" "1 65536 100000" "$(nproc) 64 100000")
 
@@ -129,24 +151,23 @@ micro_part() {
 			for c in "${MICRO_CONFIGS[@]}"; do
 				name=${c%%:*}
 				args=${c#*:}
-				if [ "$name" = untraced ]; then
-					# shellcheck disable=SC2086
-					ns=$("$MB" $load | sed -n 's/^ns_per_pair //p')
-				else
-					rm -rf "$T/out" && mkdir -p "$T/out"
-					# shellcheck disable=SC2086
-					ns=$("$HT" $args -o "$T/out" -- "$MB" $load 2>/dev/null | sed -n 's/^ns_per_pair //p')
-				fi
+				rm -rf "$T/out" && mkdir -p "$T/out"
+				# mallocbench times its own loop: start-up and the tools' output are not counted.
+				# shellcheck disable=SC2086
+				case "$name" in
+				untraced) ns=$("$MB" $load | sed -n 's/^ns_per_pair //p') ;;
+				heaptrack) ns=$(heaptrack -o "$T/out/ht" "$MB" $load 2>/dev/null | sed -n 's/^ns_per_pair //p') ;;
+				massif) ns=$(valgrind -q --tool=massif --massif-out-file="$T/out/massif" "$MB" $load 2>/dev/null |
+					sed -n 's/^ns_per_pair //p') ;;
+				*) ns=$("$HT" $args -o "$T/out" -- "$MB" $load 2>/dev/null | sed -n 's/^ns_per_pair //p') ;;
+				esac
 				echo "${load// /\/} $name ${ns:-0}" >>"$T/micro"
 			done
 		done
 		echo "bench: micro round $r done" >&2
 	done
-	awk -v cfgs="${MICRO_CONFIGS[*]}" '
-	function median(a, n,   i, j, t) {
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
+	awk -v cfgs="${MICRO_CONFIGS[*]}" "$AWK_MEDIAN"'
+	function ratio(a, b) { return (b in m) && (a in m) && m[b] != m["untraced"] ? sprintf("%.2f", (m[a] - m["untraced"]) / (m[b] - m["untraced"])) : "-" }
 	{
 		k = $1 SUBSEP $2; n[k]++; v[k, n[k]] = $3
 		if (!($1 in seen)) { seen[$1] = 1; loads[++nl] = $1 }
@@ -155,30 +176,214 @@ micro_part() {
 	END {
 		printf "%-16s", "thr/size/pairs"
 		for (i = 1; i <= nc; i++) printf " %11s", order[i]
-		printf " %9s %9s %9s %9s %9s\n", "dflt/flr", "dflt/cls", "cls/flr-p", "dflt/ent", "flr/flr-e"
+		printf " %9s %9s %9s %9s %9s %9s %9s\n", "dflt/flr", "dflt/cls", "cls/flr-p", "dflt/ent", "flr/flr-e",
+			"htk/dflt", "msf/dflt"
 		for (l = 1; l <= nl; l++) {
 			printf "%-16s", loads[l]
+			delete m
 			for (i = 1; i <= nc; i++) {
 				k = loads[l] SUBSEP order[i]
 				for (j = 1; j <= n[k]; j++) a[j] = v[k, j]
 				m[order[i]] = median(a, n[k])
 				printf " %11.1f", m[order[i]]
 			}
-			u = m["untraced"]
-			printf " %9.2f %9.2f %9.2f %9.2f %9.2f\n", (m["default"] - u) / (m["floor"] - u),
-				(m["default"] - u) / (m["classic"] - u), (m["classic"] - u) / (m["floor-pair"] - u),
-				(m["default"] - u) / (m["entry"] - u), (m["floor"] - u) / (m["floor-entry"] - u)
+			printf " %9s %9s %9s %9s %9s %9s %9s\n", ratio("default", "floor"), ratio("default", "classic"),
+				ratio("classic", "floor-pair"), ratio("default", "entry"), ratio("floor", "floor-entry"),
+				ratio("heaptrack", "default"), ratio("massif", "default")
 		}
 		print "(ns per malloc+free pair per thread, median; ratios of added cost over untraced)"
 	}' "$T/micro"
 }
 
+# Requests per redis-benchmark test; about 1.3 s per test untraced here.
+REDIS_N=${REDIS_N:-100000}
+# alloc-only: without the probe on free (jemalloc's cannot be moved off its first instruction).
+REDIS_CONFIGS=(untraced "floor:--floor" "default:" "alloc-only:--alloc-only" "r1:-r 1")
+command -v heaptrack >/dev/null && REDIS_CONFIGS+=("heaptrack:")
+BG_PIDS=()
+
+# cpu_ns PID: CPU time of all of PID's threads in ns (schedstat: finer than stat's ticks,
+# which round the daemon's few milliseconds at the default rate to 0).
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%d\n", t }'
+}
+
+# wait_for FILE PATTERN PID: until PATTERN is in FILE (30 s), while PID lives.
+wait_for() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# redis_one NAME ARGS: one fresh server, one benchmark; appends
+# "name set_rps get_rps tracer_cpu_s bench_wall_s tracer_rss_kib" to $T/redis.
+redis_one() {
+	local name=$1 args=$2 port srv ht='' daemon='' c0=0 c1=0 t0 t1 rss=0 set get i
+	port=$((20000 + RANDOM % 20000))
+	rm -rf "$T/out" && mkdir -p "$T/out"
+	local server=(redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no
+		--daemonize no --dir "$T/out")
+	if [ "$name" = heaptrack ]; then
+		# heaptrack's own work is done by heaptrack_interpret, its child.
+		heaptrack -o "$T/out/ht" "${server[@]}" >"$T/htk.log" 2>&1 &
+	else
+		"${server[@]}" >"$T/redis.log" 2>&1 &
+	fi
+	srv=$!
+	BG_PIDS+=("$srv")
+	for ((i = 0; i < 100; i++)); do
+		redis-cli -p "$port" ping >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	case "$name" in
+	untraced) ;;
+	heaptrack) daemon=$(pgrep -n -f libexec/heaptrack_interpret) ;;
+	*)
+		# A background job of a script starts with SIGINT ignored: restore it for the stop below.
+		# shellcheck disable=SC2086
+		env --default-signal=INT,TERM "$HT" -v $args -p "$srv" -o "$T/out" >/dev/null 2>"$T/ht.err" &
+		ht=$!
+		BG_PIDS+=("$ht")
+		wait_for "$T/ht.err" 'tracing pid' "$ht" || { cat "$T/ht.err" >&2; exit 1; }
+		daemon=$ht
+		;;
+	esac
+	if [ -n "$daemon" ]; then
+		c0=$(cpu_ns "$daemon")
+	fi
+	t0=$(now_ns)
+	redis-benchmark -h 127.0.0.1 -p "$port" -t set,get -n "$REDIS_N" -r 100000 -d 256 -c 50 -P 1 \
+		-q --csv >"$T/bench.csv" 2>/dev/null
+	t1=$(now_ns)
+	if [ -n "$daemon" ]; then
+		c1=$(cpu_ns "$daemon")
+		rss=$(awk '/^VmHWM/ { print $2 }' "/proc/$daemon/status")
+	fi
+	if [ -n "$ht" ]; then
+		kill -INT "$ht"
+		wait "$ht" || true
+		# The whole run's peak, the final profile included.
+		rss=$(sed -nE 's/.*own cost in all: .*peak RSS ([0-9]+) KiB.*/\1/p' "$T/ht.err")
+	fi
+	redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+	wait "$srv" || true
+	BG_PIDS=()
+	set=$(awk -F'"' '$2 == "SET" { print $4 }' "$T/bench.csv")
+	get=$(awk -F'"' '$2 == "GET" { print $4 }' "$T/bench.csv")
+	echo "$name ${set:-0} ${get:-0} $(awk -v c=$((c1 - c0)) 'BEGIN { print c / 1e9 }') \
+$(awk -v d=$((t1 - t0)) 'BEGIN { print d / 1e9 }') ${rss:-0}" >>"$T/redis"
+}
+
+redis_part() {
+	if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+		echo "bench: redis-server or redis-benchmark missing: redis part skipped" >&2
+		return 0
+	fi
+	echo "bench: redis-server under redis-benchmark, $REPS rounds of ${#REDIS_CONFIGS[@]} configurations" >&2
+	local r c
+	: >"$T/redis"
+	for ((r = 1; r <= REPS; r++)); do
+		for c in "${REDIS_CONFIGS[@]}"; do
+			redis_one "${c%%:*}" "${c#*:}"
+		done
+		echo "bench: redis round $r done" >&2
+	done
+	awk "$AWK_MEDIAN"'
+	{
+		n[$1]++; k = n[$1]
+		# Both tests together: requests over the time they took.
+		tp[$1, k] = 2 / (1 / $2 + 1 / $3); st[$1, k] = $2; gt[$1, k] = $3
+		cpu[$1, k] = $4; pct[$1, k] = 100 * $4 / $5; rss[$1, k] = $6
+		if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 }
+	}
+	END {
+		printf "%-10s %9s %9s %9s %8s %8s %9s %9s %8s\n", "config", "SET/s", "GET/s", "req/s", "x untr.",
+			"x floor", "CPU s", "% of core", "RSS MiB"
+		for (i = 1; i <= no; i++) {
+			c = order[i]
+			for (k = 1; k <= n[c]; k++) { a[k] = tp[c, k]; s[k] = st[c, k]; g[k] = gt[c, k]; u[k] = cpu[c, k]; p[k] = pct[c, k]; m[k] = rss[c, k] }
+			mt[c] = median(a, n[c])
+			printf "%-10s %9.0f %9.0f %9.0f %8.2f %8s %9.3f %9.2f %8.1f\n", c, median(s, n[c]), median(g, n[c]), mt[c],
+				mt[c] / mt["untraced"], ("floor" in mt) && c != "untraced" ? sprintf("%.2f", mt[c] / mt["floor"]) : "-",
+				median(u, n[c]), median(p, n[c]), median(m, n[c]) / 1024
+		}
+		print "(medians; req/s = SET and GET requests over their time; CPU = the tracer'"'"'s own (heaptrace,"
+		print " heaptrack_interpret) during the benchmark, % of one core over its wall time; RSS = its peak)"
+	}' "$T/redis"
+}
+
+DS=$BUILD/bench/deepstacks
+DUMP_BITS=17
+
+dump_part() {
+	mkdir -p "$BUILD/bench"
+	# Frame pointers for --unwind fp; no inlining or tail calls, so each path is its own stack.
+	cc -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra -Werror \
+		bench/deepstacks.c -o "$DS"
+	echo "bench: one dump of $((1 << DUMP_BITS)) distinct stacks, $REPS rounds, fp and dwarf" >&2
+	local r u pause extra
+	: >"$T/dump"
+	for ((r = 1; r <= REPS; r++)); do
+		for u in fp dwarf; do
+			# DWARF samples cost the daemon ~50 us each to unwind: pause longer so none is lost,
+			# and copy 4 KiB of stack (these stacks are shallow) to keep the ring from filling.
+			pause=10000 extra=
+			[ "$u" = dwarf ] && pause=80000 extra="--stack-size 4k"
+			rm -rf "$T/out" && mkdir -p "$T/out"
+			# shellcheck disable=SC2086
+			"$HT" -v -r 1 --max-stacks 262144 --unwind "$u" $extra -o "$T/out" -- "$DS" "$DUMP_BITS" "$pause" \
+				>/dev/null 2>"$T/dump.err"
+			sed -nE "s/.*dump of pid [0-9]+: ([0-9]+) stacks in ([0-9.]+) s.*/$u \1 \2/p" "$T/dump.err" |
+				tail -n 1 >>"$T/dump"
+			sed -nE "s/.*own cost in all: .*peak RSS ([0-9]+) KiB.*/$u rss \1/p" "$T/dump.err" >>"$T/dump"
+		done
+		echo "bench: dump round $r done" >&2
+	done
+	awk "$AWK_MEDIAN"'
+	$2 == "rss" { n2[$1]++; rss[$1, n2[$1]] = $3; next }
+	{ n[$1]++; st[$1, n[$1]] = $2; tm[$1, n[$1]] = $3; if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 } }
+	END {
+		printf "%-8s %8s %10s %9s %10s\n", "unwind", "stacks", "dump s", "max s", "RSS MiB"
+		for (i = 1; i <= no; i++) {
+			c = order[i]; mx = 0
+			for (k = 1; k <= n[c]; k++) { a[k] = st[c, k]; b[k] = tm[c, k]; if (b[k] > mx) mx = b[k] }
+			for (k = 1; k <= n2[c]; k++) m[k] = rss[c, k]
+			printf "%-8s %8d %10.3f %9.3f %10.1f\n", c, median(a, n[c]), median(b, n[c]), mx, median(m, n2[c]) / 1024
+		}
+		print "(medians; one profile of every stack, -r 1: snapshot, symbolization, encoding and write)"
+	}' "$T/dump"
+}
+
+# Servers and tracers of an interrupted redis run: stop them, by their own PIDs.
+cleanup() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
 case "$PARTS" in
 python) python_part ;;
 micro) micro_part ;;
-*)
+redis) redis_part ;;
+dump) dump_part ;;
+all)
 	python_part
 	echo
 	micro_part
+	echo
+	redis_part
+	echo
+	dump_part
+	;;
+*)
+	echo "bench: error: unknown part '$PARTS': python, micro, redis, dump or all" >&2
+	exit 2
 	;;
 esac
