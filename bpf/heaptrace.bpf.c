@@ -177,9 +177,10 @@ static __always_inline struct ht_target *live_target(__u32 tgid)
 	return t;
 }
 
-static __always_inline void send_proc_event(__u32 type, __u32 tgid, __u32 parent)
+static __always_inline void send_proc_event(__u32 type, __u32 tgid, __u32 parent, __u32 flags)
 {
-	struct ht_proc_event ev = {.hdr = {.type = type, .tgid = tgid}, .parent_tgid = parent};
+	struct ht_proc_event ev = {
+	    .hdr = {.type = type, .tgid = tgid}, .parent_tgid = parent, .flags = flags};
 
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
 		count(&gstats.lost_proc_events);
@@ -209,7 +210,7 @@ static __always_inline bool wanted_process(void)
 }
 
 /* Starts tracing `tgid` (system-wide or a followed child); NULL when it cannot. */
-static __always_inline struct ht_target *adopt(__u32 tgid, __u32 type, __u32 parent)
+static __always_inline struct ht_target *adopt(__u32 tgid, __u32 type, __u32 parent, __u32 flags)
 {
 	struct ht_target zero = {};
 	__u8 one = 1;
@@ -223,7 +224,7 @@ static __always_inline struct ht_target *adopt(__u32 tgid, __u32 type, __u32 par
 			count(&gstats.targets_full);
 		return NULL;
 	}
-	send_proc_event(type, tgid, parent);
+	send_proc_event(type, tgid, parent, flags);
 	return bpf_map_lookup_elem(&targets, &tgid);
 }
 
@@ -240,7 +241,7 @@ static __always_inline struct ht_target *lookup_target(__u32 tgid)
 	}
 	if (!trace_all || tgid == self_tgid || !wanted_process())
 		return NULL;
-	return adopt(tgid, HT_EV_PROCESS, 0);
+	return adopt(tgid, HT_EV_PROCESS, 0, 0);
 }
 
 static __always_inline bool mul_overflows(__u64 a, __u64 b)
@@ -294,6 +295,16 @@ static __always_inline __u64 mix64(__u64 h)
 }
 
 /*
+ * A stack's id is the hash of its frames xor its process's salt, so that a
+ * forked child's id of a stack follows from its parent's without the frames:
+ * child id = parent id ^ salt(parent) ^ salt(child).
+ */
+static __always_inline __u64 stack_salt(__u32 tgid)
+{
+	return mix64(tgid + 0x9e3779b97f4a7c15ull);
+}
+
+/*
  * Captures the calling thread's user stack and returns its id (0 on loss).
  * At an allocator's first instruction the frame-pointer walk starts at the
  * allocator and continues at the caller's caller: the caller's own return
@@ -327,13 +338,14 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, stru
 	st->tgid = tgid;
 	st->depth = depth;
 
-	h = mix64(tgid + 0x9e3779b97f4a7c15ull);
+	h = 0x6a09e667f3bcc908ull;
 	for (i = 0; i < HT_MAX_STACK_DEPTH; i++) {
 		if (i >= depth)
 			break;
 		h = mix64(h ^ st->frames[i]) + i;
 	}
-	id = h ? h : 1;
+	id = h ^ stack_salt(tgid);
+	id = id ? id : 1;
 
 	if (!bpf_map_lookup_elem(&stacks, &id)) {
 		long err = bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST);
@@ -727,7 +739,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (!t || t->frozen)
 		return 0;
 	t->frozen = HT_FROZEN_EXEC;
-	send_proc_event(HT_EV_EXEC, tgid, 0);
+	send_proc_event(HT_EV_EXEC, tgid, 0, 0);
 	return 0;
 }
 
@@ -746,15 +758,117 @@ int on_exit(struct trace_event_raw_sched_process_exit *ctx)
 }
 
 /*
+ * What a fork's walk of `live` needs: whose blocks, for whom. Read-only: a
+ * counter kept here would give the verifier a new state per iteration.
+ */
+struct inherit_ctx {
+	__u32 ptgid;
+	__u32 ctgid;
+	__u64 salt; /* parent's stack id ^ salt = the child's */
+};
+
+static __always_inline void inherit_lost(const struct inherit_ctx *c, bool event_lost)
+{
+	struct ht_target *t = bpf_map_lookup_elem(&targets, &c->ctgid);
+
+	if (!t)
+		return;
+	count(&t->lost_inherited);
+	if (event_lost)
+		count(&t->lost_events);
+}
+
+/* The child's copy of the parent's stack `pid` as `cid`; false when the stacks map is full. */
+static __always_inline bool inherit_stack(__u64 pid, __u64 cid, __u32 ctgid)
+{
+	struct ht_stack *src, *st;
+	__u32 zero = 0;
+	long err;
+
+	if (bpf_map_lookup_elem(&stacks, &cid))
+		return true;
+	src = bpf_map_lookup_elem(&stacks, &pid);
+	st = bpf_map_lookup_elem(&scratch, &zero);
+	if (!src || !st || bpf_probe_read_kernel(st, sizeof(*st), src))
+		return false;
+	st->tgid = ctgid;
+	err = bpf_map_update_elem(&stacks, &cid, st, BPF_NOEXIST);
+	return !err || err == -EEXIST;
+}
+
+/*
+ * One live block of the map: when it is the parent's, the child gets a copy
+ * (same address, size and time), counted as inherited on the child's copy of
+ * its stack (frame-pointer mode) or under the same sequence number, which
+ * the daemon copies too (DWARF mode). A block that cannot be copied is
+ * counted in lost_inherited; in DWARF mode a free event then cancels the
+ * daemon's copy, so the child's in-use stays what the kernel tracks.
+ */
+static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct ht_live_val *val,
+			  struct inherit_ctx *c)
+{
+	struct ht_live_key ck = {.tgid = c->ctgid, .addr = key->addr};
+	struct ht_live_val cv = *val;
+	struct ht_agg_key ak = {.tgid = c->ctgid};
+	struct ht_agg_val zero = {}, *av;
+	long err;
+
+	/* The child's own entries (those just copied among them) are skipped here. */
+	if (key->tgid != c->ptgid)
+		return 0;
+	if (unwind_mode == HT_UNWIND_DWARF) {
+		struct ht_free_event ev = {
+		    .hdr = {.type = HT_EV_FREE, .tgid = c->ctgid, .seq = val->stack_id},
+		    .size = val->size,
+		};
+
+		err = bpf_map_update_elem(&live, &ck, &cv, BPF_NOEXIST);
+		if (err && err != -EEXIST)
+			inherit_lost(c, bpf_ringbuf_output(&events, &ev, sizeof(ev), 0) != 0);
+		return 0;
+	}
+	cv.stack_id = val->stack_id ^ c->salt;
+	cv.stack_id = cv.stack_id ? cv.stack_id : 1;
+	err = bpf_map_update_elem(&live, &ck, &cv, BPF_NOEXIST);
+	if (err == -EEXIST)
+		return 0;
+	if (err) {
+		inherit_lost(c, false);
+		return 0;
+	}
+	ak.stack_id = cv.stack_id;
+	av = NULL;
+	if (inherit_stack(val->stack_id, cv.stack_id, c->ctgid)) {
+		av = bpf_map_lookup_elem(&aggs, &ak);
+		if (!av) {
+			bpf_map_update_elem(&aggs, &ak, &zero, BPF_NOEXIST);
+			av = bpf_map_lookup_elem(&aggs, &ak);
+		}
+	}
+	if (!av) {
+		bpf_map_delete_elem(&live, &ck);
+		inherit_lost(c, false);
+		return 0;
+	}
+	__sync_fetch_and_add(&av->inherited_objects, 1);
+	__sync_fetch_and_add(&av->inherited_bytes, val->size);
+	return 0;
+}
+
+/*
  * --follow-forks: a new process (not a thread) forked by a traced one is
- * traced from its first instruction. Its parent's sampled blocks are not
- * copied: their frees in the child find nothing and change nothing.
+ * traced from its first instruction, and inherits its parent's live sampled
+ * blocks: the child has not run yet, so nothing it frees can be missed. The
+ * parent's other threads may still allocate and free while the map is walked
+ * (see docs/limits.md). A child sharing its parent's memory (vfork, CLONE_VM)
+ * inherits nothing: those blocks stay the parent's.
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid), flags = 0;
+	struct inherit_ctx c = {.ptgid = ptgid, .ctgid = ctgid};
 	struct ht_target *t;
 
 	if (!follow_forks || ctgid != (__u32)BPF_CORE_READ(child, pid))
@@ -762,7 +876,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	t = bpf_map_lookup_elem(&targets, &ptgid);
 	if (!t || t->frozen)
 		return 0;
-	adopt(ctgid, HT_EV_FORK, ptgid);
+	if (!alloc_only && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm))
+		flags = HT_FORK_INHERIT;
+	/* The event goes first: in DWARF mode a lost copy's free event must follow it. */
+	t = adopt(ctgid, HT_EV_FORK, ptgid, flags);
+	if (!t || !flags)
+		return 0;
+	c.salt = stack_salt(ptgid) ^ stack_salt(ctgid);
+	bpf_for_each_map_elem(&live, inherit_block, &c, 0);
 	return 0;
 }
 

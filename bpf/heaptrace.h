@@ -50,6 +50,7 @@ struct ht_target {
 	__u64 lost_inflight;   /* call not followed: in-flight map full */
 	__u64 stack_errors;    /* user stack could not be read */
 	__u64 lost_events;     /* events ring buffer full: DWARF samples or frees lost */
+	__u64 lost_inherited;  /* fork: a parent's sampled block not copied (a map full) */
 	/*
 	 * Non-zero once the process exited (HT_FROZEN_EXIT) or exec'ed
 	 * (HT_FROZEN_EXEC): its calls are ignored from then on, so that a new
@@ -81,13 +82,17 @@ struct ht_agg_key {
 
 /*
  * Raw (unscaled) counters of sampled allocations for one stack, cumulative
- * since tracing began. In use = alloc - free.
+ * since tracing began. In use = alloc - free + inherited: a forked child
+ * holds copies of its parent's live sampled blocks (inherited, never its
+ * allocations), and its frees of them count as frees.
  */
 struct ht_agg_val {
 	__u64 alloc_objects;
 	__u64 alloc_bytes;
 	__u64 free_objects;
 	__u64 free_bytes;
+	__u64 inherited_objects;
+	__u64 inherited_bytes;
 };
 
 /*
@@ -200,7 +205,15 @@ struct ht_free_event {
 struct ht_proc_event {
 	struct ht_event_hdr hdr;
 	__u32 parent_tgid; /* HT_EV_FORK: the traced parent */
-	__u32 pad;
+	__u32 flags;	   /* HT_EV_FORK: HT_FORK_* */
 };
+
+/*
+ * The child got copies of its parent's live sampled blocks (not with
+ * --alloc-only, nor for a child sharing its parent's memory: vfork, CLONE_VM).
+ * In DWARF mode the daemon copies the parent's live samples then; a block the
+ * kernel side could not copy is followed by a free event for the child.
+ */
+#define HT_FORK_INHERIT 1
 
 #endif /* HEAPTRACE_H */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # fork: with --follow-forks the child of a -p target gets its own profile
-# series with its exact numbers at -r 1 (the blocks it inherited and frees
-# are not its own: they change nothing); without it the child is not traced.
+# series with its exact numbers at -r 1 (the blocks it inherited are not its
+# allocations, and it frees them all: t1315 tests inheritance itself);
+# without it the child is not traced.
 . "$(dirname "$0")/lib.sh"
 
 require_root_btf

@@ -13,8 +13,10 @@ struct stack_entry {
 
 /* seq -> index of its stack entry; open addressing, deletion by backward shift. */
 struct seq_slot {
-	uint64_t seq; /* 0 = empty (BPF sequence numbers start at 1) */
+	uint64_t seq;  /* 0 = empty (BPF sequence numbers start at 1) */
+	uint64_t size; /* the block's, once live */
 	uint32_t stack;
+	uint32_t live; /* its call returned a block (not only its stack is known) */
 };
 
 struct sample_store {
@@ -67,8 +69,8 @@ struct sample_store *samples__new(uint32_t max_stacks, uint32_t max_seqs)
 	return s;
 }
 
-static uint32_t intern_stack(struct sample_store *s, uint32_t tgid, const uint64_t *pcs,
-			     uint32_t n, int *err)
+static uint32_t intern_stack(struct sample_store *s, uint32_t tgid, const uint64_t *pcs, uint32_t n,
+			     int *err)
 {
 	uint64_t h = mix64(tgid + 0x9e3779b97f4a7c15ull);
 	uint32_t i, slot, mask = s->stack_index_cap - 1;
@@ -128,10 +130,22 @@ static void remove_seq(struct sample_store *s, struct seq_slot *victim)
 	s->nr_seqs--;
 }
 
+/* A new seq (the caller checked that it is absent and that there is room). */
+static struct seq_slot *add_seq(struct sample_store *s, uint64_t seq, uint32_t stack)
+{
+	uint32_t mask = s->seq_cap - 1, slot;
+
+	for (slot = (uint32_t)mix64(seq) & mask; s->seqs[slot].seq; slot = (slot + 1) & mask)
+		;
+	s->seqs[slot] = (struct seq_slot){.seq = seq, .stack = stack};
+	s->nr_seqs++;
+	return &s->seqs[slot];
+}
+
 int samples__add_stack(struct sample_store *s, uint32_t tgid, uint64_t seq, const uint64_t *pcs,
 		       uint32_t n)
 {
-	uint32_t mask = s->seq_cap - 1, slot, idx;
+	uint32_t idx;
 	int err = 0;
 
 	if (n > HT_MAX_STACK_DEPTH)
@@ -145,11 +159,7 @@ int samples__add_stack(struct sample_store *s, uint32_t tgid, uint64_t seq, cons
 		s->lost++;
 		return err;
 	}
-	for (slot = (uint32_t)mix64(seq) & mask; s->seqs[slot].seq; slot = (slot + 1) & mask)
-		;
-	s->seqs[slot].seq = seq;
-	s->seqs[slot].stack = idx;
-	s->nr_seqs++;
+	add_seq(s, seq, idx);
 	return 0;
 }
 
@@ -169,6 +179,8 @@ int samples__add_alloc(struct sample_store *s, uint64_t seq, uint64_t addr, uint
 	e = s->stacks[slot->stack];
 	e->val.alloc_objects++;
 	e->val.alloc_bytes += size;
+	slot->live = 1;
+	slot->size = size;
 	return 0;
 }
 
@@ -186,13 +198,49 @@ int samples__add_free(struct sample_store *s, uint64_t seq, uint64_t size)
 	return 0;
 }
 
+int samples__inherit(struct sample_store *s, uint32_t tgid, const struct sample_store *parent)
+{
+	uint32_t i, idx;
+	int err, ret = 0;
+
+	for (i = 0; i < parent->seq_cap; i++) {
+		const struct seq_slot *ps = &parent->seqs[i];
+		const struct stack_entry *pe;
+		struct stack_entry *e;
+		struct seq_slot *slot;
+
+		if (!ps->seq || !ps->live)
+			continue;
+		if (s->nr_seqs == s->max_seqs || find_seq(s, ps->seq)) {
+			s->lost++;
+			ret = -ENOSPC;
+			continue;
+		}
+		pe = parent->stacks[ps->stack];
+		idx = intern_stack(s, tgid, (const uint64_t *)pe->stack.frames, pe->stack.depth,
+				   &err);
+		if (err) {
+			s->lost++;
+			ret = err;
+			continue;
+		}
+		e = s->stacks[idx];
+		e->val.inherited_objects++;
+		e->val.inherited_bytes += ps->size;
+		slot = add_seq(s, ps->seq, idx);
+		slot->live = 1;
+		slot->size = ps->size;
+	}
+	return ret;
+}
+
 int samples__for_each(struct sample_store *s, loader_agg_fn fn, void *ctx)
 {
 	uint32_t i;
 	int ret;
 
 	for (i = 0; i < s->nr_stacks; i++) {
-		if (!s->stacks[i]->val.alloc_objects)
+		if (!s->stacks[i]->val.alloc_objects && !s->stacks[i]->val.inherited_objects)
 			continue;
 		ret = fn(&s->stacks[i]->val, &s->stacks[i]->stack, ctx);
 		if (ret)

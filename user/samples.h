@@ -40,6 +40,16 @@ int samples__add_alloc(struct sample_store *s, uint64_t seq, uint64_t addr, uint
 /* The block of call `seq` (`size` bytes) was freed. */
 int samples__add_free(struct sample_store *s, uint64_t seq, uint64_t size);
 
+/*
+ * A forked child (store `s`, process `tgid`) holds copies of the blocks live
+ * in its parent's store: each becomes an inherited block of the child under
+ * the same seq and stack (never an allocation of the child), so that the
+ * child's free event for that seq finds it. Calls whose block has not been
+ * returned yet are not copied. Returns 0, or the last error (-ENOSPC,
+ * -ENOMEM) of blocks dropped and counted in samples__lost().
+ */
+int samples__inherit(struct sample_store *s, uint32_t tgid, const struct sample_store *parent);
+
 /* Calls fn once per stack with its counters, like loader__for_each_agg. */
 int samples__for_each(struct sample_store *s, loader_agg_fn fn, void *ctx);
 

@@ -145,7 +145,7 @@ static int sum_live(const struct ht_agg_val *v, const uint64_t *frames, uint32_t
 {
 	(void)frames;
 	(void)depth;
-	*(int64_t *)ctx += (int64_t)(v->alloc_objects - v->free_objects);
+	*(int64_t *)ctx += (int64_t)snapshot__inuse_objects(v);
 	return 0;
 }
 

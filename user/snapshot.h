@@ -37,6 +37,20 @@ int snapshot__for_each(const struct heap_snapshot *s, snapshot_fn fn, void *ctx)
 const struct ht_agg_val *snapshot__find(const struct heap_snapshot *s, const uint64_t *frames,
 					uint32_t depth);
 
+/*
+ * In use: allocated, less freed, plus the blocks inherited at fork (a forked
+ * child's copies of its parent's live sampled blocks, see heaptrace.h).
+ */
+static inline uint64_t snapshot__inuse_objects(const struct ht_agg_val *v)
+{
+	return v->alloc_objects - v->free_objects + v->inherited_objects;
+}
+
+static inline uint64_t snapshot__inuse_bytes(const struct ht_agg_val *v)
+{
+	return v->alloc_bytes - v->free_bytes + v->inherited_bytes;
+}
+
 /* Number of stacks. */
 size_t snapshot__len(const struct heap_snapshot *s);
 

@@ -9,6 +9,7 @@
 
 struct totals {
 	uint64_t stacks, alloc_objects, alloc_bytes, free_objects, free_bytes;
+	uint64_t inherited_objects, inherited_bytes;
 	uint32_t max_depth;
 };
 
@@ -21,6 +22,8 @@ static int sum(const struct ht_agg_val *v, const struct ht_stack *st, void *ctx)
 	t->alloc_bytes += v->alloc_bytes;
 	t->free_objects += v->free_objects;
 	t->free_bytes += v->free_bytes;
+	t->inherited_objects += v->inherited_objects;
+	t->inherited_bytes += v->inherited_bytes;
 	if (st->depth > t->max_depth)
 		t->max_depth = st->depth;
 	return 0;
@@ -129,11 +132,60 @@ static void test_depth_cap(void)
 	samples__free(s);
 }
 
+/* A forked child's copies of its parent's live samples (samples__inherit). */
+static void test_inherit(void)
+{
+	struct sample_store *p = samples__new(16, 16), *c = samples__new(16, 16);
+	struct sample_store *small = samples__new(16, 1);
+	uint64_t a[] = {0x1000, 0x2000}, b[] = {0x1000, 0x3000};
+	struct totals t;
+
+	samples__add_stack(p, 7, 1, a, 2);
+	samples__add_alloc(p, 1, 0xa0, 100); /* live: inherited */
+	samples__add_stack(p, 7, 2, a, 2);   /* in flight at the fork: not inherited */
+	samples__add_stack(p, 7, 3, b, 2);
+	samples__add_alloc(p, 3, 0xb0, 7); /* live: inherited */
+	samples__add_stack(p, 7, 4, b, 2);
+	samples__add_alloc(p, 4, 0xc0, 9);
+	samples__add_free(p, 4, 9); /* freed before the fork: not inherited */
+	ok(samples__inherit(c, 8, p) == 0, "child inherits");
+	ok(samples__inherit(small, 9, p) == -ENOSPC && samples__lost(small) == 1 &&
+	       totals_of(small).inherited_objects == 1,
+	   "a child whose table is full inherits what fits and counts the rest lost");
+	t = totals_of(c);
+	ok(t.stacks == 2 && t.inherited_objects == 2 && t.inherited_bytes == 107,
+	   "the parent's 2 live blocks (107 bytes) on their 2 stacks are inherited (%llu, %llu)",
+	   (unsigned long long)t.inherited_objects, (unsigned long long)t.inherited_bytes);
+	ok(t.alloc_objects == 0 && t.alloc_bytes == 0 && t.free_objects == 0,
+	   "inherited blocks are not the child's allocations");
+	ok(samples__add_free(c, 3, 7) == 0, "the child frees an inherited block");
+	ok(samples__add_free(c, 2, 0) == -ENOENT,
+	   "a call in flight at the fork is not the child's");
+	ok(samples__add_free(c, 4, 9) == -ENOENT,
+	   "a block freed before the fork is not the child's");
+	samples__add_stack(c, 8, 20, a, 2);
+	samples__add_alloc(c, 20, 0xd0, 30);
+	t = totals_of(c);
+	ok(t.stacks == 2 && t.alloc_objects == 1 && t.alloc_bytes == 30,
+	   "the child's own allocation on an inherited stack shares its counters");
+	ok(t.inherited_objects - t.free_objects == 1 && t.inherited_bytes - t.free_bytes == 100,
+	   "in use from the parent: 1 block, 100 bytes");
+	t = totals_of(p);
+	ok(t.alloc_objects == 3 && t.free_objects == 1 && t.inherited_objects == 0,
+	   "the parent's store is unchanged");
+	ok(samples__add_free(p, 3, 7) == 0, "the parent still frees its own block 3");
+	ok(samples__lost(c) == 0, "nothing lost");
+	samples__free(p);
+	samples__free(c);
+	samples__free(small);
+}
+
 int main(void)
 {
 	test_lifecycle();
 	test_limits();
 	test_churn();
 	test_depth_cap();
+	test_inherit();
 	return done_testing();
 }
