@@ -32,7 +32,7 @@ struct dump_ctx {
 uint64_t dump__lost(const struct ht_target *c)
 {
 	return c->lost_live_full + c->lost_stack_full + c->lost_agg_full + c->lost_inflight +
-	       c->stack_errors + c->lost_events;
+	       c->stack_errors + c->lost_events + c->lost_inherited;
 }
 
 /* Re-reads the maps once per dump when an address falls outside the snapshot (dlopen). */
@@ -139,8 +139,8 @@ static const struct procmap *main_binary(const struct procmaps *pm)
 static void stack_values(const struct ht_agg_val *v, uint64_t rate, int64_t values[PPROF_NR_VALUES],
 			 int64_t raw[PPROF_NR_VALUES])
 {
-	uint64_t inuse_objects = v->alloc_objects - v->free_objects;
-	uint64_t inuse_bytes = v->alloc_bytes - v->free_bytes;
+	uint64_t inuse_objects = snapshot__inuse_objects(v);
+	uint64_t inuse_bytes = snapshot__inuse_bytes(v);
 
 	unbias__scale(v->alloc_objects, v->alloc_bytes, rate, &values[0], &values[1]);
 	unbias__scale(inuse_objects, inuse_bytes, rate, &values[2], &values[3]);
@@ -157,6 +157,7 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 	int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
 	const struct ht_agg_val *old = NULL;
 	bool zero = true;
+	uint64_t n;
 	uint32_t i;
 	int64_t id;
 
@@ -195,9 +196,11 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 		}
 		locs[i] = (uint64_t)id;
 	}
-	c->err = pprof__add_sample_raw(
-	    c->b, locs, depth, values, raw,
-	    v->alloc_objects ? (int64_t)(v->alloc_bytes / v->alloc_objects) : 0);
+	/* The average block size, inherited blocks (a forked child's) included. */
+	n = v->alloc_objects + v->inherited_objects;
+	c->err =
+	    pprof__add_sample_raw(c->b, locs, depth, values, raw,
+				  n ? (int64_t)((v->alloc_bytes + v->inherited_bytes) / n) : 0);
 	if (c->err)
 		return 1;
 	c->sum->alloc_objects += values[0];
@@ -276,6 +279,8 @@ int dump__build(struct loader *l, struct symbolizer *s, uint64_t rate, struct du
 		 " lost",
 		 HEAPTRACE_VERSION, t->pid, t->comm, rate, sum->samples, sum->lost);
 	err = pprof__add_comment(c.b, comment);
+	if (!err && t->note[0])
+		err = pprof__add_comment(c.b, t->note);
 	if (err)
 		goto cleanup;
 	*out = c.b;

@@ -38,6 +38,7 @@
 #include "symbolize.h"
 #include "sysscan.h"
 #include "target.h"
+#include "valve.h"
 
 /*
  * A process whose new image (after exec) is waited for: its libraries are
@@ -76,6 +77,7 @@ struct heaptrace {
 	struct ht_global_stats reported; /* host-wide losses already reported */
 	uint64_t table_full;		 /* processes the daemon's table had no room for */
 	uint64_t reported_table_full;
+	struct valve valve; /* system-wide mode's safety valve (per target otherwise) */
 };
 
 static uint64_t now_monotonic_ns(void)
@@ -131,9 +133,27 @@ static void format_bytes(int64_t bytes, char *buf, size_t len)
 	} while (0)
 
 /*
+ * What a new target needs once opened or attached: DWARF mode's unwinder
+ * and counters, and its files opened while it lives (it may exit before its
+ * first profile, and only its mount namespace may have them).
+ */
+static int ready_target(struct heaptrace *ht, struct target *t)
+{
+	int err = 0;
+
+	if (ht->env.unwind != ENV_UNWIND_FP)
+		err = target__enable_dwarf(t, &ht->limits);
+	if (!err)
+		err = symbolizer__preload(ht->symbolizer, t->pid, t->dump.maps);
+	return err;
+}
+
+/*
  * Writes a profile for target `idx` and prints its status line. In
  * system-wide mode a process whose counters did not move since its last
- * profile gets none: that profile still says everything.
+ * profile gets none: that profile still says everything. The caller has
+ * handled the events waiting in the ring buffer (once for a whole round of
+ * profiles: each pass over the ring may take its whole time budget).
  */
 static int dump_target(struct heaptrace *ht, size_t idx)
 {
@@ -143,9 +163,6 @@ static int dump_target(struct heaptrace *ht, size_t idx)
 	struct target *t;
 	int err;
 
-	/* Everything the kernel reported so far belongs in this profile. */
-	loader__consume_events(ht->loader);
-	/* Taken after: the event handler may have grown (moved) the table. */
 	t = &ht->targets[idx];
 	if (ht->env.system_wide && !loader__target_stats(ht->loader, t->pid, &c)) {
 		if (c.samples == t->last_samples && c.frees_tracked == t->last_frees)
@@ -241,9 +258,10 @@ static struct target *new_target_slot(struct heaptrace *ht)
  * are attached here (a child of a -p target); otherwise the probes for
  * every process already cover it. Runs inside the ring-buffer callback, so
  * that the samples that follow the event find their target. Never writes
- * a profile (that would consume events from inside the callback).
+ * a profile (that would consume events from inside the callback). True when
+ * `pid` got a new target (the last of the table).
  */
-static void adopt_target(struct heaptrace *ht, pid_t pid, bool attach)
+static bool adopt_target(struct heaptrace *ht, pid_t pid, bool attach)
 {
 	struct target *t;
 	uint64_t start;
@@ -257,12 +275,12 @@ static void adopt_target(struct heaptrace *ht, pid_t pid, bool attach)
 		 * once that is done (the sweep adopts it). */
 		if (!target__start_time(pid, &start) && start != ht->targets[old].start_time)
 			log_debug("pid %d reused while its old process is being finished", pid);
-		return;
+		return false;
 	}
 	t = new_target_slot(ht);
 	if (!t) {
 		ht->table_full++;
-		return;
+		return false;
 	}
 	/* Counters read for the profiles being written do not have this one yet. */
 	loader__cache_aggs(ht->loader, false);
@@ -270,18 +288,33 @@ static void adopt_target(struct heaptrace *ht, pid_t pid, bool attach)
 		err = target__attach(t, pid, ht->loader, ht->env.probe_at_entry);
 	else
 		err = target__open(t, pid);
-	if (!err && ht->env.unwind != ENV_UNWIND_FP)
-		err = target__enable_dwarf(t, &ht->limits);
+	if (!err)
+		err = ready_target(ht, t);
 	if (err) {
 		/* Gone already: forget what the BPF side holds for it. */
 		target__fini(t);
 		loader__remove_target(ht->loader, pid);
-		return;
+		return false;
 	}
 	ht->nr_targets++;
-	if (attach)
-		return; /* target__attach said "tracing pid" */
-	log_debug("tracing pid %d (%s)", pid, t->comm);
+	if (!attach) /* else target__attach said "tracing pid" */
+		log_debug("tracing pid %d (%s)", pid, t->comm);
+	return true;
+}
+
+/*
+ * DWARF mode: the child just adopted (the last target) holds copies of its
+ * parent's live sampled blocks. The ring buffer is in order, so the parent's
+ * store is what it was at the fork.
+ */
+static void inherit_samples(struct heaptrace *ht, const struct ht_proc_event *ev)
+{
+	struct target *child = &ht->targets[ht->nr_targets - 1];
+	ssize_t parent = find_target(ht, (pid_t)ev->parent_tgid);
+
+	if ((ev->flags & HT_FORK_INHERIT) && parent >= 0 && child->store &&
+	    ht->targets[parent].store)
+		samples__inherit(child->store, (uint32_t)child->pid, ht->targets[parent].store);
 }
 
 static void queue_exec(struct heaptrace *ht, pid_t pid)
@@ -309,7 +342,9 @@ static int handle_event(const void *data, size_t size, void *ctx)
 		adopt_target(ht, (pid_t)hdr->tgid, false);
 		return 0;
 	case HT_EV_FORK:
-		adopt_target(ht, (pid_t)hdr->tgid, !ht->env.system_wide);
+		if (adopt_target(ht, (pid_t)hdr->tgid, !ht->env.system_wide) &&
+		    size >= sizeof(struct ht_proc_event))
+			inherit_samples(ht, data);
 		return 0;
 	case HT_EV_EXEC:
 		queue_exec(ht, (pid_t)hdr->tgid);
@@ -341,8 +376,8 @@ static int reattach_target(struct heaptrace *ht, size_t idx)
 	loader__remove_target(ht->loader, pid);
 	target__fini(t);
 	err = target__attach(t, pid, ht->loader, ht->env.probe_at_entry);
-	if (!err && ht->env.unwind != ENV_UNWIND_FP)
-		err = target__enable_dwarf(t, &ht->limits);
+	if (!err)
+		err = ready_target(ht, t);
 	if (err)
 		ht->exit_code = 1;
 	return err;
@@ -362,8 +397,8 @@ static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr)
 			return -ENOSPC;
 		}
 		err = target__attach(t, pids[i], ht->loader, ht->env.probe_at_entry);
-		if (!err && ht->env.unwind != ENV_UNWIND_FP)
-			err = target__enable_dwarf(t, &ht->limits);
+		if (!err)
+			err = ready_target(ht, t);
 		ht->nr_targets++;
 		if (err)
 			return err;
@@ -426,13 +461,15 @@ static void settle_pending(struct heaptrace *ht)
 		} else if (pm->nr != p->last_nr_maps) {
 			p->last_nr_maps = pm->nr;
 		} else if (!p->attach) {
-			sysscan__scan_pid(ht->sysscan, p->pid);
+			/* Held off by the valve: its reattach scans every process. */
+			if (!ht->valve.detached)
+				sysscan__scan_pid(ht->sysscan, p->pid);
 			done = true;
 		} else if ((t = new_target_slot(ht)) != NULL) {
 			int err = target__attach(t, p->pid, ht->loader, ht->env.probe_at_entry);
 
-			if (!err && ht->env.unwind != ENV_UNWIND_FP)
-				err = target__enable_dwarf(t, &ht->limits);
+			if (!err)
+				err = ready_target(ht, t);
 			if (err) {
 				target__fini(t);
 				loader__remove_target(ht->loader, p->pid);
@@ -472,7 +509,8 @@ static void sweep_system(struct heaptrace *ht)
 	pid_t *pids = NULL;
 	size_t nr = 0, i;
 	uint64_t start;
-	int err = sysscan__scan(ht->sysscan);
+	/* While the safety valve holds the probes off, nothing is probed anew. */
+	int err = ht->valve.detached ? 0 : sysscan__scan(ht->sysscan);
 
 	if (err < 0)
 		log_error("cannot scan /proc for new allocators: %s", strerror(-err));
@@ -492,6 +530,89 @@ static void sweep_system(struct heaptrace *ht)
 			adopt_target(ht, pids[i], false);
 	}
 	free(pids);
+}
+
+/* Puts a target's probes back after its cooling period; false when that failed. */
+static bool valve_reattach(struct heaptrace *ht, struct target *t)
+{
+	if (ht->sysscan)
+		return sysscan__scan(ht->sysscan) >= 0;
+	/* Libraries may have come and gone while nothing was watched. */
+	target__refresh_maps(t);
+	return target__probe(t, ht->loader, ht->env.probe_at_entry, false) == 0;
+}
+
+/* Carries out what a valve decided, and says so on stderr. */
+static void valve_act(struct heaptrace *ht, struct valve *v, enum valve_action a, struct target *t,
+		      uint64_t now)
+{
+	const char *who = ht->sysscan ? "traced processes" : t->comm;
+	pid_t pid = ht->sysscan ? -1 : t->pid;
+	char what[64];
+
+	if (ht->sysscan)
+		snprintf(what, sizeof(what), "all %zu traced processes", ht->nr_targets);
+	else
+		snprintf(what, sizeof(what), "pid %d (%s)", pid, who);
+	if (a == VALVE_DETACH) {
+		loader__detach_probes(ht->loader, pid);
+		if (ht->sysscan)
+			sysscan__forget(ht->sysscan);
+		log_warn("%s: %" PRIu64 " allocation calls/s exceed --max-call-rate %" PRIu64
+			 ": probes off for %.0f s (the profiles say so)",
+			 what, v->last_rate, v->max_rate, (double)v->cool_ns / 1e9);
+	} else if (a == VALVE_REATTACH) {
+		if (!valve_reattach(ht, t)) {
+			valve__undo(v, a, now);
+			log_warn("%s: cannot put the probes back: next try in %.0f s", what,
+				 (double)v->cool_ns / 1e9);
+			return;
+		}
+		log_info("%s: probes back on after %.0f s", what, (double)v->cool_ns / 1e9);
+	}
+}
+
+/*
+ * The safety valve (--max-call-rate), about once a second: each target's
+ * allocation calls since the last look judged against the budget. In
+ * system-wide mode the probes are shared by every process, so one valve
+ * judges the calls of all of them together.
+ */
+static void check_valves(struct heaptrace *ht, uint64_t now)
+{
+	uint64_t all = 0, calls;
+	enum valve_action a;
+	struct ht_target c;
+	size_t i;
+
+	for (i = 0; i < ht->nr_targets; i++) {
+		struct target *t = &ht->targets[i];
+
+		if (loader__target_stats(ht->loader, t->pid, &c))
+			continue;
+		if (!t->valve.max_rate) {
+			/* A new target: its window starts now. */
+			valve__init(&t->valve, ht->env.max_call_rate, ht->env.cool_down_ns, now);
+			t->valve_calls = c.calls;
+		}
+		calls = c.calls - t->valve_calls;
+		t->valve_calls = c.calls;
+		all += calls;
+		if (ht->sysscan)
+			continue;
+		a = valve__tick(&t->valve, calls, now);
+		valve_act(ht, &t->valve, a, t, now);
+		valve__describe(&t->valve, now, t->dump.note, sizeof(t->dump.note));
+	}
+	if (!ht->sysscan)
+		return;
+	if (!ht->valve.max_rate)
+		valve__init(&ht->valve, ht->env.max_call_rate, ht->env.cool_down_ns, now);
+	a = valve__tick(&ht->valve, all, now);
+	valve_act(ht, &ht->valve, a, NULL, now);
+	for (i = 0; i < ht->nr_targets; i++)
+		valve__describe(&ht->valve, now, ht->targets[i].dump.note,
+				sizeof(ht->targets[i].dump.note));
 }
 
 /* Losses no single process owns, said when they grow. */
@@ -751,6 +872,7 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 	uint64_t start = now_monotonic_ns();
 	uint64_t next_dump = start + ht->env.interval_ns;
 	uint64_t deadline = ht->env.duration_ns ? start + ht->env.duration_ns : UINT64_MAX;
+	uint64_t next_valve = ht->env.max_call_rate ? start + VALVE_WINDOW_NS : UINT64_MAX;
 	struct pollfd *pfds = NULL;
 	bool stop = false;
 
@@ -758,6 +880,9 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 	while (!stop && (ht->nr_targets || ht->nr_pending || ht->env.system_wide)) {
 		uint64_t now = now_monotonic_ns(),
 			 wake = next_dump < deadline ? next_dump : deadline;
+
+		if (next_valve < wake)
+			wake = next_valve;
 		int timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 
 		/* A new image being loaded is looked at every EXEC_SETTLE_NS. */
@@ -807,6 +932,9 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 							    ? command__handle_child(ht->command)
 							    : COMMAND_RUNNING;
 
+				/* Stopped: what it reported so far is all its image will. */
+				if (cs == COMMAND_EXITING || cs == COMMAND_EXECED)
+					loader__consume_events(ht->loader);
 				for (i = 0; i < ht->nr_targets && ht->command; i++)
 					if (ht->targets[i].pid == command__pid(ht->command))
 						break;
@@ -826,6 +954,10 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 			}
 		}
 		/* Targets that exited: their maps snapshot still symbolizes them. */
+		for (i = 0; i < ht->nr_targets && !target__exited(&ht->targets[i]); i++)
+			;
+		if (i < ht->nr_targets)
+			loader__consume_events(ht->loader); /* their last events */
 		for (i = ht->nr_targets; i-- > 0;) {
 			if (!target__exited(&ht->targets[i]))
 				continue;
@@ -840,6 +972,10 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 			stop = true;
 			break;
 		}
+		if (now >= next_valve) {
+			check_valves(ht, now);
+			next_valve = now + VALVE_WINDOW_NS;
+		}
 		/* Many exits at once (a build): their data goes in one walk of the maps. */
 		if (loader__nr_retired(ht->loader) >= 256)
 			loader__purge(ht->loader);
@@ -847,6 +983,7 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 			loader__purge(ht->loader);
 			if (ht->sysscan)
 				sweep_system(ht);
+			loader__consume_events(ht->loader);
 			loader__cache_aggs(ht->loader, ht->nr_targets > 1);
 			for (i = 0; i < ht->nr_targets && !ht->write_failed; i++)
 				if (dump_target(ht, i))
@@ -1035,6 +1172,7 @@ int main(int argc, char **argv)
 	/* Start-up (load, discovery, attach) apart from tracing, for the benchmark. */
 	report_own_cost("at start-up");
 	run_loop(&ht, sigfd);
+	loader__consume_events(ht.loader);
 	for (i = ht.nr_targets; i-- > 0;)
 		finish_target(&ht, i, false);
 	if (ht.loader)

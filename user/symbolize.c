@@ -487,6 +487,23 @@ int symbolizer__object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	return 0;
 }
 
+int symbolizer__preload(struct symbolizer *s, pid_t pid, const struct procmaps *pm)
+{
+	struct sym_object *o;
+	size_t i;
+
+	for (i = 0; i < pm->nr; i++) {
+		const struct procmap *m = &pm->maps[i];
+
+		/* Only code is ever looked up; data mappings of the same file share its object. */
+		if (is_special(m) || m->perms[2] != 'x')
+			continue;
+		if (get_object(s, pid, m, &o) == -ENOMEM)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Turns the DWARF and ELF findings into a cached entry with interned names. */
 static struct addr_entry *make_entry(struct symbolizer *s, struct sym_object *o, uint64_t vaddr)
 {

@@ -58,6 +58,15 @@ int symbolizer__object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		       struct sym_object_info *info);
 
 /*
+ * Opens and caches every object `pid` maps code from, while the process
+ * lives: a process that exits before its stacks are symbolized (its final
+ * profile written after its exit) keeps being symbolized from its own files,
+ * even those only its mount namespace had. Returns 0 or -ENOMEM (files that
+ * cannot be opened are cached as such, as symbolizer__object does).
+ */
+int symbolizer__preload(struct symbolizer *s, pid_t pid, const struct procmaps *pm);
+
+/*
  * Resolves `addr` (a process address inside mapping `m`; pass the exact
  * instruction address: for a return address, pass it minus one) into at
  * most `max` frames, innermost inlined frame first, the containing function
