@@ -103,6 +103,29 @@ static uint8_t *function_code(Elf *elf, int fd, const GElf_Sym *sym, size_t *len
 }
 
 /* Which BPF entry program serves each kind of entry point, by its arguments. */
+/* The registers the entry program of `entry` reads at its site (probeplace.h). */
+static unsigned int needs_of(enum ht_entry entry)
+{
+	switch (entry) {
+	case HT_FREE:
+		return PROBEPLACE_ARG1; /* the pointer; no stack taken */
+	case HT_MALLOC:
+	case HT_VALLOC:
+	case HT_PVALLOC:
+	case HT_OPERATOR_NEW:
+		return PROBEPLACE_ARG1 | PROBEPLACE_STACK;
+	case HT_CALLOC:
+	case HT_REALLOC:
+	case HT_ALIGNED_ALLOC:
+	case HT_MEMALIGN:
+	case HT_RALLOCX:
+	case HT_XALLOCX:
+		return PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_STACK;
+	default:
+		return PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_ARG3 | PROBEPLACE_STACK;
+	}
+}
+
 static enum ht_entry entry_of_kind(enum discover_entry_kind kind)
 {
 	switch (kind) {
@@ -175,7 +198,7 @@ static int plan_object(const struct discover_object *o, bool at_entry, struct al
 		if (find_function(elf, e->symbol, e->value, &sym))
 			code = function_code(elf, fd, &sym, &len);
 		/* Still decoded at the entry, to show the instruction the probe sits on. */
-		probeplace__choose(code, len, &site->place);
+		probeplace__choose(code, len, needs_of(site->entry), &site->place);
 		if (at_entry) {
 			site->place.offset = 0;
 			site->place.emulated = site->place.entry_emulated;

@@ -8,25 +8,66 @@
 
 #include "probeplace.h"
 
-/* Every name of the registers the BPF programs read, sub-registers included. */
-static const x86_reg protected_regs[] = {
-    X86_REG_RDI,  X86_REG_EDI,	X86_REG_DI,   X86_REG_DIL,  X86_REG_RSI,  X86_REG_ESI,
-    X86_REG_SI,	  X86_REG_SIL,	X86_REG_RDX,  X86_REG_EDX,  X86_REG_DX,	  X86_REG_DL,
-    X86_REG_DH,	  X86_REG_RSP,	X86_REG_ESP,  X86_REG_SP,   X86_REG_SPL,  X86_REG_RBP,
-    X86_REG_EBP,  X86_REG_BP,	X86_REG_BPL,  X86_REG_RBX,  X86_REG_EBX,  X86_REG_BX,
-    X86_REG_BL,	  X86_REG_BH,	X86_REG_R12,  X86_REG_R12D, X86_REG_R12W, X86_REG_R12B,
-    X86_REG_R13,  X86_REG_R13D, X86_REG_R13W, X86_REG_R13B, X86_REG_R14,  X86_REG_R14D,
-    X86_REG_R14W, X86_REG_R14B, X86_REG_R15,  X86_REG_R15D, X86_REG_R15W, X86_REG_R15B,
-    X86_REG_RIP,  X86_REG_EIP,	X86_REG_IP,
+/* Every name of a register, sub-registers included, and who needs it unchanged. */
+static const struct {
+	x86_reg reg;
+	unsigned int needed_by; /* PROBEPLACE_* bits; 0: always (rsp, rip) */
+} protected_regs[] = {
+    {X86_REG_RDI, PROBEPLACE_ARG1},
+    {X86_REG_EDI, PROBEPLACE_ARG1},
+    {X86_REG_DI, PROBEPLACE_ARG1},
+    {X86_REG_DIL, PROBEPLACE_ARG1},
+    {X86_REG_RSI, PROBEPLACE_ARG2},
+    {X86_REG_ESI, PROBEPLACE_ARG2},
+    {X86_REG_SI, PROBEPLACE_ARG2},
+    {X86_REG_SIL, PROBEPLACE_ARG2},
+    {X86_REG_RDX, PROBEPLACE_ARG3},
+    {X86_REG_EDX, PROBEPLACE_ARG3},
+    {X86_REG_DX, PROBEPLACE_ARG3},
+    {X86_REG_DL, PROBEPLACE_ARG3},
+    {X86_REG_DH, PROBEPLACE_ARG3},
+    {X86_REG_RSP, 0},
+    {X86_REG_ESP, 0},
+    {X86_REG_SP, 0},
+    {X86_REG_SPL, 0},
+    {X86_REG_RIP, 0},
+    {X86_REG_EIP, 0},
+    {X86_REG_IP, 0},
+    {X86_REG_RBP, PROBEPLACE_STACK},
+    {X86_REG_EBP, PROBEPLACE_STACK},
+    {X86_REG_BP, PROBEPLACE_STACK},
+    {X86_REG_BPL, PROBEPLACE_STACK},
+    {X86_REG_RBX, PROBEPLACE_STACK},
+    {X86_REG_EBX, PROBEPLACE_STACK},
+    {X86_REG_BX, PROBEPLACE_STACK},
+    {X86_REG_BL, PROBEPLACE_STACK},
+    {X86_REG_BH, PROBEPLACE_STACK},
+    {X86_REG_R12, PROBEPLACE_STACK},
+    {X86_REG_R12D, PROBEPLACE_STACK},
+    {X86_REG_R12W, PROBEPLACE_STACK},
+    {X86_REG_R12B, PROBEPLACE_STACK},
+    {X86_REG_R13, PROBEPLACE_STACK},
+    {X86_REG_R13D, PROBEPLACE_STACK},
+    {X86_REG_R13W, PROBEPLACE_STACK},
+    {X86_REG_R13B, PROBEPLACE_STACK},
+    {X86_REG_R14, PROBEPLACE_STACK},
+    {X86_REG_R14D, PROBEPLACE_STACK},
+    {X86_REG_R14W, PROBEPLACE_STACK},
+    {X86_REG_R14B, PROBEPLACE_STACK},
+    {X86_REG_R15, PROBEPLACE_STACK},
+    {X86_REG_R15D, PROBEPLACE_STACK},
+    {X86_REG_R15W, PROBEPLACE_STACK},
+    {X86_REG_R15B, PROBEPLACE_STACK},
 };
 
-static bool is_protected(uint16_t reg)
+static bool is_protected(uint16_t reg, unsigned int needs)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(protected_regs) / sizeof(protected_regs[0]); i++)
-		if (protected_regs[i] == reg)
-			return true;
+		if (protected_regs[i].reg == reg)
+			return !protected_regs[i].needed_by ||
+			       (protected_regs[i].needed_by & needs);
 	return false;
 }
 
@@ -82,6 +123,9 @@ static bool whitelisted(unsigned int id, bool *dest_is_reg)
 	case X86_INS_AND:
 	case X86_INS_OR:
 	case X86_INS_XOR:
+	case X86_INS_SHL:
+	case X86_INS_SHR:
+	case X86_INS_SAR:
 		*dest_is_reg = true;
 		return true;
 	default:
@@ -93,7 +137,8 @@ static bool whitelisted(unsigned int id, bool *dest_is_reg)
  * Whether the probe may move past `insn`: NULL if so, else why not.
  * `why` is scratch for a formatted reason.
  */
-static const char *unobservable(csh h, const cs_insn *insn, char *why, size_t whylen)
+static const char *unobservable(csh h, const cs_insn *insn, unsigned int needs, char *why,
+				size_t whylen)
 {
 	const cs_x86 *x = &insn->detail->x86;
 	cs_regs rd, wr;
@@ -118,7 +163,7 @@ static const char *unobservable(csh h, const cs_insn *insn, char *why, size_t wh
 	if (cs_regs_access(h, insn, rd, &nrd, wr, &nwr) != CS_ERR_OK)
 		return "Capstone cannot tell which registers it writes";
 	for (i = 0; i < nwr; i++) {
-		if (is_protected(wr[i])) {
+		if (is_protected(wr[i], needs)) {
 			snprintf(why, whylen, "it writes %s, which the probe reads",
 				 cs_reg_name(h, wr[i]));
 			return why;
@@ -160,7 +205,7 @@ static bool branch_into(csh h, const cs_insn *all, size_t n, uint32_t site, uint
 	return false;
 }
 
-int probeplace__choose(const uint8_t *code, size_t len, struct probeplace *out)
+int probeplace__choose(const uint8_t *code, size_t len, unsigned int needs, struct probeplace *out)
 {
 	char why[128], skipped[160] = "";
 	cs_insn *all = NULL;
@@ -200,7 +245,7 @@ int probeplace__choose(const uint8_t *code, size_t len, struct probeplace *out)
 		kind = emulated_kind(&all[i]);
 		if (kind)
 			break;
-		stop = unobservable(h, &all[i], why, sizeof(why));
+		stop = unobservable(h, &all[i], needs, why, sizeof(why));
 		if (stop)
 			break;
 		if (strlen(skipped) + strlen(all[i].mnemonic) + 3 < sizeof(skipped))

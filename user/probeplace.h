@@ -8,12 +8,17 @@
  * instruction to the first emulated one, but only along straight-line code
  * and only past instructions whose effects the BPF programs cannot observe:
  * a whitelist (endbr64, nop, test, cmp, mov/movzx/movsx/movsxd/lea and
- * add/sub/and/or/xor into a register) of instructions that store nothing,
- * do not branch, and write no register the programs read (rdi, rsi, rdx:
- * the arguments; rsp and the word at [rsp]: the return address; rbp, rbx,
- * r12-r15: the caller's registers for DWARF unwinding). rsp is therefore
- * the same at the chosen site as at the entry, and both the entry programs
- * and a return probe at that site see what they would see at the entry.
+ * add/sub/and/or/xor/shl/shr/sar into a register) of instructions that
+ * store nothing, do not branch, and write no register the entry point's
+ * program reads: the arguments it takes (rdi, rsi, rdx: `needs`), rsp and
+ * the word at [rsp] (the return address) always, and, where the program
+ * takes a stack, rbp, rbx and r12-r15 (the frame-pointer walk, and the
+ * caller's registers for DWARF unwinding). rsp is therefore the same at
+ * the chosen site as at the entry, and both the entry programs and a
+ * return probe at that site see what they would see at the entry. free
+ * reads its pointer only and takes no stack, so scratch work on the other
+ * argument registers (jemalloc's free computes its thread cache's address
+ * in rdx) does not hold its probe back.
  *
  * Anything Capstone does not decode, or that is not on the whitelist,
  * keeps the probe on the entry. So does a direct branch inside the function
@@ -29,6 +34,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What an entry point's program reads at its probe site (the `needs` of probeplace__choose). */
+#define PROBEPLACE_ARG1	 0x1u /* rdi */
+#define PROBEPLACE_ARG2	 0x2u /* rsi */
+#define PROBEPLACE_ARG3	 0x4u /* rdx */
+#define PROBEPLACE_STACK 0x8u /* rbp, rbx, r12-r15: it walks or copies the caller's stack */
+
 /* The most instructions the probe moves past. */
 #define PROBEPLACE_MAX_SKIP 16
 
@@ -43,10 +54,11 @@ struct probeplace {
 
 /*
  * Chooses the entry probe site of the function whose code is `code[0..len)`
- * (its whole body, as its ELF symbol's size says). Always fills *out: the
+ * (its whole body, as its ELF symbol's size says), for a program that
+ * reads `needs` (PROBEPLACE_* bits). Always fills *out: the
  * fallback is offset 0 with the reason it could not move. Returns 0, or
  * -ENOMEM / -EINVAL when Capstone cannot be set up (*out then says so too).
  */
-int probeplace__choose(const uint8_t *code, size_t len, struct probeplace *out);
+int probeplace__choose(const uint8_t *code, size_t len, unsigned int needs, struct probeplace *out);
 
 #endif /* HEAPTRACE_PROBEPLACE_H */
