@@ -42,7 +42,8 @@ ok "$([ "$inuse" -ge $((expected / 2)) ]; echo $?)" \
 	"in-use estimate $inuse covers the $keys values held (~$expected bytes)"
 
 traces=$(pprof_traces "$prof" inuse_space | cut -f2)
-ok "$(grep -q ';processCommand;' <<<"$traces"; echo $?)" "stacks go through redis's processCommand"
+ok "$(grep -q ';processCommand;' <<<"$traces"; echo $?)" "stacks go through redis's processCommand" ||
+	diag "$(head -n 8 <<<"$traces"; grep -v 'tracing pid' "$T/ht.err" | tail -n 5)"
 ok "$(grep -qE '^(zmalloc|ztrymalloc|zmalloc_usable|ztrymalloc_usable|sdsnewlen|_sdsnewlen|createStringObject)[^;]*;' <<<"$traces"; echo $?)" \
 	"redis's own allocation sites are leaves"
 diag "e.g. $(grep ';processCommand;' <<<"$traces" | head -n 1)"
