@@ -28,6 +28,12 @@ const volatile __u32 unwind_mode = HT_UNWIND_FP;
 const volatile __u32 stack_copy_size = 16384; /* <= HT_MAX_STACK_COPY */
 /* --alloc-only: free is not probed, so a sampled block is counted freed at once. */
 const volatile __u32 alloc_only = 0;
+/*
+ * Bumped by the daemon after it takes probes off (the safety valve): a call
+ * in flight then never sees its return run, and its record would otherwise
+ * pass for an outer call of the thread's next ones for a while.
+ */
+volatile __u64 probe_epoch = 0;
 
 /*
  * System-wide mode and process lifecycle (see docs/design.md, "System-wide
@@ -442,12 +448,14 @@ static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u6
 	/* Equal stack pointers are a tail call (operator new[] jumps to operator
 	 * new): nested too, and its return address is already the outer call's
 	 * return probe trampoline, useless as a caller. */
-	if (outer && outer->entry_sp >= sp && now - outer->time_ns < HT_NESTING_WINDOW_NS)
+	if (outer && outer->entry_sp >= sp && now - outer->time_ns < HT_NESTING_WINDOW_NS &&
+	    outer->epoch == probe_epoch)
 		return 0;
 
 	count(&t->calls);
 	call.entry_sp = sp;
 	call.time_ns = now;
+	call.epoch = probe_epoch;
 	call.size = size;
 	call.old_addr = old_addr;
 	call.out_ptr = out_ptr;
@@ -959,7 +967,8 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64
 	 * returned (an exception out of operator new) is dropped here. */
 	if (call->entry_sp) {
 		if (call->entry_sp >= sp &&
-		    bpf_ktime_get_ns() - call->time_ns < HT_NESTING_WINDOW_NS)
+		    bpf_ktime_get_ns() - call->time_ns < HT_NESTING_WINDOW_NS &&
+		    call->epoch == probe_epoch)
 			return 1;
 		call->entry_sp = 0;
 	}
@@ -992,6 +1001,7 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64
 	*cookie = sp;
 	call->entry_sp = sp;
 	call->time_ns = bpf_ktime_get_ns();
+	call->epoch = probe_epoch;
 	call->size = size;
 	call->old_addr = old_addr;
 	call->out_ptr = out_ptr;

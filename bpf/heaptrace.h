@@ -134,6 +134,7 @@ struct ht_inflight {
 	__u64 stack_id; /* 0 when the call is not sampled */
 	__u32 entry;	/* enum ht_entry */
 	__u32 sampled;
+	__u64 epoch; /* probe_epoch when written: older records are stale */
 };
 
 /*

@@ -499,6 +499,8 @@ static void drop_links_of(struct loader *l, pid_t pid)
 void loader__detach_probes(struct loader *l, pid_t pid)
 {
 	drop_links_of(l, pid);
+	/* Calls cut off from their return runs leave records: make them stale. */
+	l->skel->bss->probe_epoch++;
 }
 
 int loader__remove_target(struct loader *l, pid_t pid)
@@ -816,6 +818,11 @@ int loader__events_fd(const struct loader *l)
 
 int loader__consume_events(struct loader *l)
 {
+	return loader__drain_events(l, LOADER_CONSUME_BUDGET_NS);
+}
+
+int loader__drain_events(struct loader *l, uint64_t budget_ns)
+{
 	int n;
 
 	if (!l->events)
@@ -827,7 +834,7 @@ int loader__consume_events(struct loader *l)
 	 * hold meanwhile is counted as lost by the BPF side.
 	 */
 	l->consumed = 0;
-	l->consume_deadline_ns = monotonic_ns() + LOADER_CONSUME_BUDGET_NS;
+	l->consume_deadline_ns = monotonic_ns() + budget_ns;
 	n = ring_buffer__consume(l->events);
 	return n == -EAGAIN ? (int)l->consumed : n;
 }

@@ -127,6 +127,14 @@ int loader__events_fd(const struct loader *l);
 int loader__consume_events(struct loader *l);
 
 /*
+ * The same with a budget of its own: before a final profile (a process
+ * that exited, or heaptrace stopping), whose events would otherwise be
+ * dropped with it, a longer wait is worth it.
+ */
+#define LOADER_DRAIN_BUDGET_NS 2000000000ull
+int loader__drain_events(struct loader *l, uint64_t budget_ns);
+
+/*
  * How allocating sites are probed: 1 with one uprobe session each (the
  * return run armed only by calls that need it, see uprobe_session.h), else
  * with a uprobe and a uretprobe, and then 0 when --no-session asked for it

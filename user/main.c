@@ -165,10 +165,12 @@ static int dump_target(struct heaptrace *ht, size_t idx)
 
 	t = &ht->targets[idx];
 	if (ht->env.system_wide && !loader__target_stats(ht->loader, t->pid, &c)) {
-		if (c.samples == t->last_samples && c.frees_tracked == t->last_frees)
+		if (c.samples == t->last_samples && c.frees_tracked == t->last_frees &&
+		    t->events == t->last_events)
 			return 0;
 		t->last_samples = c.samples;
 		t->last_frees = c.frees_tracked;
+		t->last_events = t->events;
 	}
 	if (t->alive)
 		target__refresh_maps(t);
@@ -934,7 +936,7 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 
 				/* Stopped: what it reported so far is all its image will. */
 				if (cs == COMMAND_EXITING || cs == COMMAND_EXECED)
-					loader__consume_events(ht->loader);
+					loader__drain_events(ht->loader, LOADER_DRAIN_BUDGET_NS);
 				for (i = 0; i < ht->nr_targets && ht->command; i++)
 					if (ht->targets[i].pid == command__pid(ht->command))
 						break;
@@ -957,7 +959,8 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 		for (i = 0; i < ht->nr_targets && !target__exited(&ht->targets[i]); i++)
 			;
 		if (i < ht->nr_targets)
-			loader__consume_events(ht->loader); /* their last events */
+			/* Their last events, before they are forgotten. */
+			loader__drain_events(ht->loader, LOADER_DRAIN_BUDGET_NS);
 		for (i = ht->nr_targets; i-- > 0;) {
 			if (!target__exited(&ht->targets[i]))
 				continue;
@@ -1172,7 +1175,7 @@ int main(int argc, char **argv)
 	/* Start-up (load, discovery, attach) apart from tracing, for the benchmark. */
 	report_own_cost("at start-up");
 	run_loop(&ht, sigfd);
-	loader__consume_events(ht.loader);
+	loader__drain_events(ht.loader, LOADER_DRAIN_BUDGET_NS);
 	for (i = ht.nr_targets; i-- > 0;)
 		finish_target(&ht, i, false);
 	if (ht.loader)

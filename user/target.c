@@ -287,6 +287,7 @@ void target__handle_event(struct target *t, const void *data, size_t size)
 
 	if (!t->store)
 		return;
+	t->events++;
 	switch (hdr->type) {
 	case HT_EV_STACK:
 		if (size >= sizeof(struct ht_stack_event) && t->unwinder)

@@ -32,6 +32,8 @@ struct target {
 	uint64_t last_refresh_ns;
 	uint64_t last_samples; /* counters at the last profile written: skip idle ones */
 	uint64_t last_frees;
+	uint64_t events;      /* DWARF mode: events handled, which may lag the counters */
+	uint64_t last_events; /* ... at the last profile written */
 	/* --max-call-rate: the valve, and the calls counter at its last tick. */
 	struct valve valve;
 	uint64_t valve_calls;
