@@ -28,6 +28,7 @@ const volatile __u32 unwind_mode = HT_UNWIND_FP;
 const volatile __u32 stack_copy_size = 16384; /* <= HT_MAX_STACK_COPY */
 /* --alloc-only: free is not probed, so a sampled block is counted freed at once. */
 const volatile __u32 alloc_only = 0;
+const volatile __u64 wakeup_bytes = HT_WAKEUP_BYTES; /* at most a quarter of the ring */
 /*
  * Bumped by the daemon after it takes probes off (the safety valve): a call
  * in flight then never sees its return run, and its record would otherwise
@@ -181,6 +182,19 @@ static __always_inline struct ht_target *live_target(__u32 tgid)
 		return NULL;
 	}
 	return t;
+}
+
+/*
+ * Sample events (stacks, allocations, frees) wake the daemon only once a
+ * batch waits: a wake-up, an interrupt and a context switch, costs more
+ * than the event, and with a daemon that keeps up every event would be one.
+ * The daemon looks at the ring every HT_EVENTS_POLL_MS anyway. Process
+ * events keep waking it at once (flags 0).
+ */
+static __always_inline __u64 sample_wakeup(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void send_proc_event(__u32 type, __u32 tgid, __u32 parent, __u32 flags)
@@ -417,7 +431,8 @@ static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, st
 	buf->hdr.seq = __sync_fetch_and_add(&next_seq, 1);
 	if (copied > HT_MAX_STACK_COPY)
 		return 0;
-	if (bpf_ringbuf_output(&events, buf, sizeof(struct ht_stack_event) + copied, 0)) {
+	if (bpf_ringbuf_output(&events, buf, sizeof(struct ht_stack_event) + copied,
+			       sample_wakeup())) {
 		count(&t->lost_events);
 		return 0;
 	}
@@ -496,7 +511,7 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 		/* Only the deleter reports, so a racing double free cannot count twice. */
 		if (bpf_map_delete_elem(&live, &lk) == 0) {
 			count(&t->frees_tracked);
-			if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+			if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup()))
 				count(&t->lost_events);
 		}
 		return;
@@ -529,7 +544,7 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 	};
 
 	/* Sent before the block is live, so no free event can overtake it. */
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0)) {
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup())) {
 		count(&t->lost_events);
 		return;
 	}
@@ -537,7 +552,7 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 		return;
 	count(&t->samples);
 	if (alloc_only) {
-		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), 0))
+		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup()))
 			count(&t->lost_events);
 		return;
 	}
@@ -545,7 +560,7 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 	if (bpf_map_update_elem(&live, &lk, &lv, BPF_ANY)) {
 		/* Its free would never be seen: count it freed now, and say so. */
 		count(&t->lost_live_full);
-		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), 0))
+		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup()))
 			count(&t->lost_events);
 	}
 }
@@ -832,7 +847,8 @@ static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct h
 
 		err = bpf_map_update_elem(&live, &ck, &cv, BPF_NOEXIST);
 		if (err && err != -EEXIST)
-			inherit_lost(c, bpf_ringbuf_output(&events, &ev, sizeof(ev), 0) != 0);
+			inherit_lost(
+			    c, bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup()) != 0);
 		return 0;
 	}
 	cv.stack_id = val->stack_id ^ c->salt;

@@ -152,6 +152,13 @@ enum ht_unwind {
 /* Largest stack copy per sample; the copy size itself is a knob. */
 #define HT_MAX_STACK_COPY 32768
 
+/*
+ * Sample events wake the daemon once this many bytes (at most a quarter of
+ * the ring) wait in it; it looks at least every HT_EVENTS_POLL_MS otherwise.
+ */
+#define HT_WAKEUP_BYTES	  (256u << 10)
+#define HT_EVENTS_POLL_MS 50
+
 /* A frame value that marks a stack cut at HT_MAX_STACK_DEPTH frames. */
 #define HT_FRAME_TRUNCATED (~0ull)
 

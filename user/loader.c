@@ -199,6 +199,8 @@ reopen:
 		strncpy((char *)l->skel->rodata->filter_comm, opts->comm,
 			sizeof(l->skel->rodata->filter_comm) - 1);
 	bpf_map__set_max_entries(l->skel->maps.events, opts->ring_size);
+	l->skel->rodata->wakeup_bytes =
+	    opts->ring_size / 4 < HT_WAKEUP_BYTES ? opts->ring_size / 4 : HT_WAKEUP_BYTES;
 	bpf_map__set_max_entries(l->skel->maps.targets, opts->max_targets);
 	bpf_map__set_max_entries(l->skel->maps.stacks, opts->max_stacks);
 	/* Every recorded stack has one counter per process using it. */
@@ -641,7 +643,7 @@ static int read_aggs(struct loader *l)
 			goto cleanup;
 	}
 sort:
-	if (!err)
+	if (!err && l->nr_agg_cache)
 		qsort(l->agg_cache, l->nr_agg_cache, sizeof(*l->agg_cache), cmp_agg);
 cleanup:
 	free(keys);

@@ -887,6 +887,9 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 			wake = next_valve;
 		int timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 
+		/* Samples wake heaptrace in batches only (heaptrace.h): look at them anyway. */
+		if (ht->env.unwind != ENV_UNWIND_FP && timeout > HT_EVENTS_POLL_MS)
+			timeout = HT_EVENTS_POLL_MS;
 		/* A new image being loaded is looked at every EXEC_SETTLE_NS. */
 		if (ht->nr_pending && timeout > (int)(EXEC_SETTLE_NS / 1000000))
 			timeout = (int)(EXEC_SETTLE_NS / 1000000);
@@ -918,8 +921,9 @@ static bool run_loop(struct heaptrace *ht, int sigfd)
 		if (ht->http)
 			http__process(ht->http, pfds + http_first, ret > 0 ? n - http_first : 0,
 				      now_monotonic_ns());
-		if (ret > 0 && (pfds[1].revents & POLLIN))
-			loader__consume_events(ht->loader);
+		/* Without a wake-up too: samples wake heaptrace only in batches. Reading
+		 * an empty ring costs no system call. */
+		loader__consume_events(ht->loader);
 		handle_execs(ht);
 		if (ht->nr_pending)
 			settle_pending(ht);
