@@ -37,8 +37,10 @@ else
 	bail_out "cannot build a static test program: $(cat "$T/cc.err")"
 fi
 
-# A zombie exists as a PID but has no memory left to trace.
-bash -c 'sleep 0 & exec sleep 30' &
+# A zombie exists as a PID but has no memory left to trace. The child ends
+# after its parent became `sleep 30`, which never reaps it (a child ending
+# before the exec could be reaped by bash itself).
+bash -c 'sleep 0.3 & exec sleep 30' &
 parent=$!
 track_pid "$parent"
 zombie=

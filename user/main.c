@@ -548,14 +548,13 @@ static bool valve_reattach(struct heaptrace *ht, struct target *t)
 static void valve_act(struct heaptrace *ht, struct valve *v, enum valve_action a, struct target *t,
 		      uint64_t now)
 {
-	const char *who = ht->sysscan ? "traced processes" : t->comm;
 	pid_t pid = ht->sysscan ? -1 : t->pid;
 	char what[64];
 
 	if (ht->sysscan)
 		snprintf(what, sizeof(what), "all %zu traced processes", ht->nr_targets);
 	else
-		snprintf(what, sizeof(what), "pid %d (%s)", pid, who);
+		snprintf(what, sizeof(what), "pid %d (%s)", pid, t->comm);
 	if (a == VALVE_DETACH) {
 		loader__detach_probes(ht->loader, pid);
 		if (ht->sysscan)
