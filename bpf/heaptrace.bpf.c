@@ -55,9 +55,11 @@ struct ht_global_stats gstats = {};
 /* Names each DWARF-mode sample for the daemon, from its stack to its free. */
 __u64 next_seq = 1;
 
-/* A nested call is only trusted for this long: an outer call that never returned
- * (an exception thrown out of operator new) must not hide later calls for ever. */
-#define HT_NESTING_WINDOW_NS 1000000000ull
+/* A nested call is only trusted for this long after its outer call's entry: an
+ * outer call that never returned (an exception thrown out of operator new, a
+ * return probe the kernel could not arm) must not hide the thread's next calls.
+ * Nested calls come within microseconds; the margin is for preemption. */
+#define HT_NESTING_WINDOW_NS 100000000ull
 
 #define EEXIST 17 /* vmlinux.h carries no errno values */
 
@@ -440,6 +442,25 @@ static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, st
 }
 
 /*
+ * Whether a call entering with stack pointer `sp` runs inside the thread's
+ * tracked call `outer`: deeper on the stack, or at the same depth from an
+ * entry point that may tail-call another (operator new[] jumps to operator
+ * new, realloc(NULL) may jump to malloc; the return address is then already
+ * the outer call's return probe trampoline, useless as a caller). Not from
+ * malloc or calloc: a loop's next call sits at the same depth too, and a
+ * record whose return run never came would otherwise hide it.
+ */
+static __always_inline bool nested_in(const struct ht_inflight *outer, __u64 sp, __u64 now)
+{
+	if (outer->epoch != probe_epoch || now - outer->time_ns >= HT_NESTING_WINDOW_NS)
+		return false;
+	if (sp < outer->entry_sp)
+		return true;
+	/* malloc and calloc never call another entry point: their loop siblings
+	 * are the common case worth keeping apart. */
+	return sp == outer->entry_sp && outer->entry != HT_MALLOC && outer->entry != HT_CALLOC;
+}
+/*
  * Common entry: filter by process, skip calls nested in another allocator
  * call of the same thread, sample, and remember the call for the return
  * probe. `always_track` entry points must be remembered even when not
@@ -460,11 +481,7 @@ static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u6
 		return 0;
 	now = bpf_ktime_get_ns();
 	outer = bpf_map_lookup_elem(&inflight, &tid);
-	/* Equal stack pointers are a tail call (operator new[] jumps to operator
-	 * new): nested too, and its return address is already the outer call's
-	 * return probe trampoline, useless as a caller. */
-	if (outer && outer->entry_sp >= sp && now - outer->time_ns < HT_NESTING_WINDOW_NS &&
-	    outer->epoch == probe_epoch)
+	if (outer && nested_in(outer, sp, now))
 		return 0;
 
 	count(&t->calls);
@@ -982,9 +999,7 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64
 	/* Same rule as on_alloc_entry; a record left by a call that never
 	 * returned (an exception out of operator new) is dropped here. */
 	if (call->entry_sp) {
-		if (call->entry_sp >= sp &&
-		    bpf_ktime_get_ns() - call->time_ns < HT_NESTING_WINDOW_NS &&
-		    call->epoch == probe_epoch)
+		if (nested_in(call, sp, bpf_ktime_get_ns()))
 			return 1;
 		call->entry_sp = 0;
 	}
