@@ -17,6 +17,7 @@
 
 #include <zlib.h>
 
+#include "hash.h"
 #include "profile.pb-c.h"
 #include "pprof.h"
 
@@ -124,17 +125,6 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 			(arr) = grow_p_;                                                           \
 		grow_err_;                                                                         \
 	})
-
-static uint64_t mix64(uint64_t h)
-{
-	/* splitmix64's finalizer: cheap, and every input bit reaches the low bits we mask. */
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 31;
-	return h;
-}
 
 static uint32_t fold(uint64_t h)
 {
@@ -486,8 +476,7 @@ cleanup:
 	return ret;
 }
 
-int64_t pprof__find_location(const struct pprof_builder *b, uint64_t address,
-			     uint64_t mapping_id)
+int64_t pprof__find_location(const struct pprof_builder *b, uint64_t address, uint64_t mapping_id)
 {
 	const uint64_t key[2] = {address, mapping_id};
 	struct hslot *slot;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "samples.h"
 
 struct stack_entry {
@@ -28,16 +29,6 @@ struct sample_store {
 	uint32_t nr_seqs, max_seqs, seq_cap;
 	uint64_t lost;
 };
-
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
 
 /* A power of two at least twice n, so probes stay short. */
 static uint32_t table_size(uint32_t n)

@@ -17,6 +17,7 @@
 
 #include "dwinfo.h"
 #include "elfsym.h"
+#include "hash.h"
 #include "symbolize.h"
 
 /* Frames per address; deeper inlining is cut. */
@@ -88,16 +89,6 @@ struct symbolizer {
 	struct htab names;	 /* struct name_entry */
 	struct htab paths;	 /* char *, interned mapping paths */
 };
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 static uint64_t hash_str(const char *s)
 {

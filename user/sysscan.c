@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "allocator.h"
+#include "hash.h"
 #include "log.h"
 #include "procmaps.h"
 #include "sysscan.h"
@@ -36,16 +37,6 @@ struct sysscan {
 	uint64_t *images; /* hashes of the sets of mapped executable files already planned */
 	size_t nr_images;
 };
-
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
 
 /*
  * The set of executable files a process maps, as one hash. Order-free (a
