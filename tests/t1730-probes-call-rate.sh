@@ -28,7 +28,8 @@ check_run() {
 		'^Comment: max-call-rate: probes detached 1 time, [0-9.]+ s in all: allocation calls peaked at [0-9]+/s \(over --max-call-rate 1000/s\); calls in those periods are not counted and blocks freed then still count as in use$' \
 		"$label: the profile says the probes were off" || diag "$(pprof -raw "$prof" 2>&1 | grep Comment)"
 	# After the cool-down the probes count every call again.
-	is "$(pprof_flat "$prof" alloc_objects after_cooling)" 10 "$label: after_cooling: 10 allocations"
+	is "$(pprof_flat "$prof" alloc_objects after_cooling)" 10 "$label: after_cooling: 10 allocations" ||
+		diag "$(grep -v '^heaptrace: probing' "$err" | tail -n 12; cat "$FIX_OUT")"
 	is "$(pprof_flat "$prof" inuse_space after_cooling)" 40960 "$label: after_cooling: 40960 B in use"
 	# While they were off, the burst went on unseen.
 	pairs=$(sed -nE 's/^burst ([0-9]+)$/\1/p' "$FIX_OUT")
