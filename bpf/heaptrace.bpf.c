@@ -29,6 +29,7 @@ const volatile __u32 stack_copy_size = 16384; /* <= HT_MAX_STACK_COPY */
 /* --alloc-only: free is not probed, so a sampled block is counted freed at once. */
 const volatile __u32 alloc_only = 0;
 const volatile __u64 wakeup_bytes = HT_WAKEUP_BYTES; /* at most a quarter of the ring */
+const volatile __u64 half_ring_bytes = HT_WAKEUP_BYTES * 2;
 /*
  * Bumped by the daemon after it takes probes off (the safety valve): a call
  * in flight then never sees its return run, and its record would otherwise
@@ -51,6 +52,8 @@ const volatile char filter_comm[16] = {};
 
 /* Host-wide losses, read by the daemon. */
 struct ht_global_stats gstats = {};
+/* See HT_LIVE_FILTER_SLOTS in heaptrace.h. */
+__u32 live_filter[HT_LIVE_FILTER_SLOTS] = {};
 
 /* Names each DWARF-mode sample for the daemon, from its stack to its free. */
 __u64 next_seq = 1;
@@ -142,6 +145,29 @@ struct {
 	__type(value, struct stack_event_buf);
 } stack_event_scratch SEC(".maps");
 
+/*
+ * Per thread: the mapping its stack pointer was last found in. A stack copy
+ * stops at the mapping's end: past it lies other memory (often a readable
+ * neighbour, such as a thread arena above a thread's stack), never frames.
+ * Looked up again when the stack pointer leaves it (a signal stack, a
+ * coroutine) and at least every HT_STACK_VMA_TTL_NS, so that a mapping
+ * replaced in the meantime is not trusted for long.
+ */
+struct stack_vma {
+	__u64 start;
+	__u64 end;
+	__u64 seen_ns;
+};
+
+#define HT_STACK_VMA_TTL_NS 1000000000ull
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct stack_vma);
+} stack_vmas SEC(".maps");
+
 /* Room to build a stack: too big for the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -188,15 +214,24 @@ static __always_inline struct ht_target *live_target(__u32 tgid)
 
 /*
  * Sample events (stacks, allocations, frees) wake the daemon only once a
- * batch waits: a wake-up, an interrupt and a context switch, costs more
- * than the event, and with a daemon that keeps up every event would be one.
- * The daemon looks at the ring every HT_EVENTS_POLL_MS anyway. Process
- * events keep waking it at once (flags 0).
+ * batch waits: a wake-up (an interrupt to this CPU, in a VM a trap to the
+ * hypervisor, then the daemon's context switch) costs more than the event.
+ * One wake-up per batch: the event that brings the waiting bytes past
+ * wakeup_bytes, or past half the ring. Never more: a daemon that is behind
+ * is awake and reads whatever is there, and waking it again only costs the
+ * traced thread an interrupt. Two CPUs may both miss a crossing; the daemon
+ * looks at the ring every HT_EVENTS_POLL_MS anyway. Process events keep
+ * waking it at once (flags 0).
  */
-static __always_inline __u64 sample_wakeup(void)
+static __always_inline __u64 sample_wakeup(__u64 size)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	if (waiting < wakeup_bytes && waiting + size >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	if (waiting < half_ring_bytes && waiting + size >= half_ring_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void send_proc_event(__u32 type, __u32 tgid, __u32 parent, __u32 flags)
@@ -380,6 +415,59 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, stru
 	return id;
 }
 
+static long note_stack_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct stack_vma *found = data;
+
+	found->start = vma->vm_start;
+	found->end = vma->vm_end;
+	return 0;
+}
+
+/*
+ * The end of the frames above `base` when the thread says where they stop,
+ * below the end of their mapping `end`: a glibc or musl thread's stack ends
+ * under its thread control block, which the thread pointer (fs) points to,
+ * the static TLS blocks just below it, so fs bounds the frames (their
+ * thread descriptor, 2 KiB or more, is not copied); the main thread's frames
+ * end where the kernel put argc (start_stack; the arguments and the
+ * environment lie above). Only trusted inside the same mapping.
+ */
+static __always_inline __u64 frames_end(struct task_struct *task, __u64 base, __u64 end)
+{
+	__u64 fs = BPF_CORE_READ(task, thread.fsbase);
+	__u64 top = BPF_CORE_READ(task, mm, start_stack);
+
+	if (fs > base && fs < end)
+		return fs;
+	if (top > base && top < end)
+		return top;
+	return end;
+}
+
+/* How many bytes of stack from `base` are worth copying: up to the end of the frames. */
+static __always_inline __u64 stack_room(__u64 base)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct stack_vma *sv, found = {};
+	__u64 now = bpf_ktime_get_ns(), room;
+
+	sv = bpf_task_storage_get(&stack_vmas, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!sv)
+		return stack_copy_size;
+	if (base < sv->start || base >= sv->end || now - sv->seen_ns >= HT_STACK_VMA_TTL_NS) {
+		/* Fails when the mmap lock is taken (-EBUSY): copy the full size then. */
+		if (bpf_find_vma(task, base, note_stack_vma, &found, 0) || base >= found.end ||
+		    base < found.start)
+			return stack_copy_size;
+		sv->start = found.start;
+		sv->end = found.end;
+		sv->seen_ns = now;
+	}
+	room = frames_end(task, base, sv->end) - base;
+	return room < stack_copy_size ? room : stack_copy_size;
+}
+
 /*
  * DWARF mode: sends the caller's registers and the top of its stack to the
  * daemon, which unwinds them. Returns the sample's sequence number (0 on
@@ -391,7 +479,7 @@ static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, st
 	__u32 cpu = bpf_get_smp_processor_id(), i;
 	__u64 copied = 0, chunk; /* 64-bit: bounds checks then hold on the registers used */
 	struct stack_event_buf *buf;
-	__u64 entry_sp = PT_REGS_SP(ctx), base, addr;
+	__u64 entry_sp = PT_REGS_SP(ctx), base, addr, room;
 
 	buf = bpf_map_lookup_elem(&stack_event_scratch, &cpu);
 	if (!buf)
@@ -411,13 +499,14 @@ static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, st
 	buf->regs.r14 = ctx->r14;
 	buf->regs.r15 = ctx->r15;
 
+	room = stack_room(base);
 	for (i = 0; i < HT_MAX_STACK_COPY / 4096 + 1; i++) {
-		if (copied >= stack_copy_size)
+		if (copied >= room)
 			break;
 		addr = base + copied;
 		chunk = 4096 - (addr & 4095);
-		if (chunk > stack_copy_size - copied)
-			chunk = stack_copy_size - copied;
+		if (chunk > room - copied)
+			chunk = room - copied;
 		/* Re-bound the very register passed to the helper, for the verifier. */
 		asm volatile("%0 &= 0x1fff" : "+r"(chunk));
 		if (chunk > 4096)
@@ -434,7 +523,7 @@ static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, st
 	if (copied > HT_MAX_STACK_COPY)
 		return 0;
 	if (bpf_ringbuf_output(&events, buf, sizeof(struct ht_stack_event) + copied,
-			       sample_wakeup())) {
+			       sample_wakeup(sizeof(struct ht_stack_event) + copied))) {
 		count(&t->lost_events);
 		return 0;
 	}
@@ -508,7 +597,37 @@ static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u6
 	return 0;
 }
 
-/* Moves a live sampled block out of in-use. A block not tracked costs one lookup. */
+/* Adds a live block: the filter's slot is raised first, so a free never misses it. */
+static __always_inline long live_add(struct ht_live_key *key, struct ht_live_val *val, __u64 flags)
+{
+	__u32 *slot = &live_filter[ht_live_slot(key->addr) & (HT_LIVE_FILTER_SLOTS - 1)];
+	long err;
+
+	__sync_fetch_and_add(slot, 1);
+	err = bpf_map_update_elem(&live, key, val, flags);
+	if (err)
+		__sync_fetch_and_add(slot, -1); /* BPF has no atomic subtract */
+	return err;
+}
+
+/* Removes a live block; 0 when this call removed it. */
+static __always_inline long live_delete(struct ht_live_key *key)
+{
+	long err = bpf_map_delete_elem(&live, key);
+
+	if (!err)
+		__sync_fetch_and_add(
+		    &live_filter[ht_live_slot(key->addr) & (HT_LIVE_FILTER_SLOTS - 1)], -1);
+	return err;
+}
+
+/* Whether `addr` may be a live sampled block of some process. */
+static __always_inline bool maybe_live(__u64 addr)
+{
+	return live_filter[ht_live_slot(addr) & (HT_LIVE_FILTER_SLOTS - 1)] != 0;
+}
+
+/* Moves a live sampled block out of in-use. A block not tracked costs one array read. */
 static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_target *t)
 {
 	struct ht_live_key lk = {.tgid = tgid, .addr = addr};
@@ -516,6 +635,8 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 	struct ht_live_val *lv;
 	struct ht_agg_val *av;
 
+	if (!maybe_live(addr))
+		return;
 	lv = bpf_map_lookup_elem(&live, &lk);
 	if (!lv)
 		return;
@@ -526,9 +647,9 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 		};
 
 		/* Only the deleter reports, so a racing double free cannot count twice. */
-		if (bpf_map_delete_elem(&live, &lk) == 0) {
+		if (live_delete(&lk) == 0) {
 			count(&t->frees_tracked);
-			if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup()))
+			if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup(sizeof(ev))))
 				count(&t->lost_events);
 		}
 		return;
@@ -540,7 +661,7 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 		__sync_fetch_and_add(&av->free_bytes, lv->size);
 	}
 	/* Only the deleter counts, so a racing double free cannot count twice. */
-	if (bpf_map_delete_elem(&live, &lk) == 0)
+	if (live_delete(&lk) == 0)
 		count(&t->frees_tracked);
 }
 
@@ -561,7 +682,7 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 	};
 
 	/* Sent before the block is live, so no free event can overtake it. */
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup())) {
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup(sizeof(ev)))) {
 		count(&t->lost_events);
 		return;
 	}
@@ -569,15 +690,15 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 		return;
 	count(&t->samples);
 	if (alloc_only) {
-		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup()))
+		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup(sizeof(fev))))
 			count(&t->lost_events);
 		return;
 	}
 	lv.time_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&live, &lk, &lv, BPF_ANY)) {
+	if (live_add(&lk, &lv, BPF_ANY)) {
 		/* Its free would never be seen: count it freed now, and say so. */
 		count(&t->lost_live_full);
-		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup()))
+		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup(sizeof(fev))))
 			count(&t->lost_events);
 	}
 }
@@ -609,7 +730,7 @@ static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __
 		return;
 	}
 	lv.time_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&live, &lk, &lv, BPF_ANY)) {
+	if (live_add(&lk, &lv, BPF_ANY)) {
 		/* Untracked, its free would never be seen: keep in-use honest by
 		 * not counting it as live, and say so. */
 		__sync_fetch_and_add(&av->free_objects, 1);
@@ -753,7 +874,8 @@ int BPF_KPROBE(free_entry, __u64 ptr)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct ht_target *t;
 
-	if (!ptr)
+	/* The filter first: most frees are of blocks never sampled, of any process. */
+	if (!ptr || !maybe_live(ptr))
 		return 0;
 	t = live_target(tgid);
 	if (!t)
@@ -862,15 +984,15 @@ static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct h
 		    .size = val->size,
 		};
 
-		err = bpf_map_update_elem(&live, &ck, &cv, BPF_NOEXIST);
+		err = live_add(&ck, &cv, BPF_NOEXIST);
 		if (err && err != -EEXIST)
-			inherit_lost(
-			    c, bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup()) != 0);
+			inherit_lost(c, bpf_ringbuf_output(&events, &ev, sizeof(ev),
+							   sample_wakeup(sizeof(ev))) != 0);
 		return 0;
 	}
 	cv.stack_id = val->stack_id ^ c->salt;
 	cv.stack_id = cv.stack_id ? cv.stack_id : 1;
-	err = bpf_map_update_elem(&live, &ck, &cv, BPF_NOEXIST);
+	err = live_add(&ck, &cv, BPF_NOEXIST);
 	if (err == -EEXIST)
 		return 0;
 	if (err) {
@@ -887,7 +1009,7 @@ static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct h
 		}
 	}
 	if (!av) {
-		bpf_map_delete_elem(&live, &ck);
+		live_delete(&ck);
 		inherit_lost(c, false);
 		return 0;
 	}

@@ -106,6 +106,26 @@ struct ht_stack {
 	__u64 frames[HT_MAX_STACK_DEPTH];
 };
 
+/*
+ * A counting filter over the addresses of live sampled blocks (BPF global
+ * data, mmapped by the daemon): slot ht_live_slot(addr) counts the entries
+ * of `live` with that address, whatever their process. Nearly every free is
+ * of a block never sampled; a zero slot answers it from one word of a
+ * 256 KiB array instead of a hash-map lookup (a cache miss into the map's
+ * buckets, which are sized for --max-live). Raised before an entry is
+ * added, lowered only after one was deleted (by the BPF side or by the
+ * daemon's purge of an ended process), so a slot is never below its count
+ * of entries: a free can find a zero slot only for an address not live.
+ */
+#define HT_LIVE_FILTER_BITS  16
+#define HT_LIVE_FILTER_SLOTS (1u << HT_LIVE_FILTER_BITS)
+
+/* Fibonacci hashing: the top bits of a multiply mix the block address's upper bits in. */
+static inline __u32 ht_live_slot(__u64 addr)
+{
+	return (__u32)((addr * 0x9e3779b97f4a7c15ull) >> (64 - HT_LIVE_FILTER_BITS));
+}
+
 /* A live sampled block, keyed by (process, address). */
 struct ht_live_key {
 	__u32 tgid;

@@ -201,6 +201,7 @@ reopen:
 	bpf_map__set_max_entries(l->skel->maps.events, opts->ring_size);
 	l->skel->rodata->wakeup_bytes =
 	    opts->ring_size / 4 < HT_WAKEUP_BYTES ? opts->ring_size / 4 : HT_WAKEUP_BYTES;
+	l->skel->rodata->half_ring_bytes = opts->ring_size / 2;
 	bpf_map__set_max_entries(l->skel->maps.targets, opts->max_targets);
 	bpf_map__set_max_entries(l->skel->maps.stacks, opts->max_stacks);
 	/* Every recorded stack has one counter per process using it. */
@@ -396,7 +397,8 @@ static bool add_key(char **keys, size_t *nr, size_t *cap, const void *key, size_
  */
 static void
 delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, const struct pidset *pid,
-		bool (*belongs)(const void *key, const void *value, const struct pidset *pid))
+		bool (*belongs)(const void *key, const void *value, const struct pidset *pid),
+		void (*deleted)(struct loader *l, const void *key), struct loader *l)
 {
 	enum { BATCH = 512 };
 	int fd = bpf_map__fd(map);
@@ -439,7 +441,8 @@ delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, const s
 		}
 		memcpy(prev, key, key_size);
 	}
-	delete : for (i = 0; i < nr; i++) bpf_map_delete_elem(fd, keys + i * key_size);
+	delete : for (i = 0; i < nr; i++) if (bpf_map_delete_elem(fd, keys + i * key_size) == 0 &&
+					      deleted) deleted(l, keys + i * key_size);
 cleanup:
 	free(keys);
 	free(bkeys);
@@ -466,15 +469,29 @@ static bool live_belongs(const void *key, const void *value, const struct pidset
 	return in_set(pid, ((const struct ht_live_key *)key)->tgid);
 }
 
+/*
+ * A live block removed here leaves the BPF side's filter (HT_LIVE_FILTER_SLOTS):
+ * its slot is lowered through the mmapped global data, atomically as the
+ * BPF side does, so frees of that address stop costing a map lookup.
+ */
+static void live_deleted(struct loader *l, const void *key)
+{
+	const struct ht_live_key *lk = key;
+
+	if (l->skel->bss)
+		__atomic_fetch_sub(&l->skel->bss->live_filter[ht_live_slot(lk->addr)], 1,
+				   __ATOMIC_RELAXED);
+}
+
 /* Deletes everything recorded for the processes of `set`. */
 static void delete_data(struct loader *l, const struct pidset *set)
 {
 	delete_matching(l->skel->maps.aggs, sizeof(struct ht_agg_key), sizeof(struct ht_agg_val),
-			set, agg_belongs);
+			set, agg_belongs, NULL, l);
 	delete_matching(l->skel->maps.stacks, sizeof(__u64), sizeof(struct ht_stack), set,
-			stack_belongs);
+			stack_belongs, NULL, l);
 	delete_matching(l->skel->maps.live, sizeof(struct ht_live_key), sizeof(struct ht_live_val),
-			set, live_belongs);
+			set, live_belongs, live_deleted, l);
 }
 
 static void drop_link(struct probe_link *pl)
