@@ -228,8 +228,10 @@ static uint64_t monotonic_ns(void)
 
 /*
  * An address outside the snapshot means new code was mapped (exec, dlopen):
- * re-read the maps, at most every 100 ms so that code outside any file
- * (a JIT) cannot make every sample re-read them.
+ * re-read the maps. After a re-read that did not cover its address (code
+ * outside any file, a JIT), not again for 100 ms, so that such code cannot
+ * make every sample re-read them; after one that did, at once (a program
+ * starting up loads its libraries in quick succession).
  */
 static bool refresh_for(struct target *t, uint64_t addr)
 {
@@ -238,11 +240,13 @@ static bool refresh_for(struct target *t, uint64_t addr)
 	if (procmaps__find(t->dump.maps, addr) || !t->alive)
 		return false;
 	now = monotonic_ns();
-	if (now - t->last_refresh_ns < 100000000ull)
+	if (!t->last_refresh_found && now - t->last_refresh_ns < 100000000ull)
 		return false;
 	t->last_refresh_ns = now;
+	t->last_refresh_found = false;
 	if (target__refresh_maps(t))
 		return false;
+	t->last_refresh_found = procmaps__find(t->dump.maps, addr) != NULL;
 	return unwinder__set_maps(t->unwinder, t->dump.maps) == 0;
 }
 

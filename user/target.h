@@ -30,6 +30,7 @@ struct target {
 	struct sample_store *store;
 	uint64_t unwind_failures; /* stacks that could not be unwound past their leaf */
 	uint64_t last_refresh_ns;
+	bool last_refresh_found; /* it covered the address it was made for */
 	uint64_t last_samples; /* counters at the last profile written: skip idle ones */
 	uint64_t last_frees;
 	uint64_t events;      /* DWARF mode: events handled, which may lag the counters */

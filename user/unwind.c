@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 
 #include "log.h"
@@ -60,8 +61,42 @@ struct unw_table {
 	size_t cap;
 };
 
+/*
+ * The fast path: what CFI says at one code address, in the forms almost all
+ * x86_64 code uses (CFA = a register + offset; the return address and the
+ * callee-saved registers unchanged, undefined, or saved at CFA + offset).
+ * Call sites repeat from sample to sample, so after the first sample through
+ * a call site its frame costs a cache probe and a few loads; libdwfl (which
+ * allocates per frame and per CFI lookup) only sees what these forms cannot
+ * say. The cache is direct-mapped, allocated at the first unwind.
+ */
+#define RULE_CACHE_SIZE 2048 /* 1 << 11: see rule_for */
+
+enum unw_reg { R_SP, R_BP, R_BX, R_R12, R_R13, R_R14, R_R15, NR_REGS };
+
+enum rule_kind {
+	RULE_NONE,    /* no CFI here: the walk ends at this frame */
+	RULE_SIMPLE,  /* the fields below unwind it */
+	RULE_LAST,    /* the return address is undefined: the outermost frame */
+	RULE_COMPLEX, /* only libdwfl can unwind it */
+};
+
+#define SAVED_SAME  INT16_MAX /* the caller's value is this frame's */
+#define SAVED_UNDEF INT16_MIN /* the caller's value is lost */
+
+struct unw_rule {
+	uint64_t addr; /* the code address looked up; 0: empty slot */
+	int32_t cfa_off;
+	int16_t ra_off;		/* the return address is at CFA + ra_off */
+	int16_t saved[NR_REGS]; /* rbp, rbx, r12-r15 at CFA + saved[r] (R_SP unused) */
+	uint8_t cfa_reg;	/* enum unw_reg */
+	uint8_t kind;		/* enum rule_kind */
+};
+
 struct unwinder {
 	pid_t pid;
+	bool libdw_only; /* unwinder__use_libdw_only */
+	struct unw_rule *rules;
 	Dwfl *dwfl;
 	bool attached; /* dwfl has the sample thread: a failed rebuild leaves it false */
 	/* Names the architecture to dwfl_attach_state even when no module could be opened. */
@@ -408,6 +443,8 @@ static int build(struct unwinder *u, const struct procmaps *maps)
 		dwfl_end(u->dwfl);
 	u->attached = false;
 	memset(u->cfi_cache, 0, sizeof(u->cfi_cache));
+	if (u->rules)
+		memset(u->rules, 0, RULE_CACHE_SIZE * sizeof(*u->rules));
 	table_clear(&u->table);
 	u->dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!u->dwfl)
@@ -467,6 +504,8 @@ int unwinder__set_maps(struct unwinder *u, const struct procmaps *maps)
 		return build(u, maps);
 	/* Addresses may now belong to other files. */
 	memset(u->cfi_cache, 0, sizeof(u->cfi_cache));
+	if (u->rules)
+		memset(u->rules, 0, RULE_CACHE_SIZE * sizeof(*u->rules));
 	err = report_maps(u, maps, &u->table);
 	/* A file replaced at the same place cannot sit next to its old module: start afresh. */
 	if (err == -EEXIST)
@@ -506,6 +545,13 @@ static bool has_cfi(struct unwinder *u, Dwarf_Addr addr)
 	return c->has;
 }
 
+/* The copied stack, for the fast path. */
+struct walk_mem {
+	uint64_t sp;
+	const unsigned char *stack;
+	size_t len;
+};
+
 struct walk {
 	struct unwinder *u;
 	uint64_t first_ip;
@@ -539,10 +585,193 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	return DWARF_CB_OK;
 }
 
+/* The fast path's register for DWARF register `regno`, or NR_REGS. */
+static enum unw_reg reg_of_dwarf(uint64_t regno)
+{
+	switch (regno) {
+	case DW_X86_64_RSP:
+		return R_SP;
+	case DW_X86_64_RBP:
+		return R_BP;
+	case DW_X86_64_RBX:
+		return R_BX;
+	case DW_X86_64_R12:
+	case DW_X86_64_R12 + 1:
+	case DW_X86_64_R12 + 2:
+	case DW_X86_64_R12 + 3:
+		return (enum unw_reg)(R_R12 + (regno - DW_X86_64_R12));
+	default:
+		return NR_REGS;
+	}
+}
+
+/*
+ * Where `frame` says the caller's register `regno` is, as an offset from
+ * the CFA (or SAVED_SAME, SAVED_UNDEF); false for any other rule. The forms
+ * are libdw's documented encodings (dwarf_frame_register in libdw.h).
+ */
+static bool saved_at(Dwarf_Frame *frame, int regno, int16_t *off)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t nops;
+	int64_t v;
+
+	if (dwarf_frame_register(frame, regno, mem, &ops, &nops))
+		return false;
+	if (nops == 0) {
+		*off = ops ? SAVED_UNDEF : SAVED_SAME;
+		return true;
+	}
+	if (ops[0].atom != DW_OP_call_frame_cfa)
+		return false;
+	if (nops == 1) {
+		*off = 0;
+		return true;
+	}
+	if (nops != 2 || ops[1].atom != DW_OP_plus_uconst)
+		return false;
+	v = (int64_t)ops[1].number;
+	if (v <= SAVED_UNDEF || v >= SAVED_SAME)
+		return false;
+	*off = (int16_t)v;
+	return true;
+}
+
+/* Fills `r` for code address `addr` from the CFI libdwfl would use (.eh_frame first). */
+static void make_rule(struct unwinder *u, uint64_t addr, struct unw_rule *r)
+{
+	static const int dwarf_regs[NR_REGS] = {
+	    [R_BP] = DW_X86_64_RBP,	 [R_BX] = DW_X86_64_RBX,      [R_R12] = DW_X86_64_R12,
+	    [R_R13] = DW_X86_64_R12 + 1, [R_R14] = DW_X86_64_R12 + 2, [R_R15] = DW_X86_64_R12 + 3};
+	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, addr);
+	Dwarf_Frame *frame = NULL;
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi;
+	Dwarf_Op *ops;
+	size_t nops;
+	bool signal;
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	r->addr = addr;
+	r->kind = RULE_NONE;
+	if (!mod)
+		return;
+	cfi = dwfl_module_eh_cfi(mod, &bias);
+	if (!cfi || dwarf_cfi_addrframe(cfi, addr - bias, &frame)) {
+		frame = NULL;
+		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+		if (!cfi || dwarf_cfi_addrframe(cfi, addr - bias, &frame))
+			return;
+	}
+	r->kind = RULE_COMPLEX;
+	/* A signal frame's caller resumes at an exact pc: libdwfl knows that case. */
+	if (dwarf_frame_info(frame, NULL, NULL, &signal) != 16 || signal)
+		goto out;
+	/* libdw gives a register + offset CFA as one DW_OP_bregx (or bregN). */
+	if (dwarf_frame_cfa(frame, &ops, &nops) || nops != 1)
+		goto out;
+	if (ops[0].atom == DW_OP_bregx) {
+		r->cfa_reg = (uint8_t)reg_of_dwarf(ops[0].number);
+		if ((int64_t)ops[0].number2 < INT32_MIN || (int64_t)ops[0].number2 > INT32_MAX)
+			goto out;
+		r->cfa_off = (int32_t)(int64_t)ops[0].number2;
+	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+		r->cfa_reg = (uint8_t)reg_of_dwarf(ops[0].atom - DW_OP_breg0);
+		if ((int64_t)ops[0].number < INT32_MIN || (int64_t)ops[0].number > INT32_MAX)
+			goto out;
+		r->cfa_off = (int32_t)(int64_t)ops[0].number;
+	} else {
+		goto out;
+	}
+	if (r->cfa_reg == NR_REGS || !saved_at(frame, 16, &r->ra_off) || r->ra_off == SAVED_SAME)
+		goto out;
+	for (i = R_BP; i < NR_REGS; i++)
+		if (!saved_at(frame, dwarf_regs[i], &r->saved[i]))
+			goto out;
+	r->kind = r->ra_off == SAVED_UNDEF ? RULE_LAST : RULE_SIMPLE;
+out:
+	free(frame);
+}
+
+static const struct unw_rule *rule_for(struct unwinder *u, uint64_t addr)
+{
+	/* Fibonacci hashing: the top 11 bits of the product index the cache. */
+	struct unw_rule *r = &u->rules[(addr * 0x9e3779b97f4a7c15ull) >> 53];
+
+	if (r->addr != addr || !r->addr)
+		make_rule(u, addr, r);
+	return r;
+}
+
+static bool read_word(const struct walk_mem *m, uint64_t addr, uint64_t *out)
+{
+	if (addr < m->sp || m->len < 8 || addr - m->sp > m->len - 8)
+		return false;
+	memcpy(out, m->stack + (addr - m->sp), 8);
+	return true;
+}
+
+/*
+ * Unwinds with cached rules only: the same walk libdwfl makes (the first
+ * frame's CFI at ip - 1, every later one's at its return address - 1, the
+ * end at a frame without CFI, an undefined return address, a 0 pc or a
+ * read outside the copy). -EAGAIN when a frame needs libdwfl.
+ */
+static int fast_walk(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
+		     size_t stack_len, uint64_t *pcs, int max, int *truncated)
+{
+	const struct walk_mem mem = {.sp = regs->sp, .stack = stack, .len = stack_len};
+	uint64_t v[NR_REGS] = {regs->sp,  regs->bp,  regs->bx, regs->r12,
+			       regs->r13, regs->r14, regs->r15};
+	unsigned known = (1u << NR_REGS) - 1; /* which of v[] hold the caller's values */
+	uint64_t pc = regs->ip, cfa, ra, nv[NR_REGS];
+	const struct unw_rule *r;
+	int n = 0, i;
+
+	if (!u->rules) {
+		u->rules = calloc(RULE_CACHE_SIZE, sizeof(*u->rules));
+		if (!u->rules)
+			return -EAGAIN;
+	}
+	pcs[n++] = pc;
+	for (;;) {
+		r = rule_for(u, pc - 1);
+		if (r->kind == RULE_COMPLEX)
+			return -EAGAIN;
+		if (r->kind != RULE_SIMPLE || !(known & (1u << r->cfa_reg)))
+			break;
+		cfa = v[r->cfa_reg] + (uint64_t)(int64_t)r->cfa_off;
+		if (!read_word(&mem, cfa + (uint64_t)(int64_t)r->ra_off, &ra) || ra == 0)
+			break;
+		for (i = R_BP; i < NR_REGS; i++) {
+			if (r->saved[i] == SAVED_SAME)
+				nv[i] = v[i];
+			else if (r->saved[i] == SAVED_UNDEF ||
+				 !read_word(&mem, cfa + (uint64_t)(int64_t)r->saved[i], &nv[i]))
+				known &= ~(1u << i);
+		}
+		memcpy(&v[R_BP], &nv[R_BP], sizeof(v) - sizeof(v[0]));
+		v[R_SP] = cfa;
+		if (n == max) {
+			*truncated = 1;
+			break;
+		}
+		pcs[n++] = pc = ra;
+	}
+	return n;
+}
+
+void unwinder__use_libdw_only(struct unwinder *u, bool on)
+{
+	u->libdw_only = on;
+}
+
 int unwinder__unwind(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
 		     size_t stack_len, uint64_t *pcs, int max, int *truncated)
 {
 	struct walk w = {.u = u, .first_ip = regs->ip, .pcs = pcs, .max = max};
+	int n;
 
 	*truncated = 0;
 	if (max < 1)
@@ -550,6 +779,12 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_regs *regs, const v
 	if (!u->attached) {
 		pcs[0] = regs->ip;
 		return 1;
+	}
+	if (!u->libdw_only) {
+		n = fast_walk(u, regs, stack, stack_len, pcs, max, truncated);
+		if (n != -EAGAIN)
+			return n;
+		*truncated = 0;
 	}
 	u->regs = regs;
 	u->stack = stack;
@@ -573,5 +808,6 @@ void unwinder__free(struct unwinder *u)
 		dwfl_end(u->dwfl);
 	table_clear(&u->table);
 	elf_end(u->arch_elf);
+	free(u->rules);
 	free(u);
 }

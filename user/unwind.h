@@ -14,6 +14,7 @@
 #ifndef HEAPTRACE_UNWIND_H
 #define HEAPTRACE_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -50,6 +51,13 @@ int unwinder__set_maps(struct unwinder *u, const struct procmaps *maps);
  */
 int unwinder__unwind(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
 		     size_t stack_len, uint64_t *pcs, int max, int *truncated);
+
+/*
+ * Off by default: frames go through a cache of the common CFI rules, and
+ * libdwfl unwinds only samples with a frame those rules cannot express.
+ * On: every sample through libdwfl (tests compare the two walks with it).
+ */
+void unwinder__use_libdw_only(struct unwinder *u, bool on);
 
 /* unwinder__free(NULL) is a no-op. */
 void unwinder__free(struct unwinder *u);

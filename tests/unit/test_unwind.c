@@ -119,6 +119,35 @@ __attribute__((noipa)) void sort_and_capture(struct sample *s)
 	sink++;
 }
 
+/*
+ * Unwinds `s` both ways, the cached-rule walk and libdwfl's own, and
+ * counts samples where they differ (reported once, at the end): every
+ * stack the tests below build, tampered ones included, is a case.
+ */
+static int walks_compared, walks_differ;
+
+static int unwind_checked(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
+			  size_t len, uint64_t *pcs, int max, int *trunc)
+{
+	uint64_t slow[MAX_PCS];
+	int n, n_slow, trunc_slow;
+
+	n = unwinder__unwind(u, regs, stack, len, pcs, max, trunc);
+	if (max > MAX_PCS)
+		return n;
+	unwinder__use_libdw_only(u, true);
+	n_slow = unwinder__unwind(u, regs, stack, len, slow, max, &trunc_slow);
+	unwinder__use_libdw_only(u, false);
+	walks_compared++;
+	if (n != n_slow || *trunc != trunc_slow ||
+	    (n > 0 && memcmp(pcs, slow, (size_t)n * sizeof(*pcs)))) {
+		if (!walks_differ++)
+			printf("# walks differ: %d frames (truncated %d) vs libdwfl's %d (%d)\n", n,
+			       *trunc, n_slow, trunc_slow);
+	}
+	return n;
+}
+
 /* The containing function of return address `pc` in process `pid`, or "?". */
 static const char *name_of(struct symbolizer *sym, const struct procmaps *pm, uint64_t pc)
 {
@@ -199,7 +228,7 @@ static void test_self(struct symbolizer *sym, struct procmaps *pm, struct unwind
 
 	f3(s, 0);
 	ok(s->len > 64 && s->regs.sp == (uint64_t)s->regs.sp, "captured %zu stack bytes", s->len);
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 	ok(n >= 5 && !trunc, "unwound %d frames, not truncated", n);
 	ok(pcs[0] == s->regs.ip, "pcs[0] is the captured ip");
 	check_chain(sym, pm, pcs, n, 0, "self");
@@ -210,25 +239,25 @@ static void test_self(struct symbolizer *sym, struct procmaps *pm, struct unwind
 	n_full = n;
 
 	/* Exactly as many frames as fit: not truncated. */
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, n_full, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, n_full, &trunc);
 	ok(n == n_full && !trunc, "max == depth gives %d frames, not truncated", n);
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, n_full - 1, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, n_full - 1, &trunc);
 	ok(n == n_full - 1 && trunc, "max == depth - 1 gives %d frames, truncated", n);
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, 1, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, 1, &trunc);
 	ok(n == 1 && trunc && pcs[0] == s->regs.ip, "max 1 gives the ip, truncated");
-	ok(unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, 0, &trunc) == -EINVAL,
+	ok(unwind_checked(u, &s->regs, s->stack, s->len, pcs, 0, &trunc) == -EINVAL,
 	   "max 0 is -EINVAL");
 
 	/* A short copy ends the walk where it would read beyond it. */
-	n = unwinder__unwind(u, &s->regs, s->stack, 64, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, 64, pcs, MAX_PCS, &trunc);
 	ok(n >= 1 && n < n_full && !trunc && pcs[0] == s->regs.ip,
 	   "a 64-byte copy stops early: %d frames", n);
-	n = unwinder__unwind(u, &s->regs, s->stack, 0, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, 0, pcs, MAX_PCS, &trunc);
 	ok(n == 1 && !trunc, "an empty copy gives the ip only");
 
 	/* Deep recursion: the walk stops at max and says so. */
 	f3(s, 200);
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 	ok(n == MAX_PCS && trunc, "200-deep recursion: %d frames, truncated", n);
 	all_f2 = n == MAX_PCS && !strcmp(name_of(sym, pm, pcs[0]), "f1");
 	for (i = 1; all_f2 && i < n; i++)
@@ -236,12 +265,12 @@ static void test_self(struct symbolizer *sym, struct procmaps *pm, struct unwind
 	ok(all_f2, "200-deep recursion: f1 then f2 frames");
 
 	f3(s, 20);
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 	check_chain(sym, pm, pcs, n, 20, "20-deep recursion");
 
 	/* Through libc's qsort: the libc module must sit at its right load bias. */
 	sort_and_capture(s);
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 	i = find_name(sym, pm, pcs, n, "sort_and_capture");
 	ok(n > 3 && !strcmp(name_of(sym, pm, pcs[0]), "f1") &&
 	       !strcmp(name_of(sym, pm, pcs[1]), "cmp_int") && i > 2 &&
@@ -255,14 +284,21 @@ static void test_self(struct symbolizer *sym, struct procmaps *pm, struct unwind
 
 	/* Cost per sample, CFI already parsed: f1, f2 x3, f3, test_self, main, 3 in libc. */
 	f3(s, 2);
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
-	t0 = now();
-	for (i = 0; i < 10000; i++)
-		unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
-	dt = now() - t0;
-	printf("# 10000 unwinds of %d frames: %.3f s, %.2f us per sample, %.0f ns per frame\n", n,
-	       dt, dt / 10000 * 1e6, dt / 10000 / n * 1e9);
-	ok(dt < 10.0, "10000 unwinds take %.3f s", dt);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+	for (i = 0; i < 2; i++) {
+		int k;
+
+		unwinder__use_libdw_only(u, i == 1);
+		t0 = now();
+		for (k = 0; k < 10000; k++)
+			unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+		dt = now() - t0;
+		printf("# 10000 unwinds of %d frames%s: %.3f s, %.2f us per sample, %.0f ns per "
+		       "frame\n",
+		       n, i ? " by libdwfl alone" : "", dt, dt / 10000 * 1e6, dt / 10000 / n * 1e9);
+		ok(dt < 10.0, "10000 unwinds%s take %.3f s", i ? " by libdwfl alone" : "", dt);
+	}
+	unwinder__use_libdw_only(u, false);
 }
 
 /*
@@ -279,7 +315,7 @@ static void test_no_fp_fallback(struct symbolizer *sym, struct procmaps *pm, str
 	int n, trunc;
 
 	f3(s, 0);
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 	if (!ok(n >= 2, "a stack to tamper with"))
 		return;
 	/* Where f1's return address into f2 sits in the copy. */
@@ -299,17 +335,17 @@ static void test_no_fp_fallback(struct symbolizer *sym, struct procmaps *pm, str
 		printf("ok %d # skip f1 has a frame pointer\n", ++tap_count);
 		printf("ok %d # skip f1 has a frame pointer\n", ++tap_count);
 	} else {
-		n = unwinder__unwind(u, &fake.regs, fake.stack, s->len, pcs, MAX_PCS, &trunc);
+		n = unwind_checked(u, &fake.regs, fake.stack, s->len, pcs, MAX_PCS, &trunc);
 		ok(n >= 2 && !strcmp(name_of(sym, pm, pcs[1]), "f2"),
 		   "a whole copy: CFI wins over rbp");
-		n = unwinder__unwind(u, &fake.regs, fake.stack, off, pcs, MAX_PCS, &trunc);
+		n = unwind_checked(u, &fake.regs, fake.stack, off, pcs, MAX_PCS, &trunc);
 		ok(n == 1 && !trunc,
 		   "copy cut before the return address: %d frame(s), no rbp frame", n);
 	}
 
 	/* capture_stack has no CFI: an ip in it ends the walk at once. */
 	fake.regs.ip = (uint64_t)(uintptr_t)capture_stack + 5;
-	n = unwinder__unwind(u, &fake.regs, fake.stack, s->len, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &fake.regs, fake.stack, s->len, pcs, MAX_PCS, &trunc);
 	ok(n == 1 && !trunc && pcs[0] == fake.regs.ip, "ip without CFI: %d frame(s), no rbp frame",
 	   n);
 }
@@ -361,7 +397,7 @@ static void test_dlopen_offset_vaddr(struct symbolizer *sym, struct unwinder *u,
 		lib_call(via_lib_cb, s);
 		ok(procmaps__load(getpid(), &pm) == 0 && unwinder__set_maps(u, pm) == 0,
 		   "set_maps after dlopen");
-		n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+		n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 		ok(n > 4 && !strcmp(name_of(sym, pm, pcs[0]), "f1") &&
 		       !strcmp(name_of(sym, pm, pcs[1]), "via_lib_cb") &&
 		       !strcmp(name_of(sym, pm, pcs[2]), "lib_call") &&
@@ -390,11 +426,11 @@ static void test_set_maps(struct symbolizer *sym, struct procmaps *pm, struct un
 
 	ok(unwinder__set_maps(u, pm) == 0, "set_maps with the same snapshot");
 	f3(s, 1);
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 	check_chain(sym, pm, pcs, n, 1, "after set_maps");
 	ok(procmaps__load(getpid(), &pm2) == 0 && unwinder__set_maps(u, pm2) == 0,
 	   "set_maps with a fresh snapshot");
-	n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+	n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 	check_chain(sym, pm, pcs, n, 1, "after a fresh snapshot");
 	procmaps__free(pm2);
 }
@@ -440,20 +476,20 @@ static void test_exited_child(struct symbolizer *sym)
 	ok(procmaps__load(pid, &live) == 0 && unwinder__new(pid, live, &u_live) == 0,
 	   "unwinder for the live child");
 	if (u_live) {
-		n = unwinder__unwind(u_live, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+		n = unwind_checked(u_live, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 		check_chain(sym, live, pcs, n, 2, "live child");
 	}
 	ok(write(go[1], &c, 1) == 1 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 	       kill(pid, 0) < 0,
 	   "child exited and was reaped");
 	if (u_live) {
-		n = unwinder__unwind(u_live, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+		n = unwind_checked(u_live, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 		check_chain(sym, live, pcs, n, 2, "exited child, unwinder made before");
 	}
 	ok(procmaps__parse(maps_text, pid, &dead) == 0 && unwinder__new(pid, dead, &u_dead) == 0,
 	   "unwinder from the exited child's maps text");
 	if (u_dead) {
-		n = unwinder__unwind(u_dead, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
+		n = unwind_checked(u_dead, &s->regs, s->stack, s->len, pcs, MAX_PCS, &trunc);
 		check_chain(sym, dead, pcs, n, 2, "exited child, unwinder made after");
 	}
 	unwinder__free(u_live);
@@ -482,7 +518,7 @@ static void test_no_modules(struct sample *s)
 	   "unwinder over files that do not exist");
 	if (u) {
 		/* rbp is a real frame pointer in a sanitizer build: it must not be followed. */
-		n = unwinder__unwind(u, &s->regs, s->stack, s->len, pcs, 4, &trunc);
+		n = unwind_checked(u, &s->regs, s->stack, s->len, pcs, 4, &trunc);
 		ok(n == 1 && pcs[0] == s->regs.ip && !trunc, "walk without modules gives the ip");
 	}
 	unwinder__free(u);
@@ -512,6 +548,9 @@ int main(void)
 	}
 	test_exited_child(sym);
 	test_no_modules(s);
+	ok(walks_compared > 20 && walks_differ == 0,
+	   "the cached-rule walk equals libdwfl's on %d of %d samples",
+	   walks_compared - walks_differ, walks_compared);
 	unwinder__free(u);
 	procmaps__free(pm);
 	symbolizer__free(sym);
