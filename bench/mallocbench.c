@@ -3,8 +3,9 @@
  * mallocbench.c - the cost of one malloc+free pair, the unit heaptrace's
  * overhead is paid in.
  *
- * Usage: mallocbench THREADS SIZE PAIRS
- * Each of THREADS threads does PAIRS malloc(SIZE)/free pairs, all starting
+ * Usage: mallocbench THREADS SIZE PAIRS [new]
+ * Each of THREADS threads does PAIRS malloc(SIZE)/free pairs (with "new":
+ * C++ operator new(SIZE)/operator delete pairs, libstdc++'s), all starting
  * together; prints "ns_per_pair N": the slowest thread's loop time divided
  * by PAIRS, i.e. what one pair costs a thread while all of them run. Each
  * thread times itself (the main thread may not run until they are done),
@@ -13,10 +14,16 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+/* libstdc++'s operator new(size_t) and operator delete(void *), by their mangled names. */
+void *_Znwm(unsigned long n);
+void _ZdlPv(void *p);
 
 static size_t size;
 static long pairs;
+static int use_new;
 static pthread_barrier_t start;
 static double slowest_ns;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -38,11 +45,14 @@ static void *loop(void *arg)
 	pthread_barrier_wait(&start);
 	t0 = now_ns();
 	for (i = 0; i < pairs; i++) {
-		void *p = malloc(size);
+		void *p = use_new ? _Znwm(size) : malloc(size);
 
 		/* Keep the compiler from pairing malloc with free away. */
 		__asm__ volatile("" : : "r"(p) : "memory");
-		free(p);
+		if (use_new)
+			_ZdlPv(p);
+		else
+			free(p);
 	}
 	t = now_ns() - t0;
 	pthread_mutex_lock(&lock);
@@ -57,10 +67,11 @@ int main(int argc, char **argv)
 	pthread_t tids[64];
 	int threads, i;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: mallocbench THREADS SIZE PAIRS\n");
+	if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[4], "new"))) {
+		fprintf(stderr, "usage: mallocbench THREADS SIZE PAIRS [new]\n");
 		return 2;
 	}
+	use_new = argc == 5;
 	threads = atoi(argv[1]);
 	size = (size_t)atol(argv[2]);
 	pairs = atol(argv[3]);

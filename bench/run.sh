@@ -138,11 +138,12 @@ MICRO_CONFIGS=(untraced "floor-entry:--floor --probe-at-entry" "floor:--floor"
 command -v heaptrack >/dev/null && MICRO_CONFIGS+=("heaptrack:")
 command -v valgrind >/dev/null && MICRO_CONFIGS+=("massif:")
 # threads size pairs
-MICRO_LOADS=("1 64 100000" "1 4096 100000" "1 65536 100000" "$(nproc) 64 100000")
+# "new": C++ operator new/delete (libstdc++'s, which hands each request to malloc).
+MICRO_LOADS=("1 64 100000" "1 4096 100000" "1 65536 100000" "$(nproc) 64 100000" "1 64 100000 new")
 
 micro_part() {
 	mkdir -p "$BUILD/bench"
-	cc -O2 -Wall -Wextra -Werror bench/mallocbench.c -o "$MB" -lpthread
+	cc -O2 -Wall -Wextra -Werror bench/mallocbench.c -o "$MB" -lpthread -lstdc++
 	echo "bench: malloc/free pairs, $REPS rounds of ${#MICRO_CONFIGS[@]} configurations x ${#MICRO_LOADS[@]} loads" >&2
 	local r c name args load ns
 	: >"$T/micro"

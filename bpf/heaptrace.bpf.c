@@ -1084,11 +1084,63 @@ int floor_return(struct pt_regs *ctx)
 extern bool bpf_session_is_return(void) __ksym __weak;
 extern __u64 *bpf_session_cookie(void) __ksym __weak;
 
+/*
+ * An unsampled forwarder's call in progress (HT_COOKIE_FORWARDER): the
+ * inner call it makes is part of it, already judged by its sampling
+ * decision. No return run tells when it ends, so the inner call proves it
+ * belongs: its return address (the word at its stack pointer, pushed by
+ * that very call) lies in the forwarder's code, [lo, hi), a little deeper
+ * on the stack; or, for a forwarder that jumps to another (operator new[]
+ * to operator new), the stack pointer is the same and so is the return
+ * address. The first inner call that is not a forwarder consumes it.
+ */
+struct fwd_marker {
+	__u64 sp;  /* the forwarder's entry stack pointer; 0: none */
+	__u64 ret; /* the word at sp then: its caller's return address */
+	__u64 lo;  /* the code of the innermost forwarder entered so far */
+	__u64 hi;
+	__u64 epoch;
+};
+
+/* An inner call sits this close below its forwarder's entry (their frames are small). */
+#define HT_FORWARDER_FRAME_MAX 4096
+
 struct session_thread {
 	__u64 budget; /* bytes until the next sample */
 	__u64 initialized;
 	struct ht_inflight call; /* entry_sp == 0: no call tracked */
+	struct fwd_marker fwd;
 };
+
+/* The code range of the forwarder whose probe at `ip` carries `cookie`. */
+static __always_inline void forwarder_code(struct pt_regs *ctx, __u64 cookie, __u64 *lo, __u64 *hi)
+{
+	*lo = PT_REGS_IP(ctx) - HT_COOKIE_PROBE_OFF(cookie);
+	*hi = *lo + HT_COOKIE_FUNC_SIZE(cookie);
+}
+
+/*
+ * Whether a call entering at `sp` belongs to the forwarder call `f` left
+ * (see struct fwd_marker). A stale marker (its forwarder threw, or the
+ * probes were taken off meanwhile) fails these tests: the word at a call's
+ * stack pointer is the return address its caller just pushed.
+ */
+static __always_inline bool forwarder_holds(const struct fwd_marker *f, __u64 sp, bool is_fwd,
+					    __u64 lo)
+{
+	__u64 ret;
+
+	if (f->epoch != probe_epoch || sp > f->sp)
+		return false;
+	if (sp < f->sp && f->sp - sp > HT_FORWARDER_FRAME_MAX)
+		return false;
+	/* Same depth: only one forwarder jumping to another, never one to itself (a loop). */
+	if (sp == f->sp && (!is_fwd || lo == f->lo))
+		return false;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return false;
+	return sp == f->sp ? ret == f->ret : ret >= f->lo && ret < f->hi;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -1102,7 +1154,8 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64
 					 __u64 old_addr, __u64 out_ptr, bool always_track)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 sp = PT_REGS_SP(ctx), *cookie;
+	__u64 sp = PT_REGS_SP(ctx), *cookie, attach = bpf_get_attach_cookie(ctx), lo = 0, hi = 0;
+	bool is_fwd = attach & HT_COOKIE_FORWARDER;
 	struct session_thread *st;
 	struct ht_inflight *call;
 	struct ht_target *t;
@@ -1125,6 +1178,21 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64
 			return 1;
 		call->entry_sp = 0;
 	}
+	if (is_fwd)
+		forwarder_code(ctx, attach, &lo, &hi);
+	if (st->fwd.sp) {
+		if (forwarder_holds(&st->fwd, sp, is_fwd, lo)) {
+			/* A forwarder passing the call on: its own code calls the next one. */
+			if (is_fwd) {
+				st->fwd.lo = lo;
+				st->fwd.hi = hi;
+			} else {
+				st->fwd.sp = 0;
+			}
+			return 1;
+		}
+		st->fwd.sp = 0;
+	}
 
 	count(&t->calls);
 	if (sample_rate <= 1) {
@@ -1140,6 +1208,16 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64
 	/* The common case: nothing to record, no return probe. */
 	if (!sampled && !always_track)
 		return 1;
+	if (!sampled && is_fwd) {
+		/* Its inner call is part of this one: say so without a return run. */
+		if (bpf_probe_read_user(&st->fwd.ret, sizeof(st->fwd.ret), (void *)sp))
+			return 1;
+		st->fwd.sp = sp;
+		st->fwd.lo = lo;
+		st->fwd.hi = hi;
+		st->fwd.epoch = probe_epoch;
+		return 1;
+	}
 
 	call->stack_id = 0;
 	if (sampled)

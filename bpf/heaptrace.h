@@ -140,6 +140,22 @@ struct ht_live_val {
 };
 
 /*
+ * The attach cookie of a session-attached site (0 for most). A *forwarder*
+ * is an entry point that always hands its request straight to another
+ * probed one from its own code (libstdc++'s and libc++'s operator new call
+ * malloc or aligned_alloc, operator new[] jumps to operator new): an
+ * unsampled call of it arms no return run, it only leaves a marker that
+ * the inner call recognises by its return address (see forwarder_holds in
+ * the BPF programs). The cookie carries the function's extent: its size
+ * and the probe's offset into it.
+ */
+#define HT_COOKIE_FORWARDER    (1ull << 63)
+#define HT_COOKIE_PROBE_OFF(c) (((c) >> 32) & 0xffffu)
+#define HT_COOKIE_FUNC_SIZE(c) ((c)&0xffffffffu)
+#define HT_COOKIE(fwd, off, size)                                                                  \
+	(((fwd) ? HT_COOKIE_FORWARDER : 0) | ((__u64)((off)&0xffffu) << 32) | ((size)&0xffffffffu))
+
+/*
  * The call a thread is inside, between an allocator's entry and its return.
  * Keyed by thread id. entry_sp lets nested calls (reallocarray -> realloc,
  * realloc(NULL) -> malloc, operator new -> malloc) count once: a call whose

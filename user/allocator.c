@@ -163,6 +163,22 @@ static enum ht_entry entry_of_kind(enum discover_entry_kind kind)
 	}
 }
 
+/*
+ * Whether `o`'s operator new family forwards every request from its own
+ * code to a probed malloc or aligned_alloc (or jumps to a sibling that
+ * does): the C++ runtimes' own. An operator new defined elsewhere (in an
+ * executable, a custom pool) may reach malloc through helpers, or not at
+ * all: its calls keep a return run each (see HT_COOKIE_FORWARDER).
+ */
+static bool forwards_to_malloc(const struct discover_object *o)
+{
+	const char *base = strrchr(o->path, '/');
+
+	base = base ? base + 1 : o->path;
+	return o->allocator == DISCOVER_ALLOC_CXXRT &&
+	       (!strncmp(base, "libstdc++.so", 12) || !strncmp(base, "libc++.so", 9));
+}
+
 /* Chooses the probe site of every entry point of one object. */
 static int plan_object(const struct discover_object *o, bool at_entry, struct alloc_object_plan *op)
 {
@@ -195,7 +211,9 @@ static int plan_object(const struct discover_object *o, bool at_entry, struct al
 		site->symbol = e->symbol;
 		site->entry = entry_of_kind(e->kind);
 		site->allocates = site->entry != HT_FREE;
-		if (find_function(elf, e->symbol, e->value, &sym))
+		bool found = find_function(elf, e->symbol, e->value, &sym);
+
+		if (found)
 			code = function_code(elf, fd, &sym, &len);
 		/* Still decoded at the entry, to show the instruction the probe sits on. */
 		probeplace__choose(code, len, needs_of(site->entry), &site->place);
@@ -207,6 +225,9 @@ static int plan_object(const struct discover_object *o, bool at_entry, struct al
 				 "entry: --probe-at-entry");
 		}
 		site->file_offset = e->offset + site->place.offset;
+		if (found && site->entry == HT_OPERATOR_NEW && forwards_to_malloc(o) &&
+		    site->place.offset < sym.st_size && sym.st_size <= 0xffffffffu)
+			site->cookie = HT_COOKIE(true, site->place.offset, sym.st_size);
 		free(code);
 	}
 cleanup:
@@ -282,8 +303,11 @@ void allocator__plan_write(const struct alloc_plan *plan, FILE *f)
 		const struct alloc_object_plan *op = &plan->objects[i];
 
 		for (j = 0; j < op->nr_sites; j++)
-			fprintf(f, "%s\t%s\t+0x%x\t%s\t%s\n", op->shown, op->sites[j].symbol,
+			fprintf(f, "%s\t%s\t+0x%x\t%s\t%s%s\n", op->shown, op->sites[j].symbol,
 				op->sites[j].place.offset, op->sites[j].place.insn,
-				op->sites[j].place.reason);
+				op->sites[j].place.reason,
+				op->sites[j].cookie & HT_COOKIE_FORWARDER
+				    ? "; forwards to malloc: a return run only when sampled"
+				    : "");
 	}
 }

@@ -29,13 +29,14 @@ struct alloc_site {
 	bool allocates;		 /* it returns a block: a return probe too */
 	uint64_t file_offset;	 /* where the probes attach: function + place.offset */
 	struct probeplace place; /* the site within the function, and why */
+	uint64_t cookie;	 /* what its BPF program is told: HT_COOKIE(), 0 for most */
 };
 
 /* The sites of one object, opened as `path`. */
 struct alloc_object_plan {
-	char *path;		/* as heaptrace opens it: /proc/PID/root/... */
-	char *shown;		/* as the process's maps show it */
-	const char *allocator;	/* "glibc", "jemalloc", ... */
+	char *path;	       /* as heaptrace opens it: /proc/PID/root/... */
+	char *shown;	       /* as the process's maps show it */
+	const char *allocator; /* "glibc", "jemalloc", ... */
 	struct alloc_site *sites;
 	size_t nr_sites;
 };

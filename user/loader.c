@@ -297,7 +297,7 @@ static int attach_session(struct loader *l, pid_t pid, const char *path,
 	if (l->floor)
 		prog = l->skel->progs.floor_session;
 	/* uprobe_multi says "every process" with pid 0, perf uprobes with -1. */
-	fd = uprobe_session__attach(bpf_program__fd(prog), path, site->file_offset,
+	fd = uprobe_session__attach(bpf_program__fd(prog), path, site->file_offset, site->cookie,
 				    pid < 0 ? 0 : pid);
 	if (fd < 0)
 		return fd;

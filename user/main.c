@@ -191,6 +191,10 @@ static int dump_target(struct heaptrace *ht, size_t idx)
 		 t->pid, t->comm, inuse, sum.inuse_bytes >= t->last_inuse_bytes ? "+" : "", delta,
 		 sum.inuse_objects, alloc, sum.samples, sum.lost);
 	log_debug("wrote %s", path);
+	/* Calls nested in another (operator new's malloc) count once: tests check that here. */
+	if (!loader__target_stats(ht->loader, t->pid, &c))
+		log_debug("pid %d: %llu allocation calls seen, %llu tracked blocks freed", t->pid,
+			  (unsigned long long)c.calls, (unsigned long long)c.frees_tracked);
 	t->last_inuse_bytes = sum.inuse_bytes;
 	t->dumps++;
 	return 0;

@@ -37,10 +37,11 @@ _Static_assert(sizeof(struct uprobe_multi_link_attr) == 64, "link_create is 64 b
 
 #define BPF_LINK_CREATE_CMD 28 /* enum bpf_cmd's BPF_LINK_CREATE */
 
-int uprobe_session__attach(int prog_fd, const char *path, uint64_t file_offset, pid_t pid)
+int uprobe_session__attach(int prog_fd, const char *path, uint64_t file_offset, uint64_t cookie,
+			   pid_t pid)
 {
 	struct uprobe_multi_link_attr attr;
-	__u64 offset = file_offset;
+	__u64 offset = file_offset, value = cookie;
 	long fd;
 
 	memset(&attr, 0, sizeof(attr));
@@ -48,6 +49,7 @@ int uprobe_session__attach(int prog_fd, const char *path, uint64_t file_offset, 
 	attr.attach_type = UPROBE_SESSION_ATTACH_TYPE;
 	attr.path = (__u64)(uintptr_t)path;
 	attr.offsets = (__u64)(uintptr_t)&offset;
+	attr.cookies = (__u64)(uintptr_t)&value;
 	attr.cnt = 1;
 	attr.pid = (__u32)pid;
 	fd = syscall(__NR_bpf, BPF_LINK_CREATE_CMD, &attr, sizeof(attr));
@@ -113,7 +115,7 @@ int uprobe_session__probe(void)
 		err = prog_fd;
 		goto cleanup;
 	}
-	link_fd = uprobe_session__attach(prog_fd, ctx.path, ctx.offset, getpid());
+	link_fd = uprobe_session__attach(prog_fd, ctx.path, ctx.offset, 0, getpid());
 	err = link_fd < 0 ? link_fd : 0;
 cleanup:
 	if (link_fd >= 0)

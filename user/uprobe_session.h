@@ -39,9 +39,12 @@ int uprobe_session__probe(void);
 /*
  * Attaches the loaded session program `prog_fd` at byte `file_offset` of the
  * file at `path` (an ELF object; the offset is a file offset, not an
- * address), firing in process `pid` only. Returns the link's descriptor,
- * which the caller owns (closing it detaches), or a negative errno.
+ * address), firing in process `pid` only (0: every process); the program
+ * reads `cookie` with bpf_get_attach_cookie(). Returns the link's
+ * descriptor, which the caller owns (closing it detaches), or a negative
+ * errno.
  */
-int uprobe_session__attach(int prog_fd, const char *path, uint64_t file_offset, pid_t pid);
+int uprobe_session__attach(int prog_fd, const char *path, uint64_t file_offset, uint64_t cookie,
+			   pid_t pid);
 
 #endif /* HEAPTRACE_UPROBE_SESSION_H */
