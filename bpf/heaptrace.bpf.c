@@ -181,6 +181,27 @@ static __always_inline void count(__u64 *counter)
 	__sync_fetch_and_add(counter, 1);
 }
 
+/* See HT_CALL_SLOTS in heaptrace.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HT_CALL_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ht_call_count);
+} call_counts SEC(".maps");
+
+static __always_inline void count_call(__u32 tgid, struct ht_target *t)
+{
+	__u32 slot = ht_call_slot(tgid);
+	struct ht_call_count *c = bpf_map_lookup_elem(&call_counts, &slot);
+
+	/* Atomic though per CPU: another task may preempt this program on its CPU. */
+	if (c && (c->tgid == tgid || __sync_val_compare_and_swap(&c->tgid, 0, tgid) == 0)) {
+		__sync_fetch_and_add(&c->calls, 1);
+		return;
+	}
+	count(&t->calls);
+}
+
 /* --cgroup: the one cgroup whose subtree system-wide mode picks processes from. */
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
@@ -573,7 +594,7 @@ static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u6
 	if (outer && nested_in(outer, sp, now))
 		return 0;
 
-	count(&t->calls);
+	count_call(tgid, t);
 	call.entry_sp = sp;
 	call.time_ns = now;
 	call.epoch = probe_epoch;
@@ -1194,7 +1215,7 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64
 		st->fwd.sp = 0;
 	}
 
-	count(&t->calls);
+	count_call(tgid, t);
 	if (sample_rate <= 1) {
 		sampled = true;
 	} else {

@@ -41,7 +41,7 @@ enum ht_entry {
  * atomic adds from any CPU.
  */
 struct ht_target {
-	__u64 calls;	       /* allocation calls seen (sampled or not) */
+	__u64 calls;	       /* allocation calls seen: those not in call_counts (below) */
 	__u64 samples;	       /* sampled allocations recorded */
 	__u64 frees_tracked;   /* frees that released a tracked sampled block */
 	__u64 lost_live_full;  /* sampled block not tracked: live map full */
@@ -59,6 +59,30 @@ struct ht_target {
 	 */
 	__u64 frozen;
 };
+
+/*
+ * Allocation calls are counted per CPU (map `call_counts`, a per-CPU array
+ * of HT_CALL_SLOTS): one counter in struct ht_target, written by every
+ * thread of the process on every call, would move its cache line between
+ * CPUs on each call of a multi-threaded target. Slot ht_call_slot(tgid) of
+ * a CPU belongs to the first process that counts there (tgid 0: free);
+ * a process whose slot another one holds on that CPU counts in
+ * ht_target.calls instead. The daemon adds both, and frees a process's
+ * slots when it deletes its entry.
+ */
+#define HT_CALL_SLOT_BITS 12
+#define HT_CALL_SLOTS	  (1u << HT_CALL_SLOT_BITS)
+
+struct ht_call_count {
+	__u64 tgid; /* 64-bit: BPF's compare-and-swap takes no narrower operand */
+	__u64 calls;
+};
+
+/* Fibonacci hashing again: consecutive PIDs land far apart. */
+static inline __u32 ht_call_slot(__u32 tgid)
+{
+	return (__u32)((tgid * 0x9e3779b9u) >> (32 - HT_CALL_SLOT_BITS));
+}
 
 #define HT_FROZEN_EXIT 1
 #define HT_FROZEN_EXEC 2

@@ -483,9 +483,53 @@ static void live_deleted(struct loader *l, const void *key)
 				   __ATOMIC_RELAXED);
 }
 
+/*
+ * The calls of `pid` counted in its per-CPU slot (see HT_CALL_SLOTS); with
+ * `release`, the slot is freed on every CPU where `pid` holds it, so that a
+ * later process given this PID starts from zero. Other processes' counts on
+ * the CPUs where they hold the slot are written back as read (a call they
+ * make meanwhile may be lost from the count: a rate, not an exact figure).
+ */
+static __u64 call_slot_calls(struct loader *l, pid_t pid, bool release)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u32 key = ht_call_slot((__u32)pid);
+	struct ht_call_count *per_cpu;
+	bool held = false;
+	__u64 calls = 0;
+	int i;
+
+	if (ncpus <= 0)
+		return 0;
+	per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return 0;
+	if (bpf_map__lookup_elem(l->skel->maps.call_counts, &key, sizeof(key), per_cpu,
+				 (size_t)ncpus * sizeof(*per_cpu), 0))
+		goto cleanup;
+	for (i = 0; i < ncpus; i++) {
+		if (per_cpu[i].tgid != (__u32)pid)
+			continue;
+		calls += per_cpu[i].calls;
+		held = true;
+		if (release)
+			per_cpu[i] = (struct ht_call_count){0};
+	}
+	if (release && held)
+		bpf_map__update_elem(l->skel->maps.call_counts, &key, sizeof(key), per_cpu,
+				     (size_t)ncpus * sizeof(*per_cpu), BPF_EXIST);
+cleanup:
+	free(per_cpu);
+	return calls;
+}
+
 /* Deletes everything recorded for the processes of `set`. */
 static void delete_data(struct loader *l, const struct pidset *set)
 {
+	size_t i;
+
+	for (i = 0; i < set->nr; i++)
+		call_slot_calls(l, set->pids[i], true);
 	delete_matching(l->skel->maps.aggs, sizeof(struct ht_agg_key), sizeof(struct ht_agg_val),
 			set, agg_belongs, NULL, l);
 	delete_matching(l->skel->maps.stacks, sizeof(__u64), sizeof(struct ht_stack), set,
@@ -751,6 +795,7 @@ int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out)
 
 	if (bpf_map__lookup_elem(l->skel->maps.targets, &key, sizeof(key), out, sizeof(*out), 0))
 		return -errno;
+	out->calls += call_slot_calls(l, pid, false);
 	return 0;
 }
 
