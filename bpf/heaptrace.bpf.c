@@ -926,13 +926,17 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	return 0;
 }
 
-SEC("tp/sched/sched_process_exit")
-int on_exit(struct trace_event_raw_sched_process_exit *ctx)
+/*
+ * BTF-typed like the other lifecycle programs: a classic tracepoint needs
+ * tracefs mounted, which a fresh machine may not have.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct ht_target *t;
 
-	if (!ctx->group_dead)
+	if (!group_dead)
 		return 0;
 	t = bpf_map_lookup_elem(&targets, &tgid);
 	if (t && !t->frozen)
