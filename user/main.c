@@ -149,6 +149,23 @@ static int ready_target(struct heaptrace *ht, struct target *t)
 }
 
 /*
+ * Starts tracing a process a person named. Its files are opened before its
+ * probes go in and "tracing pid" is said: a target that exits right after
+ * its first allocations is still symbolized, once its mount namespace and
+ * /proc/PID/root are gone.
+ */
+static int attach_target(struct heaptrace *ht, struct target *t, pid_t pid)
+{
+	int err = target__open_named(t, pid);
+
+	if (!err)
+		err = ready_target(ht, t);
+	if (!err)
+		err = target__probe(t, ht->loader, ht->env.probe_at_entry, true);
+	return err;
+}
+
+/*
  * Writes a profile for target `idx` and prints its status line. In
  * system-wide mode a process whose counters did not move since its last
  * profile gets none: that profile still says everything. The caller has
@@ -290,12 +307,13 @@ static bool adopt_target(struct heaptrace *ht, pid_t pid, bool attach)
 	}
 	/* Counters read for the profiles being written do not have this one yet. */
 	loader__cache_aggs(ht->loader, false);
-	if (attach)
-		err = target__attach(t, pid, ht->loader, ht->env.probe_at_entry);
-	else
+	if (attach) {
+		err = attach_target(ht, t, pid);
+	} else {
 		err = target__open(t, pid);
-	if (!err)
-		err = ready_target(ht, t);
+		if (!err)
+			err = ready_target(ht, t);
+	}
 	if (err) {
 		/* Gone already: forget what the BPF side holds for it. */
 		target__fini(t);
@@ -303,7 +321,7 @@ static bool adopt_target(struct heaptrace *ht, pid_t pid, bool attach)
 		return false;
 	}
 	ht->nr_targets++;
-	if (!attach) /* else target__attach said "tracing pid" */
+	if (!attach) /* else attach_target said "tracing pid" */
 		log_debug("tracing pid %d (%s)", pid, t->comm);
 	return true;
 }
@@ -381,9 +399,7 @@ static int reattach_target(struct heaptrace *ht, size_t idx)
 	t = &ht->targets[idx];
 	loader__remove_target(ht->loader, pid);
 	target__fini(t);
-	err = target__attach(t, pid, ht->loader, ht->env.probe_at_entry);
-	if (!err)
-		err = ready_target(ht, t);
+	err = attach_target(ht, t, pid);
 	if (err)
 		ht->exit_code = 1;
 	return err;
@@ -402,9 +418,7 @@ static int attach_all(struct heaptrace *ht, const pid_t *pids, size_t nr)
 				  ht->env.max_processes);
 			return -ENOSPC;
 		}
-		err = target__attach(t, pids[i], ht->loader, ht->env.probe_at_entry);
-		if (!err)
-			err = ready_target(ht, t);
+		err = attach_target(ht, t, pids[i]);
 		ht->nr_targets++;
 		if (err)
 			return err;
@@ -472,10 +486,8 @@ static void settle_pending(struct heaptrace *ht)
 				sysscan__scan_pid(ht->sysscan, p->pid);
 			done = true;
 		} else if ((t = new_target_slot(ht)) != NULL) {
-			int err = target__attach(t, p->pid, ht->loader, ht->env.probe_at_entry);
+			int err = attach_target(ht, t, p->pid);
 
-			if (!err)
-				err = ready_target(ht, t);
 			if (err) {
 				target__fini(t);
 				loader__remove_target(ht->loader, p->pid);

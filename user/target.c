@@ -138,7 +138,7 @@ int target__open(struct target *t, pid_t pid)
 	return 0;
 }
 
-int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_entry)
+int target__open_named(struct target *t, pid_t pid)
 {
 	int err = target__open(t, pid);
 
@@ -150,7 +150,7 @@ int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_
 		log_error("pid %d (%s) exited before heaptrace could attach to it", pid, t->comm);
 		return -ESRCH;
 	}
-	return target__probe(t, l, probe_at_entry, true);
+	return 0;
 }
 
 int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool announce)

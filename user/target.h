@@ -31,7 +31,7 @@ struct target {
 	uint64_t unwind_failures; /* stacks that could not be unwound past their leaf */
 	uint64_t last_refresh_ns;
 	bool last_refresh_found; /* it covered the address it was made for */
-	uint64_t last_samples; /* counters at the last profile written: skip idle ones */
+	uint64_t last_samples;	 /* counters at the last profile written: skip idle ones */
 	uint64_t last_frees;
 	uint64_t events;      /* DWARF mode: events handled, which may lag the counters */
 	uint64_t last_events; /* ... at the last profile written */
@@ -63,18 +63,21 @@ int target__open(struct target *t, pid_t pid);
 int target__start_time(pid_t pid, uint64_t *out);
 
 /*
- * Starts tracing `pid`: snapshot its maps, discover its allocator and attach
- * the probes to its entry points (each on its own first instruction with
- * `probe_at_entry`). A command heaptrace started is attached once stopped
- * at its entry point, its libraries loaded. Prints one error line naming
- * the PID on failure and returns a negative errno.
+ * target__open for a process a person named (-p, a command, after its
+ * exec): prints one error line naming the PID when it is gone, and returns
+ * -ESRCH. The caller then readies its files and calls target__probe; a
+ * command heaptrace started is opened once stopped at its entry point, its
+ * libraries loaded.
  */
-int target__attach(struct target *t, pid_t pid, struct loader *l, bool probe_at_entry);
+int target__open_named(struct target *t, pid_t pid);
 
 /*
- * Attaches the probes of an open target (again, after the safety valve took
- * them off): its allocator planned from its current maps snapshot. With
- * `announce`, prints the "tracing pid" line. Errors as target__attach.
+ * Starts tracing an open target: discovers its allocator from its current
+ * maps snapshot and attaches the probes to its entry points (each on its
+ * own first instruction with `probe_at_entry`), again after the safety
+ * valve took them off. With `announce`, prints the "tracing pid" line.
+ * Prints one error line naming the PID on failure and returns a negative
+ * errno.
  */
 int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool announce);
 
