@@ -168,6 +168,18 @@ require_root_btf() {
 	command -v go >/dev/null 2>&1 || bail_out "go is not installed (scripts/install-deps.sh)"
 }
 
+# require_kernel MAJOR MINOR WHAT: WHAT came with Linux MAJOR.MINOR.
+require_kernel() {
+	local kver kmaj kmin
+	kver=$(uname -r)
+	kmaj=${kver%%.*}
+	kmin=${kver#*.}
+	kmin=${kmin%%[!0-9]*}
+	if [ "$kmaj" -lt "$1" ] || { [ "$kmaj" -eq "$1" ] && [ "$kmin" -lt "$2" ]; }; then
+		_precondition_missing "kernel $kver predates $3 ($1.$2)"
+	fi
+}
+
 require_fixture() {
 	local f
 	for f in "$@"; do

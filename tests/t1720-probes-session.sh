@@ -10,14 +10,7 @@
 require_root_btf
 require_fixture alloc_known-fp alloc_known-nofp alloc_cxx-fp alloc_cxx-nofp
 
-# Sessions came with Linux 6.13: an older kernel cannot have them.
-kver=$(uname -r)
-kmaj=${kver%%.*}
-kmin=${kver#*.}
-kmin=${kmin%%[!0-9]*}
-if [ "$kmaj" -lt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -lt 13 ]; }; then
-	_precondition_missing "kernel $kver predates uprobe sessions (6.13)"
-fi
+require_kernel 6 13 "uprobe sessions"
 
 probes_of() {
 	sed -nE 's/.*tracing pid [0-9]+ .*[^0-9]([0-9]+) probes.*/\1/p' "$1" | head -n 1

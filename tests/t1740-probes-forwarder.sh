@@ -14,13 +14,7 @@
 require_root_btf
 require_fixture alloc_cxx-fp alloc_cxx-nofp
 
-kver=$(uname -r)
-kmaj=${kver%%.*}
-kmin=${kver#*.}
-kmin=${kmin%%[!0-9]*}
-if [ "$kmaj" -lt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -lt 13 ]; }; then
-	_precondition_missing "kernel $kver predates uprobe sessions (6.13)"
-fi
+require_kernel 6 13 "uprobe sessions"
 
 # --list-probes says which sites forward: libstdc++'s operator new family, not malloc.
 run_bounded 20 "$HEAPTRACE" --list-probes -- "$FIXTURES/alloc_cxx-nofp" >"$T/list" 2>&1
