@@ -71,8 +71,7 @@ int64_t pprof__add_location(struct pprof_builder *b, uint64_t address, uint64_t 
  * The id of the location at `address` in mapping `mapping_id` if it was
  * added already, else 0: lets a caller skip symbolizing an address twice.
  */
-int64_t pprof__find_location(const struct pprof_builder *b, uint64_t address,
-			     uint64_t mapping_id);
+int64_t pprof__find_location(const struct pprof_builder *b, uint64_t address, uint64_t mapping_id);
 
 /*
  * Adds a sample. location_ids[0] is the leaf. values are, in order,
