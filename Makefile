@@ -67,7 +67,7 @@ FP_FLAGS := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 NOFP_FLAGS := -fomit-frame-pointer
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test check test-unit fixtures vmlinux demo format bench
+.PHONY: all clean test check test-unit fixtures vmlinux demo format format-check bench
 
 all: $(BUILD)/heaptrace
 
@@ -163,8 +163,14 @@ bench: all
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
+FORMAT_SRCS = bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h tests/fixtures/*.c \
+	      tests/fixtures/*.cc
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h tests/fixtures/*.c tests/fixtures/*.cc
+	clang-format -i $(FORMAT_SRCS)
+
+# Fails, naming the file and line, where a source is not as `make format` leaves it.
+format-check:
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf build build-san

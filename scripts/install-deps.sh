@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-	clang llvm libbpf-dev bpftool libelf-dev libdw-dev
+	clang clang-format llvm libbpf-dev bpftool libelf-dev libdw-dev
 	libprotobuf-c-dev protobuf-c-compiler zlib1g-dev golang-go curl
 	pkg-config libiberty-dev make gcc g++ libc6-dev perl python3 libcapstone-dev
 	libjemalloc-dev libtcmalloc-minimal4 redis-server redis-tools
