@@ -149,19 +149,22 @@ static int ready_target(struct heaptrace *ht, struct target *t)
 }
 
 /*
- * Starts tracing a process a person named. Its files are opened before its
- * probes go in and "tracing pid" is said: a target that exits right after
- * its first allocations is still symbolized, once its mount namespace and
- * /proc/PID/root are gone.
+ * Starts tracing a process a person named. "tracing pid" is said once its
+ * files are open too: a target that exits right after that line is still
+ * symbolized, once its mount namespace and /proc/PID/root are gone. The
+ * probes go in first, so that a process whose allocator is not mapped yet
+ * (just after an exec) costs no unwinder set-up each time it is tried.
  */
 static int attach_target(struct heaptrace *ht, struct target *t, pid_t pid)
 {
 	int err = target__open_named(t, pid);
 
 	if (!err)
+		err = target__probe(t, ht->loader, ht->env.probe_at_entry);
+	if (!err)
 		err = ready_target(ht, t);
 	if (!err)
-		err = target__probe(t, ht->loader, ht->env.probe_at_entry, true);
+		target__announce(t);
 	return err;
 }
 
@@ -557,7 +560,7 @@ static bool valve_reattach(struct heaptrace *ht, struct target *t)
 		return sysscan__scan(ht->sysscan) >= 0;
 	/* Libraries may have come and gone while nothing was watched. */
 	target__refresh_maps(t);
-	return target__probe(t, ht->loader, ht->env.probe_at_entry, false) == 0;
+	return target__probe(t, ht->loader, ht->env.probe_at_entry) == 0;
 }
 
 /* Carries out what a valve decided, and says so on stderr. */

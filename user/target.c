@@ -153,10 +153,10 @@ int target__open_named(struct target *t, pid_t pid)
 	return 0;
 }
 
-int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool announce)
+int target__probe(struct target *t, struct loader *l, bool probe_at_entry)
 {
 	struct alloc_plan *plan = NULL;
-	char objects[512] = "";
+	char objects[sizeof(t->probed) - 64] = "";
 	int err, probes = 0;
 	pid_t pid = t->pid;
 	size_t i;
@@ -186,12 +186,17 @@ int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool 
 		snprintf(objects + len, sizeof(objects) - len, "%s%s", i ? ", " : "",
 			 plan->objects[i].shown);
 	}
-	if (!err && announce)
-		log_info("tracing pid %d (%s): %s allocator, %d probes on %s", pid, t->comm,
+	if (!err)
+		snprintf(t->probed, sizeof(t->probed), "%s allocator, %d probes on %s",
 			 plan->allocator, probes, objects);
 cleanup:
 	allocator__plan_free(plan);
 	return err;
+}
+
+void target__announce(const struct target *t)
+{
+	log_info("tracing pid %d (%s): %s", t->pid, t->comm, t->probed);
 }
 
 bool target__exited(struct target *t)

@@ -20,6 +20,7 @@ struct target {
 	pid_t pid;
 	uint64_t start_time; /* /proc/PID/stat starttime: with pid, names one process */
 	char comm[17];
+	char probed[640]; /* what target__probe attached, for target__announce */
 	int pidfd;
 	bool alive;
 	struct dump_target dump; /* what a profile needs: maps, comm, start time */
@@ -65,9 +66,8 @@ int target__start_time(pid_t pid, uint64_t *out);
 /*
  * target__open for a process a person named (-p, a command, after its
  * exec): prints one error line naming the PID when it is gone, and returns
- * -ESRCH. The caller then readies its files and calls target__probe; a
- * command heaptrace started is opened once stopped at its entry point, its
- * libraries loaded.
+ * -ESRCH. The caller then calls target__probe; a command heaptrace started
+ * is opened once stopped at its entry point, its libraries loaded.
  */
 int target__open_named(struct target *t, pid_t pid);
 
@@ -75,11 +75,13 @@ int target__open_named(struct target *t, pid_t pid);
  * Starts tracing an open target: discovers its allocator from its current
  * maps snapshot and attaches the probes to its entry points (each on its
  * own first instruction with `probe_at_entry`), again after the safety
- * valve took them off. With `announce`, prints the "tracing pid" line.
- * Prints one error line naming the PID on failure and returns a negative
- * errno.
+ * valve took them off. Prints one error line naming the PID on failure and
+ * returns a negative errno.
  */
-int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool announce);
+int target__probe(struct target *t, struct loader *l, bool probe_at_entry);
+
+/* Prints the "tracing pid" line: what the last target__probe attached. */
+void target__announce(const struct target *t);
 
 /* DWARF mode: sets up the unwinder and the counters of an attached target. */
 int target__enable_dwarf(struct target *t, const struct target_limits *limits);
