@@ -156,6 +156,7 @@ int target__open_named(struct target *t, pid_t pid)
 int target__probe(struct target *t, struct loader *l, bool probe_at_entry)
 {
 	struct alloc_plan *plan = NULL;
+	/* The rest of t->probed holds the allocator's name and the probe count. */
 	char objects[sizeof(t->probed) - 64] = "";
 	int err, probes = 0;
 	pid_t pid = t->pid;
