@@ -45,9 +45,13 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(BUILD) -Ivmlinux/$(ARCH) -Ibpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
-USER_SRCS := $(wildcard user/*.c)
+# user/ has one folder per stage (docs/design.md); every module but core/main.c
+# goes into one library that the binary and the unit tests link.
+USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS)) $(BUILD)/obj/profile.pb-c.o
-LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(USER_OBJS))
+MAIN_OBJ := $(BUILD)/obj/core/main.o
+LIB_OBJS := $(filter-out $(MAIN_OBJ),$(USER_OBJS))
+LIB := $(BUILD)/libheaptrace.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -71,11 +75,16 @@ NOFP_FLAGS := -fomit-frame-pointer
 
 all: $(BUILD)/heaptrace
 
-$(BUILD)/heaptrace: $(USER_OBJS)
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/heaptrace: $(MAIN_OBJ) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# BPF object, then its skeleton: only user/loader.c includes the skeleton.
+# BPF object, then its skeleton: only user/collect/loader.c includes the skeleton.
 $(BUILD)/heaptrace.bpf.o: bpf/heaptrace.bpf.c bpf/heaptrace.h bpf/sampling.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
@@ -103,10 +112,10 @@ $(BUILD)/obj/%.o: user/%.c | $(BUILD)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/fixtures/%-fp: tests/fixtures/%.c | $(BUILD)
 	$(call msg,FIXTURE,$@)
@@ -163,7 +172,7 @@ bench: all
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
-FORMAT_SRCS = bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h tests/fixtures/*.c \
+FORMAT_SRCS = bpf/*.c bpf/*.h user/*/*.c user/*/*.h tests/unit/*.c tests/unit/*.h tests/fixtures/*.c \
 	      tests/fixtures/*.cc
 format:
 	clang-format -i $(FORMAT_SRCS)
@@ -175,4 +184,4 @@ format-check:
 clean:
 	rm -rf build build-san
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)

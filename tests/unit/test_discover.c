@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "discover.h"
-#include "procmaps.h"
+#include "probe/discover.h"
+#include "symbol/procmaps.h"
 #include "tap.h"
 
 static char fixtures[4096];

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* Command-line parsing (user/env.c). */
+/* Command-line parsing (user/core/env.c). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "env.h"
+#include "core/env.h"
 #include "tap.h"
 
 static int parse(const char *line, struct env *env, char *err)

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "httpreq.h"
+#include "http/httpreq.h"
 #include "tap.h"
 
 static int parse(const char *s, struct http_request *req)

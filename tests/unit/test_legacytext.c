@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "legacytext.h"
-#include "pprof.h"
+#include "output/legacytext.h"
+#include "output/pprof.h"
 #include "tap.h"
 
 static char *render(const struct pprof_builder *b, const struct legacy_stat *st, size_t n)

@@ -18,7 +18,7 @@
 #include <zlib.h>
 
 #include "profile.pb-c.h"
-#include "pprof.h"
+#include "output/pprof.h"
 #include "tap.h"
 
 #define NR_MANY 100000

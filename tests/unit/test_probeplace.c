@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "allocator.h"
-#include "probeplace.h"
+#include "probe/allocator.h"
+#include "probe/probeplace.h"
 #include "tap.h"
 
 struct code_case {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "procmaps.h"
+#include "symbol/procmaps.h"
 #include "tap.h"
 
 /* Out of order on purpose (the [vdso] line comes first): the snapshot is sorted. */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* The daemon-side counters of DWARF-mode samples (user/samples.c). */
+/* The daemon-side counters of DWARF-mode samples (user/collect/samples.c). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "samples.h"
+#include "collect/samples.h"
 #include "tap.h"
 
 struct totals {

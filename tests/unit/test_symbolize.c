@@ -14,9 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "elfsym.h"
-#include "procmaps.h"
-#include "symbolize.h"
+#include "symbol/elfsym.h"
+#include "symbol/procmaps.h"
+#include "symbol/symbolize.h"
 #include "tap.h"
 
 #define MAX 16

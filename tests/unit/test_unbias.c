@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* The Go heap-sample scaling (user/unbias.c). */
+/* The Go heap-sample scaling (user/output/unbias.c). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "tap.h"
-#include "unbias.h"
+#include "output/unbias.h"
 
 int main(void)
 {

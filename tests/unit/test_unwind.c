@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "procmaps.h"
-#include "symbolize.h"
+#include "symbol/procmaps.h"
+#include "symbol/symbolize.h"
 #include "tap.h"
-#include "unwind.h"
+#include "collect/unwind.h"
 
 #define STACK_MAX (16 * 1024)
 #define MAX_PCS	  127

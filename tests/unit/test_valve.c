@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* The safety valve's bookkeeping (user/valve.c). */
+/* The safety valve's bookkeeping (user/collect/valve.c). */
 #include <string.h>
 
 #include "tap.h"
-#include "valve.h"
+#include "collect/valve.h"
 
 #define S 1000000000ull
 

@@ -1,0 +1,927 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+/* The skeleton's global data names struct ht_global_stats: the ABI comes first. */
+#include "heaptrace.h"
+#include "heaptrace.skel.h"
+#include "collect/loader.h"
+#include "probe/uprobe_session.h"
+
+struct probe_link {
+	pid_t pid;
+	struct bpf_link *link; /* NULL for a uprobe session link: */
+	int fd;		       /* ... its descriptor, made by uprobe_session.c */
+};
+
+struct loader {
+	struct heaptrace_bpf *skel;
+	struct ring_buffer *events;
+	loader_event_fn event_fn;
+	void *event_ctx;
+	uint64_t consumed;	      /* records handled by this loader__consume_events */
+	uint64_t consume_deadline_ns; /* when it stops */
+	struct probe_link *links;
+	size_t nr_links, cap_links;
+	bool probe_at_entry;
+	bool floor;
+	bool alloc_only;
+	bool session;	 /* allocating sites get one uprobe session link, not a uprobe pair */
+	int session_err; /* why not, when not: 0 when --no-session said so */
+	struct bpf_link *lifecycle[3]; /* exec, exit and (--follow-forks) fork tracepoints */
+	pid_t *retired;		       /* frozen targets whose data loader__purge deletes, sorted */
+	size_t nr_retired, cap_retired;
+	struct agg_entry *agg_cache; /* loader__cache_aggs: every counter, by tgid */
+	size_t nr_agg_cache;
+	bool agg_cached;
+};
+
+struct agg_entry {
+	struct ht_agg_key key;
+	struct ht_agg_val val;
+};
+
+static bool verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	/* heaptrace reports failures itself, in one line; libbpf's detail is for -v. */
+	if (!verbose_libbpf)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static struct bpf_program *entry_program(struct heaptrace_bpf *skel, enum ht_entry entry)
+{
+	switch (entry) {
+	case HT_MALLOC:
+		return skel->progs.malloc_entry;
+	case HT_CALLOC:
+		return skel->progs.calloc_entry;
+	case HT_REALLOC:
+		return skel->progs.realloc_entry;
+	case HT_REALLOCARRAY:
+		return skel->progs.reallocarray_entry;
+	case HT_POSIX_MEMALIGN:
+		return skel->progs.posix_memalign_entry;
+	case HT_ALIGNED_ALLOC:
+	case HT_MEMALIGN:
+		return skel->progs.memalign_entry;
+	case HT_VALLOC:
+		return skel->progs.valloc_entry;
+	case HT_PVALLOC:
+		return skel->progs.pvalloc_entry;
+	case HT_OPERATOR_NEW:
+		return skel->progs.new_entry;
+	case HT_FREE:
+		return skel->progs.free_entry;
+	case HT_RALLOCX:
+		return skel->progs.rallocx_entry;
+	case HT_XALLOCX:
+		return skel->progs.xallocx_entry;
+	default:
+		return NULL;
+	}
+}
+
+/* The session variant of an entry point's program; NULL where there is none. */
+static struct bpf_program *session_program(struct heaptrace_bpf *skel, enum ht_entry entry)
+{
+	switch (entry) {
+	case HT_MALLOC:
+		return skel->progs.malloc_session;
+	case HT_CALLOC:
+		return skel->progs.calloc_session;
+	case HT_REALLOC:
+		return skel->progs.realloc_session;
+	case HT_REALLOCARRAY:
+		return skel->progs.reallocarray_session;
+	case HT_POSIX_MEMALIGN:
+		return skel->progs.posix_memalign_session;
+	case HT_ALIGNED_ALLOC:
+	case HT_MEMALIGN:
+		return skel->progs.memalign_session;
+	case HT_VALLOC:
+		return skel->progs.valloc_session;
+	case HT_PVALLOC:
+		return skel->progs.pvalloc_session;
+	case HT_OPERATOR_NEW:
+		return skel->progs.new_session;
+	case HT_RALLOCX:
+		return skel->progs.rallocx_session;
+	case HT_XALLOCX:
+		return skel->progs.xallocx_session;
+	default:
+		return NULL;
+	}
+}
+
+/* Session programs load only when used ("?" sections): a kernel without sessions rejects
+ * their kfuncs. */
+static void setup_session_programs(struct loader *l)
+{
+	struct bpf_program *prog;
+	int e;
+
+	for (e = 0; e <= HT_NR_ENTRIES; e++) {
+		prog =
+		    e < HT_NR_ENTRIES ? session_program(l->skel, e) : l->skel->progs.floor_session;
+		if (!prog)
+			continue;
+		bpf_program__set_autoload(prog, l->session);
+		if (l->session)
+			bpf_program__set_expected_attach_type(
+			    prog, (enum bpf_attach_type)UPROBE_SESSION_ATTACH_TYPE);
+	}
+}
+
+/* The cgroup filter's map entry, and the lifecycle tracepoints. */
+static int setup_lifecycle(struct loader *l, const struct loader_opts *opts)
+{
+	__u32 zero = 0, fd = (__u32)opts->cgroup_fd;
+
+	if (opts->filter_cgroup && bpf_map__update_elem(l->skel->maps.cgroup_filter, &zero,
+							sizeof(zero), &fd, sizeof(fd), BPF_ANY))
+		return -errno;
+	l->lifecycle[0] = bpf_program__attach(l->skel->progs.on_exec);
+	if (!l->lifecycle[0])
+		return -errno;
+	l->lifecycle[1] = bpf_program__attach(l->skel->progs.on_exit);
+	if (!l->lifecycle[1])
+		return -errno;
+	if (!opts->follow_forks)
+		return 0;
+	l->lifecycle[2] = bpf_program__attach(l->skel->progs.on_fork);
+	return l->lifecycle[2] ? 0 : -errno;
+}
+
+int loader__open(const struct loader_opts *opts, struct loader **out)
+{
+	struct loader *l;
+	int err;
+
+	verbose_libbpf = opts->verbose;
+	libbpf_set_print(libbpf_print);
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->probe_at_entry = opts->probe_at_entry;
+	l->floor = opts->floor;
+	l->alloc_only = opts->alloc_only;
+	l->session_err = opts->no_session ? 0 : uprobe_session__probe();
+	l->session = !opts->no_session && !l->session_err;
+reopen:
+	l->skel = heaptrace_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		goto cleanup;
+	}
+	l->skel->rodata->sample_rate = opts->sample_rate;
+	l->skel->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	l->skel->rodata->unwind_mode = opts->unwind;
+	l->skel->rodata->stack_copy_size = opts->stack_copy_size;
+	l->skel->rodata->alloc_only = opts->alloc_only;
+	l->skel->rodata->trace_all = opts->trace_all;
+	l->skel->rodata->follow_forks = opts->follow_forks;
+	l->skel->rodata->self_tgid = (__u32)opts->self;
+	l->skel->rodata->filter_cgroup = opts->filter_cgroup;
+	if (opts->comm)
+		strncpy((char *)l->skel->rodata->filter_comm, opts->comm,
+			sizeof(l->skel->rodata->filter_comm) - 1);
+	bpf_map__set_max_entries(l->skel->maps.events, opts->ring_size);
+	l->skel->rodata->wakeup_bytes =
+	    opts->ring_size / 4 < HT_WAKEUP_BYTES ? opts->ring_size / 4 : HT_WAKEUP_BYTES;
+	l->skel->rodata->half_ring_bytes = opts->ring_size / 2;
+	bpf_map__set_max_entries(l->skel->maps.targets, opts->max_targets);
+	bpf_map__set_max_entries(l->skel->maps.stacks, opts->max_stacks);
+	/* Every recorded stack has one counter per process using it. */
+	bpf_map__set_max_entries(l->skel->maps.aggs, opts->max_stacks);
+	bpf_map__set_max_entries(l->skel->maps.live, opts->max_live);
+	bpf_map__set_max_entries(l->skel->maps.inflight, opts->max_threads);
+	bpf_map__set_max_entries(l->skel->maps.stack_event_scratch,
+				 (__u32)libbpf_num_possible_cpus());
+	setup_session_programs(l);
+
+	err = heaptrace_bpf__load(l->skel);
+	if (err && l->session) {
+		/* Sessions link but these programs do not verify here: fall back to pairs. */
+		heaptrace_bpf__destroy(l->skel);
+		l->session = false;
+		l->session_err = err < 0 ? err : -EINVAL;
+		goto reopen;
+	}
+	if (err)
+		goto cleanup;
+	err = setup_lifecycle(l, opts);
+	if (err)
+		goto cleanup;
+	*out = l;
+	return 0;
+cleanup:
+	loader__free(l);
+	return err < 0 ? err : -EINVAL;
+}
+
+int loader__add_target(struct loader *l, pid_t pid)
+{
+	struct ht_target zero = {};
+	__u32 key = (__u32)pid;
+
+	if (bpf_map__update_elem(l->skel->maps.targets, &key, sizeof(key), &zero, sizeof(zero),
+				 BPF_NOEXIST)) {
+		if (errno == EEXIST)
+			return 0;
+		return errno == E2BIG ? -ENOSPC : -errno;
+	}
+	return 0;
+}
+
+static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link, int fd)
+{
+	if (l->nr_links == l->cap_links) {
+		size_t cap = l->cap_links ? 2 * l->cap_links : 64;
+		struct probe_link *links = realloc(l->links, cap * sizeof(*links));
+
+		if (!links)
+			return -ENOMEM;
+		l->links = links;
+		l->cap_links = cap;
+	}
+	l->links[l->nr_links].pid = pid;
+	l->links[l->nr_links].link = link;
+	l->links[l->nr_links].fd = fd;
+	l->nr_links++;
+	return 0;
+}
+
+static int attach_one(struct loader *l, pid_t pid, const char *path, const char *symbol,
+		      size_t offset, struct bpf_program *prog, bool retprobe)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uopts, .func_name = symbol, .retprobe = retprobe);
+	struct bpf_link *link;
+	int err;
+
+	/* With a symbol, libbpf adds its file offset to `offset`; without, `offset` is one. */
+	link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &uopts);
+	if (!link)
+		return -errno;
+	err = remember_link(l, pid, link, -1);
+	if (err)
+		bpf_link__destroy(link);
+	return err;
+}
+
+/*
+ * Attaches an allocating site as one uprobe session, when sessions are on
+ * and its entry point has a session program: 1 when attached so, 0 when
+ * the caller must attach the uprobe pair, or a negative errno.
+ */
+static int attach_session(struct loader *l, pid_t pid, const char *path,
+			  const struct alloc_site *site)
+{
+	struct bpf_program *prog = session_program(l->skel, site->entry);
+	int fd, err;
+
+	if (!l->session || !site->allocates || !prog)
+		return 0;
+	if (l->floor)
+		prog = l->skel->progs.floor_session;
+	/* uprobe_multi says "every process" with pid 0, perf uprobes with -1. */
+	fd = uprobe_session__attach(bpf_program__fd(prog), path, site->file_offset, site->cookie,
+				    pid < 0 ? 0 : pid);
+	if (fd < 0)
+		return fd;
+	err = remember_link(l, pid, NULL, fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return 1;
+}
+
+int loader__attach_sites(struct loader *l, pid_t pid, const char *path,
+			 const struct alloc_site *sites, size_t nr, const char **failed)
+{
+	int attached = 0, err;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		struct bpf_program *prog = entry_program(l->skel, sites[i].entry);
+		struct bpf_program *ret = l->skel->progs.alloc_return;
+
+		if (sites[i].entry == HT_FREE && l->alloc_only)
+			continue;
+		if (l->floor) {
+			prog = l->skel->progs.floor_entry;
+			ret = l->skel->progs.floor_return;
+		}
+		err = attach_session(l, pid, path, &sites[i]);
+		if (err < 0)
+			goto fail;
+		if (err > 0) {
+			attached++;
+			continue;
+		}
+		err = attach_one(l, pid, path, NULL, sites[i].file_offset, prog, false);
+		if (err)
+			goto fail;
+		attached++;
+		if (!sites[i].allocates)
+			continue;
+		/* The return probe shares the entry's site: rsp is the same there. */
+		err = attach_one(l, pid, path, NULL, sites[i].file_offset, ret, true);
+		if (err)
+			goto fail;
+		attached++;
+	}
+	return attached;
+fail:
+	if (failed)
+		*failed = sites[i].symbol;
+	return err;
+}
+
+/* Collects the keys of `map` for which `belongs` is true, then deletes them. */
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A sorted set of PIDs, for one walk of a map that serves many removals. */
+struct pidset {
+	const pid_t *pids;
+	size_t nr;
+};
+
+static bool in_set(const struct pidset *set, __u32 tgid)
+{
+	pid_t p = (pid_t)tgid;
+
+	return bsearch(&p, set->pids, set->nr, sizeof(p), cmp_pid) != NULL;
+}
+
+/* Remembers one key to delete; false when out of memory. */
+static bool add_key(char **keys, size_t *nr, size_t *cap, const void *key, size_t key_size)
+{
+	if (*nr == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 256;
+		char *nk = realloc(*keys, ncap * key_size);
+
+		if (!nk)
+			return false;
+		*keys = nk;
+		*cap = ncap;
+	}
+	memcpy(*keys + *nr * key_size, key, key_size);
+	(*nr)++;
+	return true;
+}
+
+/*
+ * Collects the keys of `map` for which `belongs` is true, then deletes them.
+ * The map is read in batches, bucket by bucket: a walk by "next key" starts
+ * over whenever the BPF side deletes the key it stands on (a free in a busy
+ * process), which on a large map of live blocks made removals quadratic.
+ */
+static void
+delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, const struct pidset *pid,
+		bool (*belongs)(const void *key, const void *value, const struct pidset *pid),
+		void (*deleted)(struct loader *l, const void *key), struct loader *l)
+{
+	enum { BATCH = 512 };
+	int fd = bpf_map__fd(map);
+	char *keys = NULL, *bkeys, *bvalues, *prev = NULL, *key;
+	__u64 cursor = 0, next = 0;
+	size_t nr = 0, cap = 0, i;
+	bool first = true;
+	__u32 count;
+	int err;
+
+	bkeys = malloc(BATCH * key_size);
+	bvalues = malloc(BATCH * value_size);
+	key = malloc(key_size);
+	if (!bkeys || !bvalues || !key)
+		goto cleanup;
+	for (;;) {
+		count = BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &cursor, &next, bkeys, bvalues,
+					   &count, NULL);
+		if (err && errno != ENOENT)
+			break;
+		for (i = 0; i < count; i++)
+			if (belongs(bkeys + i * key_size, bvalues + i * value_size, pid) &&
+			    !add_key(&keys, &nr, &cap, bkeys + i * key_size, key_size))
+				goto delete;
+		if (err)
+			goto delete; /* ENOENT: the last batch */
+		first = false;
+		cursor = next;
+	}
+	/* No batch operations on this kernel: walk key by key. */
+	while (bpf_map_get_next_key(fd, prev, key) == 0) {
+		if (bpf_map_lookup_elem(fd, key, bvalues) == 0 && belongs(key, bvalues, pid) &&
+		    !add_key(&keys, &nr, &cap, key, key_size))
+			break;
+		if (!prev) {
+			prev = malloc(key_size);
+			if (!prev)
+				break;
+		}
+		memcpy(prev, key, key_size);
+	}
+	delete : for (i = 0; i < nr; i++) if (bpf_map_delete_elem(fd, keys + i * key_size) == 0 &&
+					      deleted) deleted(l, keys + i * key_size);
+cleanup:
+	free(keys);
+	free(bkeys);
+	free(bvalues);
+	free(key);
+	free(prev);
+}
+
+static bool agg_belongs(const void *key, const void *value, const struct pidset *pid)
+{
+	(void)value;
+	return in_set(pid, ((const struct ht_agg_key *)key)->tgid);
+}
+
+static bool stack_belongs(const void *key, const void *value, const struct pidset *pid)
+{
+	(void)key;
+	return in_set(pid, ((const struct ht_stack *)value)->tgid);
+}
+
+static bool live_belongs(const void *key, const void *value, const struct pidset *pid)
+{
+	(void)value;
+	return in_set(pid, ((const struct ht_live_key *)key)->tgid);
+}
+
+/*
+ * A live block removed here leaves the BPF side's filter (HT_LIVE_FILTER_SLOTS):
+ * its slot is lowered through the mmapped global data, atomically as the
+ * BPF side does, so frees of that address stop costing a map lookup.
+ */
+static void live_deleted(struct loader *l, const void *key)
+{
+	const struct ht_live_key *lk = key;
+
+	if (l->skel->bss)
+		__atomic_fetch_sub(&l->skel->bss->live_filter[ht_live_slot(lk->addr)], 1,
+				   __ATOMIC_RELAXED);
+}
+
+/*
+ * The calls of `pid` counted in its per-CPU slot (see HT_CALL_SLOTS); with
+ * `release`, the slot is freed on every CPU where `pid` holds it, so that a
+ * later process given this PID starts from zero. Other processes' counts on
+ * the CPUs where they hold the slot are written back as read (a call they
+ * make meanwhile may be lost from the count: a rate, not an exact figure).
+ */
+static __u64 call_slot_calls(struct loader *l, pid_t pid, bool release)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u32 key = ht_call_slot((__u32)pid);
+	struct ht_call_count *per_cpu;
+	bool held = false;
+	__u64 calls = 0;
+	int i;
+
+	if (ncpus <= 0)
+		return 0;
+	per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return 0;
+	if (bpf_map__lookup_elem(l->skel->maps.call_counts, &key, sizeof(key), per_cpu,
+				 (size_t)ncpus * sizeof(*per_cpu), 0))
+		goto cleanup;
+	for (i = 0; i < ncpus; i++) {
+		if (per_cpu[i].tgid != (__u32)pid)
+			continue;
+		calls += per_cpu[i].calls;
+		held = true;
+		if (release)
+			per_cpu[i] = (struct ht_call_count){0};
+	}
+	if (release && held)
+		bpf_map__update_elem(l->skel->maps.call_counts, &key, sizeof(key), per_cpu,
+				     (size_t)ncpus * sizeof(*per_cpu), BPF_EXIST);
+cleanup:
+	free(per_cpu);
+	return calls;
+}
+
+/* Deletes everything recorded for the processes of `set`. */
+static void delete_data(struct loader *l, const struct pidset *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->nr; i++)
+		call_slot_calls(l, set->pids[i], true);
+	delete_matching(l->skel->maps.aggs, sizeof(struct ht_agg_key), sizeof(struct ht_agg_val),
+			set, agg_belongs, NULL, l);
+	delete_matching(l->skel->maps.stacks, sizeof(__u64), sizeof(struct ht_stack), set,
+			stack_belongs, NULL, l);
+	delete_matching(l->skel->maps.live, sizeof(struct ht_live_key), sizeof(struct ht_live_val),
+			set, live_belongs, live_deleted, l);
+}
+
+static void drop_link(struct probe_link *pl)
+{
+	bpf_link__destroy(pl->link);
+	if (pl->fd >= 0)
+		close(pl->fd);
+}
+
+/* Detaches every probe of `pid`. */
+static void drop_links_of(struct loader *l, pid_t pid)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < l->nr_links; i++) {
+		if (l->links[i].pid == pid)
+			drop_link(&l->links[i]);
+		else
+			l->links[kept++] = l->links[i];
+	}
+	l->nr_links = kept;
+}
+
+void loader__detach_probes(struct loader *l, pid_t pid)
+{
+	drop_links_of(l, pid);
+	/* Calls cut off from their return runs leave records: make them stale. */
+	l->skel->bss->probe_epoch++;
+}
+
+int loader__remove_target(struct loader *l, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	drop_links_of(l, pid);
+	bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
+	delete_data(l, &(struct pidset){.pids = &pid, .nr = 1});
+	return 0;
+}
+
+int loader__retire_target(struct loader *l, pid_t pid)
+{
+	struct ht_target t;
+	__u32 key = (__u32)pid;
+
+	drop_links_of(l, pid);
+	/* Frozen until purged, so that a new process given this PID waits for it. */
+	if (!bpf_map__lookup_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), 0) &&
+	    !t.frozen) {
+		t.frozen = HT_FROZEN_EXIT;
+		bpf_map__update_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t),
+				     BPF_EXIST);
+	}
+	if (l->nr_retired == l->cap_retired) {
+		size_t cap = l->cap_retired ? 2 * l->cap_retired : 64;
+		pid_t *n = realloc(l->retired, cap * sizeof(*n));
+
+		if (!n)
+			return loader__remove_target(l, pid);
+		l->retired = n;
+		l->cap_retired = cap;
+	}
+	l->retired[l->nr_retired++] = pid;
+	return 0;
+}
+
+size_t loader__nr_retired(const struct loader *l)
+{
+	return l->nr_retired;
+}
+
+void loader__purge(struct loader *l)
+{
+	struct pidset set = {.pids = l->retired, .nr = l->nr_retired};
+	size_t i;
+
+	if (!l->nr_retired)
+		return;
+	qsort(l->retired, l->nr_retired, sizeof(*l->retired), cmp_pid);
+	delete_data(l, &set);
+	for (i = 0; i < l->nr_retired; i++) {
+		__u32 key = (__u32)l->retired[i];
+
+		bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
+	}
+	l->nr_retired = 0;
+}
+
+static int cmp_agg(const void *a, const void *b)
+{
+	const struct agg_entry *x = a, *y = b;
+
+	return x->key.tgid < y->key.tgid ? -1 : x->key.tgid > y->key.tgid;
+}
+
+/* Appends one counter to the cache, growing it. */
+static int cache_agg(struct loader *l, const struct ht_agg_key *key, const struct ht_agg_val *val,
+		     size_t *cap)
+{
+	if (l->nr_agg_cache == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 1024;
+		struct agg_entry *n = realloc(l->agg_cache, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		l->agg_cache = n;
+		*cap = ncap;
+	}
+	l->agg_cache[l->nr_agg_cache].key = *key;
+	l->agg_cache[l->nr_agg_cache++].val = *val;
+	return 0;
+}
+
+#define AGG_BATCH 4096
+
+/*
+ * Every counter of the aggs map into the cache, sorted by process. In
+ * batches: one system call per AGG_BATCH entries rather than two per entry
+ * (a profile of 100 000 stacks spent half its time here). A kernel without
+ * batch operations on hash maps gets the walk key by key.
+ */
+static int read_aggs(struct loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.aggs), err = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct ht_agg_key *keys = NULL, key, prev;
+	struct ht_agg_val *vals = NULL, val;
+	__u64 in = 0, out = 0;
+	bool first = true;
+	size_t cap = 0;
+	__u32 i, count;
+
+	l->nr_agg_cache = 0;
+	keys = malloc(AGG_BATCH * sizeof(*keys));
+	vals = malloc(AGG_BATCH * sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (;;) {
+		int ret;
+
+		count = AGG_BATCH;
+		ret = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &opts);
+		if (ret < 0 && ret != -ENOENT) {
+			if (!first)
+				err = ret;
+			break; /* on the first call: no batch support, walk below */
+		}
+		for (i = 0; i < count && !err; i++)
+			err = cache_agg(l, &keys[i], &vals[i], &cap);
+		if (err || ret == -ENOENT)
+			goto sort;
+		in = out;
+		first = false;
+	}
+	if (err)
+		goto cleanup;
+	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &key) == 0) {
+		first = false;
+		prev = key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		err = cache_agg(l, &key, &val, &cap);
+		if (err)
+			goto cleanup;
+	}
+sort:
+	if (!err && l->nr_agg_cache)
+		qsort(l->agg_cache, l->nr_agg_cache, sizeof(*l->agg_cache), cmp_agg);
+cleanup:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int loader__cache_aggs(struct loader *l, bool on)
+{
+	int err;
+
+	l->agg_cached = false;
+	l->nr_agg_cache = 0;
+	if (!on)
+		return 0;
+	err = read_aggs(l);
+	l->agg_cached = !err;
+	return err;
+}
+
+/* loader__for_each_agg from the cache: the entries of `pid` are one run of it. */
+static int for_each_cached_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx,
+			       struct ht_stack *stack)
+{
+	int stack_fd = bpf_map__fd(l->skel->maps.stacks);
+	size_t lo = 0, hi = l->nr_agg_cache;
+	int ret = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->agg_cache[mid].key.tgid < (__u32)pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < l->nr_agg_cache && l->agg_cache[lo].key.tgid == (__u32)pid && !ret; lo++) {
+		const struct agg_entry *e = &l->agg_cache[lo];
+
+		if (bpf_map_lookup_elem(stack_fd, &e->key.stack_id, stack) == 0)
+			ret = fn(&e->val, stack, ctx);
+		else
+			ret = fn(&e->val, NULL, ctx);
+	}
+	return ret;
+}
+
+int loader__global_stats(struct loader *l, struct ht_global_stats *out)
+{
+	if (!l->skel->bss)
+		return -ENOENT;
+	*out = l->skel->bss->gstats;
+	return 0;
+}
+
+int loader__target_pids(struct loader *l, pid_t **out, size_t *nr)
+{
+	int fd = bpf_map__fd(l->skel->maps.targets);
+	__u32 key, prev;
+	pid_t *pids = NULL;
+	size_t n = 0, cap = 0;
+	bool first = true;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &key) == 0) {
+		first = false;
+		prev = key;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			pid_t *np = realloc(pids, ncap * sizeof(*np));
+
+			if (!np) {
+				free(pids);
+				return -ENOMEM;
+			}
+			pids = np;
+			cap = ncap;
+		}
+		pids[n++] = (pid_t)key;
+	}
+	*out = pids;
+	*nr = n;
+	return 0;
+}
+
+int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out)
+{
+	__u32 key = (__u32)pid;
+
+	if (bpf_map__lookup_elem(l->skel->maps.targets, &key, sizeof(key), out, sizeof(*out), 0))
+		return -errno;
+	out->calls += call_slot_calls(l, pid, false);
+	return 0;
+}
+
+int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx)
+{
+	int agg_fd = bpf_map__fd(l->skel->maps.aggs);
+	int stack_fd = bpf_map__fd(l->skel->maps.stacks);
+	struct ht_agg_key key, prev;
+	struct ht_agg_val val;
+	struct ht_stack *stack;
+	bool first = true;
+	int ret = 0;
+
+	stack = malloc(sizeof(*stack));
+	if (!stack)
+		return -ENOMEM;
+	if (l->agg_cached) {
+		ret = for_each_cached_agg(l, pid, fn, ctx, stack);
+		free(stack);
+		return ret;
+	}
+	/* One process's counters: read in batches too, unless out of memory. */
+	if (read_aggs(l) == 0) {
+		ret = for_each_cached_agg(l, pid, fn, ctx, stack);
+		l->nr_agg_cache = 0;
+		free(stack);
+		return ret;
+	}
+	while (bpf_map_get_next_key(agg_fd, first ? NULL : &prev, &key) == 0) {
+		first = false;
+		prev = key;
+		if (key.tgid != (__u32)pid)
+			continue;
+		if (bpf_map_lookup_elem(agg_fd, &key, &val))
+			continue;
+		if (bpf_map_lookup_elem(stack_fd, &key.stack_id, stack) == 0)
+			ret = fn(&val, stack, ctx);
+		else
+			ret = fn(&val, NULL, ctx);
+		if (ret)
+			break;
+	}
+	free(stack);
+	return ret;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int dispatch_event(void *ctx, void *data, size_t size)
+{
+	struct loader *l = ctx;
+	int err = 0;
+
+	if (size >= sizeof(struct ht_event_hdr) && l->event_fn)
+		err = l->event_fn(data, size, l->event_ctx);
+	if (err)
+		return err;
+	/* Out of time: libbpf keeps this record consumed and stops (see loader__consume_events). */
+	if (++l->consumed % 64 == 0 && monotonic_ns() >= l->consume_deadline_ns)
+		return -EAGAIN;
+	return 0;
+}
+
+int loader__set_event_handler(struct loader *l, loader_event_fn fn, void *ctx)
+{
+	l->event_fn = fn;
+	l->event_ctx = ctx;
+	if (l->events)
+		return 0;
+	l->events = ring_buffer__new(bpf_map__fd(l->skel->maps.events), dispatch_event, l, NULL);
+	return l->events ? 0 : -errno;
+}
+
+int loader__events_fd(const struct loader *l)
+{
+	return l->events ? ring_buffer__epoll_fd(l->events) : -1;
+}
+
+int loader__consume_events(struct loader *l)
+{
+	return loader__drain_events(l, LOADER_CONSUME_BUDGET_NS);
+}
+
+int loader__drain_events(struct loader *l, uint64_t budget_ns)
+{
+	int n;
+
+	if (!l->events)
+		return 0;
+	/*
+	 * Bounded in time: a process allocating faster than its samples can be
+	 * unwound would otherwise keep the daemon here for good, with no
+	 * profile, no signal and no safety valve handled. What the ring cannot
+	 * hold meanwhile is counted as lost by the BPF side.
+	 */
+	l->consumed = 0;
+	l->consume_deadline_ns = monotonic_ns() + budget_ns;
+	n = ring_buffer__consume(l->events);
+	return n == -EAGAIN ? (int)l->consumed : n;
+}
+
+int loader__session_status(const struct loader *l)
+{
+	return l->session ? 1 : l->session_err;
+}
+
+void loader__free(struct loader *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < sizeof(l->lifecycle) / sizeof(l->lifecycle[0]); i++)
+		bpf_link__destroy(l->lifecycle[i]);
+	ring_buffer__free(l->events);
+	free(l->retired);
+	free(l->agg_cache);
+	for (i = 0; i < l->nr_links; i++)
+		drop_link(&l->links[i]);
+	free(l->links);
+	heaptrace_bpf__destroy(l->skel);
+	free(l);
+}

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <math.h>
+
+#include "output/unbias.h"
+
+void unbias__scale(uint64_t count, uint64_t bytes, uint64_t rate, int64_t *est_count,
+		   int64_t *est_bytes)
+{
+	double avg, scale;
+
+	if (count == 0 || bytes == 0) {
+		*est_count = 0;
+		*est_bytes = 0;
+		return;
+	}
+	if (rate <= 1) {
+		*est_count = (int64_t)count;
+		*est_bytes = (int64_t)bytes;
+		return;
+	}
+	avg = (double)bytes / (double)count;
+	/* -expm1(-x) is 1 - exp(-x) without cancellation for small x. */
+	scale = 1.0 / -expm1(-avg / (double)rate);
+	*est_count = (int64_t)((double)count * scale);
+	*est_bytes = (int64_t)((double)bytes * scale);
+}

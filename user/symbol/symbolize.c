@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * symbolize.c - process addresses to source frames, with object, address
+ * and name caches.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <demangle.h>
+
+#include "symbol/dwinfo.h"
+#include "symbol/elfsym.h"
+#include "util/hash.h"
+#include "symbol/symbolize.h"
+
+/* Frames per address; deeper inlining is cut. */
+#define MAX_FRAMES 64
+
+#define DELETED_SUFFIX " (deleted)"
+
+/* Open addressing with linear probing; a NULL value marks an empty slot. */
+struct htab_slot {
+	uint64_t hash;
+	void *val;
+};
+
+struct htab {
+	struct htab_slot *slots;
+	size_t cap; /* a power of two, or 0 */
+	size_t nr;
+};
+
+typedef bool (*htab_eq_fn)(const void *val, const void *key);
+
+/* One binary: its ELF and DWARF stay open until the symbolizer is freed. */
+struct sym_object {
+	struct elfsym *elf; /* NULL when the file could not be opened */
+	struct dwinfo *dw;
+	bool dw_tried;
+	int err; /* why elf is NULL */
+	struct sym_object *next;
+};
+
+/* (device, inode, path as in maps) -> object; several keys may share one object. */
+struct obj_alias {
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;
+	char *path;
+	struct sym_object *obj;
+};
+
+struct obj_key {
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;
+	const char *path;
+};
+
+/* Resolved frames of one link-time address of one object. */
+struct addr_entry {
+	const struct sym_object *obj;
+	uint64_t vaddr;
+	int nr;
+	struct sym_frame frames[];
+};
+
+struct addr_key {
+	const struct sym_object *obj;
+	uint64_t vaddr;
+};
+
+/* A raw name and its demangled form (the same pointer when not mangled). */
+struct name_entry {
+	char *demangled;
+	char raw[];
+};
+
+struct symbolizer {
+	struct sym_object *objects;
+	struct htab by_file;	 /* struct obj_alias */
+	struct htab by_build_id; /* struct sym_object */
+	struct htab addrs;	 /* struct addr_entry */
+	struct htab names;	 /* struct name_entry */
+	struct htab paths;	 /* char *, interned mapping paths */
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return mix64(h);
+}
+
+static void *htab_find(const struct htab *h, uint64_t hash, htab_eq_fn eq, const void *key)
+{
+	size_t mask, i;
+
+	if (!h->cap)
+		return NULL;
+	mask = h->cap - 1;
+	for (i = hash & mask; h->slots[i].val; i = (i + 1) & mask) {
+		if (h->slots[i].hash == hash && eq(h->slots[i].val, key))
+			return h->slots[i].val;
+	}
+	return NULL;
+}
+
+static void htab_place(struct htab_slot *slots, size_t cap, uint64_t hash, void *val)
+{
+	size_t i;
+
+	for (i = hash & (cap - 1); slots[i].val; i = (i + 1) & (cap - 1))
+		;
+	slots[i].hash = hash;
+	slots[i].val = val;
+}
+
+/* Inserts a value known to be absent. */
+static int htab_insert(struct htab *h, uint64_t hash, void *val)
+{
+	if ((h->nr + 1) * 4 > h->cap * 3) {
+		size_t ncap = h->cap ? h->cap * 2 : 64, i;
+		struct htab_slot *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		for (i = 0; i < h->cap; i++) {
+			if (h->slots[i].val)
+				htab_place(n, ncap, h->slots[i].hash, h->slots[i].val);
+		}
+		free(h->slots);
+		h->slots = n;
+		h->cap = ncap;
+	}
+	htab_place(h->slots, h->cap, hash, val);
+	h->nr++;
+	return 0;
+}
+
+/* Frees every value with free_fn (if any) and the table itself. */
+static void htab_free(struct htab *h, void (*free_fn)(void *))
+{
+	size_t i;
+
+	for (i = 0; free_fn && i < h->cap; i++) {
+		if (h->slots[i].val)
+			free_fn(h->slots[i].val);
+	}
+	free(h->slots);
+	memset(h, 0, sizeof(*h));
+}
+
+static uint64_t hash_obj_key(const struct obj_key *k)
+{
+	return mix64(hash_str(k->path) ^ mix64(k->inode) ^
+		     ((uint64_t)k->dev_major << 32 | k->dev_minor));
+}
+
+static bool eq_alias(const void *val, const void *key)
+{
+	const struct obj_alias *a = val;
+	const struct obj_key *k = key;
+
+	return a->inode == k->inode && a->dev_major == k->dev_major &&
+	       a->dev_minor == k->dev_minor && !strcmp(a->path, k->path);
+}
+
+static bool eq_build_id(const void *val, const void *key)
+{
+	return !strcmp(elfsym__build_id(((const struct sym_object *)val)->elf), key);
+}
+
+static uint64_t hash_addr_key(const struct addr_key *k)
+{
+	return mix64((uint64_t)(uintptr_t)k->obj * 0x9e3779b97f4a7c15ULL ^ k->vaddr);
+}
+
+static bool eq_addr(const void *val, const void *key)
+{
+	const struct addr_entry *e = val;
+	const struct addr_key *k = key;
+
+	return e->obj == k->obj && e->vaddr == k->vaddr;
+}
+
+static bool eq_name(const void *val, const void *key)
+{
+	return !strcmp(((const struct name_entry *)val)->raw, key);
+}
+
+static bool eq_path(const void *val, const void *key)
+{
+	return !strcmp(val, key);
+}
+
+static void free_alias(void *val)
+{
+	struct obj_alias *a = val;
+
+	free(a->path);
+	free(a);
+}
+
+static void free_name(void *val)
+{
+	struct name_entry *n = val;
+
+	if (n->demangled != n->raw)
+		free(n->demangled);
+	free(n);
+}
+
+struct symbolizer *symbolizer__new(void)
+{
+	return calloc(1, sizeof(struct symbolizer));
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	struct sym_object *o, *next;
+
+	if (!s)
+		return;
+	htab_free(&s->addrs, free);
+	htab_free(&s->names, free_name);
+	htab_free(&s->paths, free);
+	htab_free(&s->by_file, free_alias);
+	htab_free(&s->by_build_id, NULL);
+	for (o = s->objects; o; o = next) {
+		next = o->next;
+		dwinfo__free(o->dw);
+		elfsym__free(o->elf);
+		free(o);
+	}
+	free(s);
+}
+
+static bool is_mangled(const char *name)
+{
+	return (name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')) ||
+	       (name[0] == '_' && name[1] == '_' && name[2] == 'Z');
+}
+
+/* The interned entry of a raw name, demangled on first sight. */
+static struct name_entry *intern_name(struct symbolizer *s, const char *name)
+{
+	uint64_t hash = hash_str(name);
+	struct name_entry *n = htab_find(&s->names, hash, eq_name, name);
+	size_t len;
+
+	if (n)
+		return n;
+	len = strlen(name);
+	n = malloc(sizeof(*n) + len + 1);
+	if (!n)
+		return NULL;
+	memcpy(n->raw, name, len + 1);
+	n->demangled =
+	    is_mangled(name) ? cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO) : NULL;
+	if (!n->demangled)
+		n->demangled = n->raw;
+	if (htab_insert(&s->names, hash, n)) {
+		free_name(n);
+		return NULL;
+	}
+	return n;
+}
+
+const char *symbolizer__demangle(struct symbolizer *s, const char *name)
+{
+	struct name_entry *n = intern_name(s, name);
+
+	return n ? n->demangled : NULL;
+}
+
+static const char *intern_path(struct symbolizer *s, const char *path)
+{
+	uint64_t hash = hash_str(path);
+	char *p = htab_find(&s->paths, hash, eq_path, path);
+
+	if (p)
+		return p;
+	p = strdup(path);
+	if (!p)
+		return NULL;
+	if (htab_insert(&s->paths, hash, p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* [vdso], [stack], [heap], anonymous memory: nothing to open. */
+static bool is_special(const struct procmap *m)
+{
+	return m->path[0] != '/';
+}
+
+/*
+ * Opens the file behind a mapping. In order: through the process's root
+ * (its mount namespace), through map_files (a deleted file or a memfd), then
+ * on the host. A candidate whose inode differs from the mapping's is only
+ * a last resort (the PID may have been reused, the file replaced).
+ */
+static int open_mapped_file(pid_t pid, const struct procmap *m, const char *path, int *fd_out,
+			    char *root, size_t root_size)
+{
+	char cand[3][PATH_MAX + 32];
+	int i, fallback = -1, fallback_i = -1, err = -ENOENT;
+
+	/* path is shorter than PATH_MAX: none of these is truncated. */
+	snprintf(cand[0], sizeof(cand[0]), "/proc/%d/root%s", (int)pid, path);
+	snprintf(cand[1], sizeof(cand[1]), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
+		 m->start, m->end);
+	snprintf(cand[2], sizeof(cand[2]), "%s", path);
+	for (i = pid > 0 ? 0 : 2; i < 3; i++) {
+		struct stat st;
+		int fd = open(cand[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			if (err == -ENOENT && errno != ENOENT && errno != ESRCH)
+				err = -errno;
+			continue;
+		}
+		if (!fstat(fd, &st) && (uint64_t)st.st_ino == m->inode) {
+			if (fallback >= 0)
+				close(fallback);
+			fallback = fd;
+			fallback_i = i;
+			break;
+		}
+		if (fallback < 0) {
+			fallback = fd;
+			fallback_i = i;
+		} else {
+			close(fd);
+		}
+	}
+	if (fallback < 0)
+		return err;
+	/* Debug files are looked for in the namespace the object came from. */
+	if (pid > 0 && fallback_i < 2)
+		snprintf(root, root_size, "/proc/%d/root", (int)pid);
+	else
+		root[0] = '\0';
+	*fd_out = fallback;
+	return 0;
+}
+
+static int add_object(struct symbolizer *s, struct elfsym *elf, int err, struct sym_object **out)
+{
+	struct sym_object *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->elf = elf;
+	o->err = err;
+	if (elf && elfsym__build_id(elf)[0] &&
+	    htab_insert(&s->by_build_id, hash_str(elfsym__build_id(elf)), o)) {
+		free(o);
+		return -ENOMEM;
+	}
+	o->next = s->objects;
+	s->objects = o;
+	*out = o;
+	return 0;
+}
+
+/* The cached object of a file mapping, opened on first sight; never NULL on success. */
+static int get_object(struct symbolizer *s, pid_t pid, const struct procmap *m,
+		      struct sym_object **out)
+{
+	struct obj_key key = {m->dev_major, m->dev_minor, m->inode, m->path};
+	uint64_t hash = hash_obj_key(&key);
+	struct obj_alias *alias = htab_find(&s->by_file, hash, eq_alias, &key);
+	struct sym_object *obj = NULL;
+	struct elfsym *elf = NULL;
+	char path[PATH_MAX], root[64];
+	size_t len = strlen(m->path);
+	int fd = -1, err, open_err;
+
+	if (alias) {
+		*out = alias->obj;
+		return 0;
+	}
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, m->path, len + 1);
+	if (len > strlen(DELETED_SUFFIX) &&
+	    !strcmp(path + len - strlen(DELETED_SUFFIX), DELETED_SUFFIX))
+		path[len - strlen(DELETED_SUFFIX)] = '\0';
+
+	open_err = open_mapped_file(pid, m, path, &fd, root, sizeof(root));
+	if (!open_err)
+		open_err = elfsym__open_fd(fd, root, path, &elf);
+	if (open_err == -ENOMEM)
+		return open_err;
+	if (elf && elfsym__build_id(elf)[0]) {
+		const char *bid = elfsym__build_id(elf);
+
+		/* The same binary seen through another path, device or container. */
+		obj = htab_find(&s->by_build_id, hash_str(bid), eq_build_id, bid);
+		if (obj) {
+			elfsym__free(elf);
+			elf = NULL;
+		}
+	}
+	if (!obj) {
+		err = add_object(s, elf, open_err, &obj);
+		if (err) {
+			elfsym__free(elf);
+			return err;
+		}
+	}
+	/* Failures are cached too: one failed open per file, not one per address. */
+	alias = calloc(1, sizeof(*alias));
+	if (!alias)
+		return -ENOMEM;
+	alias->dev_major = m->dev_major;
+	alias->dev_minor = m->dev_minor;
+	alias->inode = m->inode;
+	alias->obj = obj;
+	alias->path = strdup(m->path);
+	if (!alias->path || htab_insert(&s->by_file, hash, alias)) {
+		free_alias(alias);
+		return -ENOMEM;
+	}
+	*out = obj;
+	return 0;
+}
+
+static struct dwinfo *get_dwarf(struct sym_object *o)
+{
+	if (!o->dw_tried) {
+		Elf *elf = elfsym__dwarf_elf(o->elf);
+
+		o->dw_tried = true;
+		if (elf)
+			dwinfo__open(elf, &o->dw);
+	}
+	return o->dw;
+}
+
+int symbolizer__object(struct symbolizer *s, pid_t pid, const struct procmap *m,
+		       struct sym_object_info *info)
+{
+	struct sym_object *o;
+	uint64_t vaddr;
+	int err;
+
+	memset(info, 0, sizeof(*info));
+	info->path = intern_path(s, m->path);
+	if (!info->path)
+		return -ENOMEM;
+	info->build_id = "";
+	/* Without an object, treat file offsets as addresses. */
+	info->bias = m->start - m->offset;
+	if (is_special(m))
+		return -ENOENT;
+	err = get_object(s, pid, m, &o);
+	if (err)
+		return err;
+	if (!o->elf)
+		return o->err;
+	info->build_id = elfsym__build_id(o->elf);
+	info->has_symbols = elfsym__has_symbols(o->elf);
+	info->has_dwarf = get_dwarf(o) != NULL;
+	if (!elfsym__offset_to_vaddr(o->elf, m->offset, &vaddr))
+		info->bias = m->start - vaddr;
+	return 0;
+}
+
+int symbolizer__preload(struct symbolizer *s, pid_t pid, const struct procmaps *pm)
+{
+	struct sym_object *o;
+	size_t i;
+
+	for (i = 0; i < pm->nr; i++) {
+		const struct procmap *m = &pm->maps[i];
+
+		/* Only code is ever looked up; data mappings of the same file share its object. */
+		if (is_special(m) || m->perms[2] != 'x')
+			continue;
+		if (get_object(s, pid, m, &o) == -ENOMEM)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Turns the DWARF and ELF findings into a cached entry with interned names. */
+static struct addr_entry *make_entry(struct symbolizer *s, struct sym_object *o, uint64_t vaddr)
+{
+	struct dwinfo_frame df[MAX_FRAMES];
+	struct addr_entry *e;
+	struct dwinfo *dw = get_dwarf(o);
+	const char *sym = elfsym__lookup(o->elf, vaddr, NULL);
+	int i, n = dw ? dwinfo__resolve(dw, vaddr, df, MAX_FRAMES) : 0;
+
+	if (!n) {
+		df[0] = (struct dwinfo_frame){0};
+		n = 1;
+	}
+	/* The containing function: DWARF's name, else the ELF symbol's. */
+	if (!df[n - 1].name)
+		df[n - 1].name = sym;
+	e = malloc(sizeof(*e) + (size_t)n * sizeof(e->frames[0]));
+	if (!e)
+		return NULL;
+	e->obj = o;
+	e->vaddr = vaddr;
+	e->nr = n;
+	for (i = 0; i < n; i++) {
+		struct sym_frame *f = &e->frames[i];
+
+		*f = (struct sym_frame){
+		    .file = df[i].file, .line = df[i].line, .start_line = df[i].start_line};
+		if (df[i].name) {
+			struct name_entry *name = intern_name(s, df[i].name);
+
+			if (!name) {
+				free(e);
+				return NULL;
+			}
+			f->function = name->demangled;
+			f->system_name = name->raw;
+		}
+	}
+	return e;
+}
+
+int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m, uint64_t addr,
+			struct sym_frame *frames, int max)
+{
+	struct addr_key key;
+	struct addr_entry *e;
+	struct sym_object *o;
+	uint64_t vaddr, hash;
+	int err;
+
+	if (max <= 0 || addr < m->start || addr >= m->end)
+		return -EINVAL;
+	frames[0] = (struct sym_frame){0};
+	if (is_special(m))
+		return 1;
+	err = get_object(s, pid, m, &o);
+	if (err)
+		return err;
+	if (!o->elf || elfsym__offset_to_vaddr(o->elf, addr - m->start + m->offset, &vaddr))
+		return 1;
+
+	key = (struct addr_key){o, vaddr};
+	hash = hash_addr_key(&key);
+	e = htab_find(&s->addrs, hash, eq_addr, &key);
+	if (!e) {
+		e = make_entry(s, o, vaddr);
+		if (!e)
+			return -ENOMEM;
+		if (htab_insert(&s->addrs, hash, e)) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	if (max > e->nr)
+		max = e->nr;
+	memcpy(frames, e->frames, (size_t)max * sizeof(*frames));
+	return max;
+}
