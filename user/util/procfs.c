@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* procfs.c - see procfs.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/procfs.h"
+
+#define DELETED_SUFFIX " (deleted)"
+
+int procfs__read_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ESRCH;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(comm, len, "%s", buf);
+	return 0;
+}
+
+static bool is_deleted(const char *path)
+{
+	size_t n = strlen(path), k = sizeof(DELETED_SUFFIX) - 1;
+
+	return n > k && !strcmp(path + n - k, DELETED_SUFFIX);
+}
+
+static int map_files_path(pid_t pid, uint64_t start, uint64_t end, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, start, end);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int root_path(pid_t pid, const char *path, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int procfs__mapped_path(pid_t pid, const char *path, uint64_t start, uint64_t end, char *buf,
+			size_t len)
+{
+	if (is_deleted(path))
+		return map_files_path(pid, start, end, buf, len);
+	return root_path(pid, path, buf, len);
+}
+
+/* Candidate `via` for the mapping, or -ENOENT where that place does not apply. */
+static int candidate(enum procfs_via via, pid_t pid, const char *path, uint64_t start,
+		     uint64_t end, char *buf, size_t len)
+{
+	switch (via) {
+	case PROCFS_VIA_ROOT:
+		return is_deleted(path) ? -ENOENT : root_path(pid, path, buf, len);
+	case PROCFS_VIA_MAP_FILES:
+		return map_files_path(pid, start, end, buf, len);
+	case PROCFS_VIA_HOST:
+		if (strlen(path) >= len)
+			return -ENAMETOOLONG;
+		snprintf(buf, len, "%s", path);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int procfs__open_mapped(pid_t pid, const char *path, uint64_t start, uint64_t end,
+			uint64_t inode, enum procfs_via *via)
+{
+	char buf[PATH_MAX + 64];
+	int fallback = -1, err = -ENOENT;
+	enum procfs_via v, fallback_via = PROCFS_VIA_HOST;
+
+	for (v = pid > 0 ? PROCFS_VIA_ROOT : PROCFS_VIA_HOST; v <= PROCFS_VIA_HOST; v++) {
+		struct stat st;
+		int fd;
+
+		if (candidate(v, pid, path, start, end, buf, sizeof(buf)))
+			continue;
+		fd = open(buf, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (err == -ENOENT && errno != ENOENT && errno != ESRCH)
+				err = -errno;
+			continue;
+		}
+		if (!inode || (!fstat(fd, &st) && (uint64_t)st.st_ino == inode)) {
+			if (fallback >= 0)
+				close(fallback);
+			fallback = fd;
+			fallback_via = v;
+			break;
+		}
+		if (fallback < 0) {
+			fallback = fd;
+			fallback_via = v;
+		} else {
+			close(fd);
+		}
+	}
+	if (fallback < 0)
+		return err;
+	if (via)
+		*via = fallback_via;
+	return fallback;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * procfs.h - the one place that reads a process's files under /proc: its
+ * name, and the files it maps, seen as the process sees them.
+ *
+ * A mapped file is reached, in order: through /proc/PID/root (the
+ * process's mount namespace), through /proc/PID/map_files/START-END (a
+ * deleted or replaced file, a memfd: the mapping itself), then on the host.
+ * pid <= 0 means the process is gone: only the host's path is tried.
+ */
+#ifndef HEAPTRACE_PROCFS_H
+#define HEAPTRACE_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Where procfs__open_mapped found a file. */
+enum procfs_via {
+	PROCFS_VIA_ROOT,      /* /proc/PID/root/PATH */
+	PROCFS_VIA_MAP_FILES, /* /proc/PID/map_files/START-END */
+	PROCFS_VIA_HOST,      /* PATH itself */
+};
+
+/*
+ * The process's name (/proc/PID/comm, without its newline) into `comm`.
+ * Returns 0, or a negative errno with `comm` untouched.
+ */
+int procfs__read_comm(pid_t pid, char *comm, size_t len);
+
+/*
+ * The path through which a mapping of `path` at [start, end) is opened
+ * while the process lives: map_files for a file the kernel marked
+ * " (deleted)", the process's root otherwise. Returns 0 or -ENAMETOOLONG.
+ */
+int procfs__mapped_path(pid_t pid, const char *path, uint64_t start, uint64_t end, char *buf,
+			size_t len);
+
+/*
+ * Opens (O_RDONLY | O_CLOEXEC) the file behind a mapping, trying the places
+ * above in order. One whose inode is `inode` wins (inode 0: the first that
+ * opens); another is kept only as a last resort (the PID may have been
+ * reused, the file replaced). Returns the descriptor, with *via (when not
+ * NULL) set, or a negative errno: the first error other than ENOENT and
+ * ESRCH, else -ENOENT.
+ */
+int procfs__open_mapped(pid_t pid, const char *path, uint64_t start, uint64_t end,
+			uint64_t inode, enum procfs_via *via);
+
+#endif /* HEAPTRACE_PROCFS_H */
