@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * target.h - one traced process: its identity, its mapping snapshot, the
- * pidfd that tells when it exits, and its probes.
+ * target.h - one traced process as core sees it: what collect/ knows of its
+ * memory (struct process), the pidfd that tells when it exits, what its
+ * probes are, its safety valve and its profile bookkeeping.
  */
 #ifndef HEAPTRACE_TARGET_H
 #define HEAPTRACE_TARGET_H
@@ -10,58 +11,33 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "output/dump.h"
 #include "collect/loader.h"
-#include "collect/samples.h"
-#include "collect/unwind.h"
+#include "collect/process.h"
 #include "collect/valve.h"
+#include "util/strbuf.h"
 
 struct target {
-	pid_t pid;
-	uint64_t start_time; /* /proc/PID/stat starttime: with pid, names one process */
-	char comm[17];
-	char probed[640]; /* what target__probe attached, for target__announce */
+	struct process proc;
 	int pidfd;
-	bool alive;
-	struct dump_target dump; /* what a profile needs: maps, comm, start time */
-	int64_t last_inuse_bytes;
+	struct strbuf probed; /* what target__probe attached, for target__announce */
+	struct strbuf note;   /* one more comment for its profiles (the valve's), or "" */
 	uint64_t dumps;
-	/* DWARF mode: stacks unwound here, counters kept here. */
-	struct unwinder *unwinder;
-	struct sample_store *store;
-	uint64_t unwind_failures; /* stacks that could not be unwound past their leaf */
-	uint64_t last_refresh_ns;
-	bool last_refresh_found; /* it covered the address it was made for */
-	uint64_t last_samples;	 /* counters at the last profile written: skip idle ones */
+	uint64_t last_samples; /* counters at the last profile written: skip idle ones */
 	uint64_t last_frees;
-	uint64_t events;      /* DWARF mode: events handled, which may lag the counters */
-	uint64_t last_events; /* ... at the last profile written */
+	uint64_t last_events; /* proc.events at the last profile written */
 	/* --max-call-rate: the valve, and the calls counter at its last tick. */
 	struct valve valve;
 	uint64_t valve_calls;
 };
 
-/* Sizes of a DWARF-mode target's tables. */
-struct target_limits {
-	uint32_t max_stacks;
-	uint32_t max_live;
-};
-
 /*
  * Opens `pid` as a target without probing it (probes that already cover it:
  * system-wide mode's, or a followed child's attached by the caller): its
- * name, start time, pidfd and maps snapshot. Prints nothing; returns
+ * process (name, start time, maps) and pidfd. Prints nothing; returns
  * -ESRCH when the process is gone (or exiting), another negative errno
  * otherwise. target__fini() releases it either way.
  */
 int target__open(struct target *t, pid_t pid);
-
-/*
- * The start time of `pid` (field 22 of /proc/PID/stat, clock ticks since
- * boot): with the PID it names one process for its whole life. -ESRCH when
- * it is gone.
- */
-int target__start_time(pid_t pid, uint64_t *out);
 
 /*
  * target__open for a process a person named (-p, a command, after its
@@ -83,17 +59,14 @@ int target__probe(struct target *t, struct loader *l, bool probe_at_entry);
 /* Prints the "tracing pid" line: what the last target__probe attached. */
 void target__announce(const struct target *t);
 
-/* DWARF mode: sets up the unwinder and the counters of an attached target. */
-int target__enable_dwarf(struct target *t, const struct target_limits *limits);
-
-/* DWARF mode: handles one event of this target (struct ht_event_hdr first). */
-void target__handle_event(struct target *t, const void *data, size_t size);
-
-/* Re-reads the process's maps and name (after exec or dlopen). */
-int target__refresh_maps(struct target *t);
+/* DWARF mode: sets up the unwinder and the counters; prints its own error. */
+int target__enable_dwarf(struct target *t, uint32_t max_stacks, uint32_t max_live);
 
 /* True once the process has exited. */
 bool target__exited(struct target *t);
+
+/* The valve's state, as the note its profiles carry. */
+void target__describe_valve(struct target *t, const struct valve *v, uint64_t now_ns);
 
 /* Releases what the target holds; the probes are the loader's to remove. */
 void target__fini(struct target *t);

@@ -476,3 +476,24 @@ void http__free(struct http_server *s)
 	close(s->lfd);
 	free(s);
 }
+
+static size_t source_prepare(void *ctx, struct pollfd *fds, size_t max, uint64_t now,
+			     int *timeout_ms)
+{
+	(void)max; /* max_fds is HTTP_MAX_POLLFDS */
+	*timeout_ms = http__timeout_ms(ctx, now);
+	return http__pollfds(ctx, fds);
+}
+
+static void source_dispatch(void *ctx, const struct pollfd *fds, size_t n, uint64_t now)
+{
+	http__process(ctx, fds, n, now);
+}
+
+void http__as_source(struct http_server *s, struct evloop_source *src)
+{
+	*src = (struct evloop_source){.max_fds = HTTP_MAX_POLLFDS,
+				      .prepare = source_prepare,
+				      .dispatch = source_dispatch,
+				      .ctx = s};
+}

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "http/httpreq.h"
+#include "util/evloop.h"
 
 #define HTTP_MAX_CONNS	16
 #define HTTP_TIMEOUT_NS (5ull * 1000000000ull)
@@ -77,6 +78,13 @@ int http__respondf(struct http_conn *c, int status, const char *fmt, ...)
 /* Answers later: at CLOCK_MONOTONIC `deadline`, fire(c, arg) is called. */
 void http__defer(struct http_conn *c, uint64_t deadline, http_fire_fn fire, http_drop_fn drop,
 		 void *arg);
+
+/*
+ * The server as an event-loop source: its listener and connections polled
+ * with everything else, http__process run after each poll, its deadlines
+ * bounding the wait.
+ */
+void http__as_source(struct http_server *s, struct evloop_source *src);
 
 /* Number of open connections (for tests and -v). */
 size_t http__nr_conns(const struct http_server *s);

@@ -7,11 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "output/dump.h"
+#include "collect/snapshot.h"
+#include "http/serve.h"
 #include "output/legacytext.h"
 #include "output/pprof.h"
-#include "http/serve.h"
-#include "collect/snapshot.h"
+#include "output/profile.h"
+#include "util/clock.h"
 
 #define PROFILE_HEADERS "Content-Disposition: attachment; filename=\"profile\"\r\n"
 
@@ -24,22 +25,19 @@ struct pending {
 	struct heap_snapshot *p0;
 };
 
-static uint64_t now_ns(clockid_t clk)
+static size_t nr_procs(const struct serve_ctx *ctx)
 {
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return ctx->procs.count(ctx->procs.ctx);
 }
 
-static struct target *find_target(struct serve_ctx *ctx, pid_t pid)
+static struct process *proc_at(const struct serve_ctx *ctx, size_t i)
 {
-	size_t i;
+	return ctx->procs.at(ctx->procs.ctx, i);
+}
 
-	for (i = 0; i < *ctx->nr_targets; i++)
-		if ((*ctx->targets)[i].pid == pid)
-			return &(*ctx->targets)[i];
-	return NULL;
+static struct process *find_proc(const struct serve_ctx *ctx, pid_t pid)
+{
+	return ctx->procs.find(ctx->procs.ctx, pid);
 }
 
 /* A non-negative decimal integer, nothing else. */
@@ -88,9 +86,9 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 		"<html>\n<head><title>/debug/pprof/</title></head>\n<body>\n<pre>\n"
 		"/debug/pprof/ (heaptrace %s, sample rate %" PRIu64 ")\n\n"
 		"Traced processes:\n",
-		HEAPTRACE_VERSION, ctx->sample_rate);
-	for (i = 0; i < *ctx->nr_targets; i++) {
-		const struct target *t = &(*ctx->targets)[i];
+		HEAPTRACE_VERSION, ctx->opts.sample_rate);
+	for (i = 0; i < nr_procs(ctx); i++) {
+		const struct process *t = proc_at(ctx, i);
 
 		fprintf(f, "  pid %d (", t->pid);
 		html_escaped(f, t->comm);
@@ -150,7 +148,7 @@ static int sum_live(const struct ht_agg_val *v, const uint64_t *frames, uint32_t
 }
 
 /* The `# runtime.MemStats` analogue: the process's memory and heaptrace's counters. */
-static int write_text(struct serve_ctx *ctx, struct target *t, const struct pprof_builder *b,
+static int write_text(struct serve_ctx *ctx, struct process *t, const struct pprof_builder *b,
 		      const struct heap_snapshot *snap, FILE *f)
 {
 	static const char *const status[] = {"VmPeak",	"VmSize",  "VmHWM",  "VmRSS",
@@ -169,13 +167,13 @@ static int write_text(struct serve_ctx *ctx, struct target *t, const struct ppro
 	n += read_kb(path, rollup, 6, stats + n, labels + n, "Smaps");
 	loader__target_stats(ctx->loader, t->pid, &counters);
 	snapshot__for_each(snap, sum_live, &live);
-	stats[n++] = (struct legacy_stat){"SampleRate", (int64_t)ctx->sample_rate};
+	stats[n++] = (struct legacy_stat){"SampleRate", (int64_t)ctx->opts.sample_rate};
 	stats[n++] = (struct legacy_stat){"Samples", (int64_t)counters.samples};
 	stats[n++] = (struct legacy_stat){"TrackedFrees", (int64_t)counters.frees_tracked};
 	stats[n++] = (struct legacy_stat){"LiveTrackedBlocks", live};
 	stats[n++] = (struct legacy_stat){"Stacks", (int64_t)snapshot__len(snap)};
-	stats[n++] = (struct legacy_stat){
-	    "Lost", (int64_t)(dump__lost(&counters) + (t->store ? samples__lost(t->store) : 0))};
+	stats[n++] = (struct legacy_stat){"Lost",
+					  (int64_t)(profile__lost(&counters) + process__lost(t))};
 	if (t->store)
 		stats[n++] = (struct legacy_stat){"UnwindFailures", (int64_t)t->unwind_failures};
 	snprintf(title, sizeof(title), "heaptrace.MemStats of pid %d (%s)", t->pid, t->comm);
@@ -183,23 +181,31 @@ static int write_text(struct serve_ctx *ctx, struct target *t, const struct ppro
 }
 
 /* Builds and sends a profile of t: from snap alone, or snap minus base over `seconds`. */
-static void send_profile(struct serve_ctx *ctx, struct http_conn *c, struct target *t,
+static void send_profile(struct serve_ctx *ctx, struct http_conn *c, struct process *t,
 			 struct heap_snapshot *snap, const struct heap_snapshot *base, int seconds,
 			 bool allocs, bool text)
 {
-	int64_t now = (int64_t)now_ns(CLOCK_REALTIME);
-	int64_t duration =
-	    base ? (int64_t)seconds * 1000000000 : now - (int64_t)t->dump.start_realtime_ns;
+	int64_t now = (int64_t)clock__real_ns();
+	struct profile_request r = {
+	    .loader = ctx->loader,
+	    .symbolizer = ctx->symbolizer,
+	    .opts = &ctx->opts,
+	    .proc = t,
+	    .note = ctx->procs.note ? ctx->procs.note(ctx->procs.ctx, t) : NULL,
+	    .snap = snap,
+	    .base = base,
+	    .time_ns = now,
+	    .duration_ns =
+		base ? (int64_t)seconds * 1000000000 : now - (int64_t)t->start_realtime_ns,
+	    .default_alloc = allocs,
+	};
 	struct pprof_builder *b = NULL;
-	struct dump_summary sum;
+	struct profile_summary sum;
 	void *body = NULL;
 	size_t len = 0;
 	int err;
 
-	err = dump__build(ctx->loader, ctx->symbolizer, ctx->sample_rate, &t->dump, snap, base, now,
-			  duration, &sum, &b);
-	if (!err && allocs)
-		err = pprof__set_default_sample_type(b, 1); /* alloc_space */
+	err = profile__build(&r, &sum, &b);
 	if (err)
 		goto cleanup;
 	if (text) {
@@ -230,13 +236,11 @@ cleanup:
 			       strerror(-err));
 }
 
-/* Everything the kernel reported so far belongs in the snapshot; maps may have changed. */
-static int take_snapshot(struct serve_ctx *ctx, struct target *t, struct heap_snapshot **out)
+/* Everything the kernel reported so far belongs in the snapshot. */
+static int take_snapshot(struct serve_ctx *ctx, struct process *t, struct heap_snapshot **out)
 {
 	loader__consume_events(ctx->loader);
-	if (t->alive)
-		target__refresh_maps(t);
-	return snapshot__take(ctx->loader, t->pid, t->store, out);
+	return profile__snapshot(ctx->loader, t, out);
 }
 
 static void pending_drop(void *arg)
@@ -250,7 +254,7 @@ static void pending_drop(void *arg)
 static void pending_fire(struct http_conn *c, void *arg)
 {
 	struct pending *p = arg;
-	struct target *t = find_target(p->ctx, p->pid);
+	struct process *t = find_proc(p->ctx, p->pid);
 	struct heap_snapshot *p1 = NULL;
 	int err;
 
@@ -279,7 +283,7 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 	long pid = 0, debug = 0, seconds = 0;
 	struct heap_snapshot *snap = NULL;
 	struct pending *p;
-	struct target *t;
+	struct process *t;
 	size_t i;
 	int err;
 
@@ -303,8 +307,8 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		http__respondf(c, 400, "seconds and debug params are incompatible\n");
 		return;
 	}
-	if (!pid && *ctx->nr_targets == 1)
-		pid = (*ctx->targets)[0].pid;
+	if (!pid && nr_procs(ctx) == 1)
+		pid = proc_at(ctx, 0)->pid;
 	if (!pid) {
 		char *buf = NULL;
 		size_t len = 0;
@@ -315,14 +319,14 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 			return;
 		}
 		fprintf(f, "several processes are traced: add ?pid= with one of:");
-		for (i = 0; i < *ctx->nr_targets; i++)
-			fprintf(f, " %d", (*ctx->targets)[i].pid);
+		for (i = 0; i < nr_procs(ctx); i++)
+			fprintf(f, " %d", proc_at(ctx, i)->pid);
 		fputc('\n', f);
 		fclose(f);
 		http__respond(c, 400, "text/plain; charset=utf-8", NULL, buf, len, 1);
 		return;
 	}
-	t = find_target(ctx, (pid_t)pid);
+	t = find_proc(ctx, (pid_t)pid);
 	if (!t) {
 		http__respondf(c, 404, "pid %ld is not traced: see /debug/pprof/\n", pid);
 		return;
@@ -346,7 +350,7 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 	}
 	*p = (struct pending){
 	    .ctx = ctx, .pid = t->pid, .seconds = (int)seconds, .allocs = allocs, .p0 = snap};
-	http__defer(c, now_ns(CLOCK_MONOTONIC) + (uint64_t)seconds * 1000000000ull, pending_fire,
+	http__defer(c, clock__mono_ns() + (uint64_t)seconds * 1000000000ull, pending_fire,
 		    pending_drop, p);
 }
 

@@ -15,20 +15,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/http.h"
 #include "collect/loader.h"
+#include "collect/process.h"
+#include "http/http.h"
+#include "output/profile.h"
 #include "symbol/symbolize.h"
-#include "core/target.h"
 
 #define SERVE_MAX_SECONDS 300 /* longest delta window */
 
-/* What the handlers read; the pointers follow main's list of targets as it changes. */
+/*
+ * The traced processes, as the handlers see them: offered by whoever keeps
+ * them (core's tracer), so that this layer needs nothing above it. A
+ * process found may be gone by the next poll: handlers look it up again
+ * after waiting.
+ */
+struct serve_processes {
+	size_t (*count)(void *ctx);
+	struct process *(*at)(void *ctx, size_t i);
+	struct process *(*find)(void *ctx, pid_t pid); /* NULL: not traced */
+	const char *(*note)(void *ctx, const struct process *p); /* its profiles' note, or NULL */
+	void *ctx;
+};
+
+/* What the handlers read. */
 struct serve_ctx {
 	struct loader *loader;
 	struct symbolizer *symbolizer;
-	struct target **targets;
-	size_t *nr_targets;
-	uint64_t sample_rate;
+	struct profile_opts opts;
+	struct serve_processes procs;
 };
 
 void serve__handle(struct http_conn *c, const struct http_request *req, void *ctx);

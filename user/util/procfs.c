@@ -34,6 +34,35 @@ int procfs__read_comm(pid_t pid, char *comm, size_t len)
 	return 0;
 }
 
+int procfs__start_time(pid_t pid, uint64_t *out)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* The name may hold spaces and parentheses: fields start after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* After ')' come field 3 (state) ... field 22 (starttime): skip 19 fields. */
+	for (i = 0; i < 19 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &v) != 1)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static bool is_deleted(const char *path)
 {
 	size_t n = strlen(path), k = sizeof(DELETED_SUFFIX) - 1;

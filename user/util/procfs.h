@@ -29,6 +29,13 @@ enum procfs_via {
 int procfs__read_comm(pid_t pid, char *comm, size_t len);
 
 /*
+ * The start time of `pid` (field 22 of /proc/PID/stat, clock ticks since
+ * boot): with the PID it names one process for its whole life. -ESRCH when
+ * it is gone, -EINVAL when the file cannot be parsed.
+ */
+int procfs__start_time(pid_t pid, uint64_t *out);
+
+/*
  * The path through which a mapping of `path` at [start, end) is opened
  * while the process lives: map_files for a file the kernel marked
  * " (deleted)", the process's root otherwise. Returns 0 or -ENAMETOOLONG.

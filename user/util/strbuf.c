@@ -9,7 +9,7 @@
 #include "util/strbuf.h"
 #include "util/vec.h"
 
-static int reserve(struct strbuf *sb, size_t extra)
+int strbuf__grow(struct strbuf *sb, size_t extra)
 {
 	if (VEC_RESERVE(sb->buf, sb->cap, sb->len + extra + 1)) {
 		sb->failed = true;
@@ -28,7 +28,7 @@ int strbuf__addf(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return -EINVAL;
-	if (reserve(sb, (size_t)n))
+	if (strbuf__grow(sb, (size_t)n))
 		return -ENOMEM;
 	va_start(ap, fmt);
 	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
@@ -41,7 +41,7 @@ int strbuf__add(struct strbuf *sb, const char *s)
 {
 	size_t n = strlen(s);
 
-	if (reserve(sb, n))
+	if (strbuf__grow(sb, n))
 		return -ENOMEM;
 	memcpy(sb->buf + sb->len, s, n + 1);
 	sb->len += n;

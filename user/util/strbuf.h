@@ -27,6 +27,13 @@ int strbuf__addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(
 /* Appends `s`. Returns 0 or -ENOMEM. */
 int strbuf__add(struct strbuf *sb, const char *s);
 
+/*
+ * Room for `extra` more bytes and the terminating NUL, for a writer that
+ * fills sb->buf + sb->len itself and then adds to sb->len. Returns 0 or
+ * -ENOMEM.
+ */
+int strbuf__grow(struct strbuf *sb, size_t extra);
+
 /* Empties the string, keeping its memory. */
 void strbuf__reset(struct strbuf *sb);
 

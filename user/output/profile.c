@@ -4,10 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "output/dump.h"
+#include "output/profile.h"
 #include "util/log.h"
 #include "output/pprof.h"
 #include "collect/snapshot.h"
@@ -15,59 +13,58 @@
 
 #define MAX_INLINE_FRAMES 16
 
-struct dump_ctx {
+struct build_ctx {
 	struct pprof_builder *b;
 	struct symbolizer *s;
-	struct dump_target *t;
+	struct process *p;
 	uint64_t rate;
 	int64_t *mapping_ids; /* per snapshot entry; 0 = not added yet */
 	bool maps_reloaded;
-	struct dump_summary *sum;
+	struct profile_summary *sum;
 	const struct heap_snapshot *snap; /* the profile's data */
 	const struct heap_snapshot *base; /* subtracted from it, or NULL */
 	int64_t sign;			  /* -1 while adding the base's own stacks */
 	int err;
 };
 
-uint64_t dump__lost(const struct ht_target *c)
+uint64_t profile__lost(const struct ht_target *c)
 {
 	return c->lost_live_full + c->lost_stack_full + c->lost_agg_full + c->lost_inflight +
 	       c->stack_errors + c->lost_events + c->lost_inherited;
 }
 
-/* Re-reads the maps once per dump when an address falls outside the snapshot (dlopen). */
-static int reload_maps(struct dump_ctx *c)
+/*
+ * Re-reads the maps once per profile when an address falls outside the
+ * snapshot (dlopen). Mappings already added keep their ids: pprof finds
+ * them by id, and the new snapshot's entries start unnumbered.
+ */
+static int reload_maps(struct build_ctx *c)
 {
-	struct procmaps *fresh;
 	int64_t *ids;
 
-	if (c->maps_reloaded || !c->t->alive)
+	if (c->maps_reloaded || !c->p->alive)
 		return -ENOENT;
 	c->maps_reloaded = true;
-	if (procmaps__load(c->t->pid, &fresh))
+	if (process__refresh_maps(c->p))
 		return -ENOENT;
-	ids = calloc(fresh->nr ? fresh->nr : 1, sizeof(*ids));
-	if (!ids) {
-		procmaps__free(fresh);
+	ids = calloc(c->p->maps->nr ? c->p->maps->nr : 1, sizeof(*ids));
+	if (!ids)
 		return -ENOMEM;
-	}
-	procmaps__free(c->t->maps);
-	c->t->maps = fresh;
 	free(c->mapping_ids);
 	c->mapping_ids = ids;
 	return 0;
 }
 
-static int64_t mapping_id(struct dump_ctx *c, const struct procmap *m)
+static int64_t mapping_id(struct build_ctx *c, const struct procmap *m)
 {
-	size_t idx = (size_t)(m - c->t->maps->maps);
+	size_t idx = (size_t)(m - c->p->maps->maps);
 	struct sym_object_info info = {};
 	struct pprof_mapping_info mi = {};
 	int64_t id;
 
 	if (c->mapping_ids[idx])
 		return c->mapping_ids[idx];
-	symbolizer__object(c->s, c->t->pid, m, &info);
+	symbolizer__object(c->s, c->p->pid, m, &info);
 	mi.start = m->start;
 	mi.limit = m->end;
 	mi.offset = m->offset;
@@ -83,7 +80,7 @@ static int64_t mapping_id(struct dump_ctx *c, const struct procmap *m)
 	return id;
 }
 
-static int64_t location_id(struct dump_ctx *c, uint64_t addr)
+static int64_t location_id(struct build_ctx *c, uint64_t addr)
 {
 	struct sym_frame sf[MAX_INLINE_FRAMES];
 	struct pprof_frame pf[MAX_INLINE_FRAMES];
@@ -96,9 +93,9 @@ static int64_t location_id(struct dump_ctx *c, uint64_t addr)
 		pf[0] = (struct pprof_frame){.function = "[truncated]"};
 		return pprof__add_location(c->b, 0, 0, pf, 1);
 	}
-	m = procmaps__find(c->t->maps, addr);
+	m = procmaps__find(c->p->maps, addr);
 	if (!m && reload_maps(c) == 0)
-		m = procmaps__find(c->t->maps, addr);
+		m = procmaps__find(c->p->maps, addr);
 	if (!m)
 		return pprof__add_location(c->b, addr, 0, NULL, 0);
 	mid = mapping_id(c, m);
@@ -108,7 +105,7 @@ static int64_t location_id(struct dump_ctx *c, uint64_t addr)
 	if ((n = (int)pprof__find_location(c->b, addr, (uint64_t)mid)) > 0)
 		return n;
 	/* Every frame is a return address: the call is the instruction before it. */
-	n = symbolizer__resolve(c->s, c->t->pid, m, addr - 1, sf, MAX_INLINE_FRAMES);
+	n = symbolizer__resolve(c->s, c->p->pid, m, addr - 1, sf, MAX_INLINE_FRAMES);
 	if (n < 0)
 		n = 0;
 	for (i = 0; i < n; i++) {
@@ -152,7 +149,7 @@ static void stack_values(const struct ht_agg_val *v, uint64_t rate, int64_t valu
 
 static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_t depth, void *ctx)
 {
-	struct dump_ctx *c = ctx;
+	struct build_ctx *c = ctx;
 	uint64_t locs[HT_MAX_STACK_DEPTH];
 	int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
 	const struct ht_agg_val *old = NULL;
@@ -211,76 +208,71 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 	return 0;
 }
 
-static void profile_path(const struct dump_opts *o, const struct dump_target *t,
-			 const struct timespec *now, char *path, size_t len)
+static int add_comments(struct build_ctx *c, const struct profile_request *r)
 {
-	char comm[64], stamp[32];
-	struct tm tm;
-	size_t i;
-
-	/* The name must stay one path component and easy to glob. */
-	snprintf(comm, sizeof(comm), "%s", t->comm && *t->comm ? t->comm : "unknown");
-	for (i = 0; comm[i]; i++)
-		if (comm[i] == '/' || comm[i] == ' ' || comm[i] == '.' ||
-		    (unsigned char)comm[i] < 32)
-			comm[i] = '_';
-	gmtime_r(&now->tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	if (o->subsecond_names)
-		snprintf(path, len, "%s/%s.%d.%s.%03ldZ.heap.pb.gz", o->output_dir, comm, t->pid,
-			 stamp, now->tv_nsec / 1000000);
-	else
-		snprintf(path, len, "%s/%s.%d.%sZ.heap.pb.gz", o->output_dir, comm, t->pid, stamp);
-}
-
-int dump__build(struct loader *l, struct symbolizer *s, uint64_t rate, struct dump_target *t,
-		const struct heap_snapshot *snap, const struct heap_snapshot *base, int64_t time_ns,
-		int64_t duration_ns, struct dump_summary *sum, struct pprof_builder **out)
-{
-	struct dump_ctx c = {
-	    .s = s, .t = t, .rate = rate, .sum = sum, .snap = snap, .base = base, .sign = 1};
-	struct ht_target counters = {};
 	char comment[256];
 	int err;
 
+	snprintf(comment, sizeof(comment),
+		 "heaptrace %s: pid %d (%s), sample rate %" PRIu64 ", %" PRIu64 " samples, %" PRIu64
+		 " lost",
+		 HEAPTRACE_VERSION, r->proc->pid, r->proc->comm, c->rate, c->sum->samples,
+		 c->sum->lost);
+	err = pprof__add_comment(c->b, comment);
+	if (!err && r->note && r->note[0])
+		err = pprof__add_comment(c->b, r->note);
+	if (!err && r->opts->alloc_only)
+		err = pprof__add_comment(c->b, "alloc-only: free is not traced (--alloc-only), so "
+					       "the inuse sample types are zero");
+	return err;
+}
+
+int profile__build(const struct profile_request *r, struct profile_summary *sum,
+		   struct pprof_builder **out)
+{
+	struct build_ctx c = {.s = r->symbolizer,
+			      .p = r->proc,
+			      .rate = r->opts->sample_rate,
+			      .sum = sum,
+			      .snap = r->snap,
+			      .base = r->base,
+			      .sign = 1};
+	struct ht_target counters = {};
+	int err;
+
 	memset(sum, 0, sizeof(*sum));
-	c.b = pprof__new((int64_t)rate, time_ns, duration_ns);
-	c.mapping_ids = calloc(t->maps->nr ? t->maps->nr : 1, sizeof(*c.mapping_ids));
+	c.b = pprof__new((int64_t)c.rate, r->time_ns, r->duration_ns);
+	c.mapping_ids = calloc(c.p->maps->nr ? c.p->maps->nr : 1, sizeof(*c.mapping_ids));
 	if (!c.b || !c.mapping_ids) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
 	/* pprof takes the first mapping for the main binary: put the executable first. */
-	if (t->maps->nr) {
-		const struct procmap *exe = main_binary(t->maps);
+	if (c.p->maps->nr) {
+		const struct procmap *exe = main_binary(c.p->maps);
 
 		if (exe && mapping_id(&c, exe) < 0) {
 			err = -ENOMEM;
 			goto cleanup;
 		}
 	}
-	err = snapshot__for_each(snap, add_stack, &c);
-	if (!err && !c.err && base) {
+	err = snapshot__for_each(r->snap, add_stack, &c);
+	if (!err && !c.err && r->base) {
 		c.sign = -1;
-		err = snapshot__for_each(base, add_stack, &c);
+		err = snapshot__for_each(r->base, add_stack, &c);
 	}
 	if (err < 0 || c.err) {
 		err = c.err ? c.err : err;
 		goto cleanup;
 	}
-	if (loader__target_stats(l, t->pid, &counters) == 0) {
+	if (loader__target_stats(r->loader, c.p->pid, &counters) == 0) {
 		sum->samples = counters.samples;
-		sum->lost = dump__lost(&counters);
+		sum->lost = profile__lost(&counters);
 	}
-	if (t->store)
-		sum->lost += samples__lost(t->store);
-	snprintf(comment, sizeof(comment),
-		 "heaptrace %s: pid %d (%s), sample rate %" PRIu64 ", %" PRIu64 " samples, %" PRIu64
-		 " lost",
-		 HEAPTRACE_VERSION, t->pid, t->comm, rate, sum->samples, sum->lost);
-	err = pprof__add_comment(c.b, comment);
-	if (!err && t->note[0])
-		err = pprof__add_comment(c.b, t->note);
+	sum->lost += process__lost(c.p);
+	err = add_comments(&c, r);
+	if (!err && r->default_alloc)
+		err = pprof__set_default_sample_type(c.b, 1); /* alloc_space */
 	if (err)
 		goto cleanup;
 	*out = c.b;
@@ -291,51 +283,9 @@ cleanup:
 	return err;
 }
 
-int dump__write(struct loader *l, struct symbolizer *s, const struct dump_opts *o,
-		struct dump_target *t, struct dump_summary *sum, char *path, size_t path_len)
+int profile__snapshot(struct loader *l, struct process *p, struct heap_snapshot **out)
 {
-	struct heap_snapshot *snap = NULL;
-	struct pprof_builder *b = NULL;
-	struct timespec now, t0, t1;
-	int64_t now_ns;
-	int err;
-
-	memset(sum, 0, sizeof(*sum));
-	clock_gettime(CLOCK_MONOTONIC, &t0); /* for -v: what one dump costs (bench/run.sh dump) */
-	clock_gettime(CLOCK_REALTIME, &now);
-	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-	err = snapshot__take(l, t->pid, t->store, &snap);
-	if (err)
-		goto cleanup;
-	err = dump__build(l, s, o->sample_rate, t, snap, NULL, now_ns,
-			  now_ns - (int64_t)t->start_realtime_ns, sum, &b);
-	if (err)
-		goto cleanup;
-	if (o->alloc_only) {
-		err = pprof__add_comment(b, "alloc-only: free is not traced (--alloc-only), so the "
-					    "inuse sample types are zero");
-		if (err)
-			goto cleanup;
-	}
-	profile_path(o, t, &now, path, path_len);
-	/*
-	 * Two dumps within one tick of the name's clock (a final dump right
-	 * after a periodic one) would share a name: wait for the next tick
-	 * rather than replace a profile someone may be diffing against.
-	 */
-	while (access(path, F_OK) == 0) {
-		struct timespec tick = {0, o->subsecond_names ? 1000000 : 1000000000 - now.tv_nsec};
-
-		nanosleep(&tick, NULL);
-		clock_gettime(CLOCK_REALTIME, &now);
-		profile_path(o, t, &now, path, path_len);
-	}
-	err = pprof__write_gz(b, path);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_debug("dump of pid %d: %" PRIu64 " stacks in %.3f s", t->pid, sum->stacks,
-		  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-cleanup:
-	pprof__free(b);
-	snapshot__free(snap);
-	return err;
+	if (p->alive)
+		process__refresh_maps(p);
+	return snapshot__take(l, p->pid, p->store, out);
 }

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * filters.h - --comm and --cgroup as the daemon checks them: the cgroup
+ * directory opened for the BPF filter, and a PID a person named checked
+ * against both (a mistyped filter is said, not silently applied).
+ */
+#ifndef HEAPTRACE_FILTERS_H
+#define HEAPTRACE_FILTERS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "core/env.h"
+
+/* A cgroup v2 directory, opened for the BPF filter; -1 after its own error line. */
+int filters__open_cgroup(const char *path);
+
+/*
+ * With -p, --comm and --cgroup do not widen anything: a given PID outside
+ * them is refused, and they select the followed children the BPF side
+ * picks (--follow-forks). Prints its own error.
+ */
+bool filters__match(const struct env *env, pid_t pid);
+
+#endif /* HEAPTRACE_FILTERS_H */

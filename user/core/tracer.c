@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * tracer.c - the tracer's set-up and end: the HTTP server, the BPF
+ * programs, the outputs, the first targets; see tracer.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/filters.h"
+#include "core/tracer.h"
+#include "core/tracer_int.h"
+#include "output/filesink.h"
+#include "output/statusline.h"
+#include "util/log.h"
+#include "util/signals.h"
+
+size_t tracer__nr_targets(const struct tracer *tr)
+{
+	return tr->targets.nr;
+}
+
+struct target *tracer__target(const struct tracer *tr, size_t i)
+{
+	return tr->targets.items[i];
+}
+
+struct target *tracer__find(const struct tracer *tr, pid_t pid)
+{
+	return targets__find(&tr->targets, pid);
+}
+
+/* The traced processes as the HTTP handlers see them (serve.h). */
+static size_t serve_count(void *ctx)
+{
+	return tracer__nr_targets(ctx);
+}
+
+static struct process *serve_at(void *ctx, size_t i)
+{
+	return &tracer__target(ctx, i)->proc;
+}
+
+static struct process *serve_find(void *ctx, pid_t pid)
+{
+	struct target *t = tracer__find(ctx, pid);
+
+	return t ? &t->proc : NULL;
+}
+
+static const char *serve_note(void *ctx, const struct process *p)
+{
+	struct target *t = tracer__find(ctx, p->pid);
+
+	return t ? strbuf__str(&t->note) : NULL;
+}
+
+/* Before anything is attached: an address in use is a quick, clean failure. */
+static int listen_http(struct tracer *tr)
+{
+	char msg[512];
+	int err;
+
+	if (!tr->env->http_addr)
+		return 0;
+	tr->serve = (struct serve_ctx){
+	    .opts = tr->popts,
+	    .procs = {serve_count, serve_at, serve_find, serve_note, tr},
+	};
+	err = http__listen(tr->env->http_addr, serve__handle, &tr->serve, &tr->http, msg,
+			   sizeof(msg));
+	if (err)
+		log_error("%s", msg);
+	return err;
+}
+
+static void loader_options(const struct env *env, struct loader_opts *o)
+{
+	*o = (struct loader_opts){
+	    .sample_rate = env->sample_rate,
+	    .max_targets = env->max_processes,
+	    .trace_all = env->system_wide,
+	    .follow_forks = env->follow_forks,
+	    .self = getpid(),
+	    .comm = env->comm,
+	    .cgroup_fd = -1,
+	    .max_stacks = env->max_stacks,
+	    .max_live = env->max_live,
+	    .max_threads = env->max_threads,
+	    .verbose = env->verbose,
+	    .unwind = env->unwind == ENV_UNWIND_FP ? HT_UNWIND_FP : HT_UNWIND_DWARF,
+	    .stack_copy_size = env->stack_copy_size,
+	    .ring_size = env__ring_size(env),
+	    .alloc_only = env->alloc_only,
+	    .probe_at_entry = env->probe_at_entry,
+	    .floor = env->floor,
+	    .no_session = env->no_session,
+	};
+}
+
+static void say_load_error(int err)
+{
+	if ((err == -EPERM || err == -EACCES) && geteuid() == 0)
+		log_error("the kernel refused heaptrace's BPF programs (%s): check "
+			  "kernel.unprivileged_bpf_disabled and lockdown; run with -v for the "
+			  "verifier's log",
+			  strerror(-err));
+	else if (err == -EPERM || err == -EACCES)
+		log_error("loading BPF programs was not permitted: run as root, or grant "
+			  "CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
+	else
+		log_error("cannot load the BPF programs: %s: run with -v for libbpf's detail",
+			  strerror(-err));
+}
+
+/* The BPF programs, with --comm and --cgroup checked against the PIDs a person gave. */
+static int load_probes(struct tracer *tr)
+{
+	const struct env *env = tr->env;
+	struct loader_opts o;
+	size_t i;
+	int err;
+
+	loader_options(env, &o);
+	if (env->cgroup) {
+		o.cgroup_fd = filters__open_cgroup(env->cgroup);
+		if (o.cgroup_fd < 0)
+			return -EINVAL;
+		o.filter_cgroup = true;
+	}
+	for (i = 0; i < env->nr_pids; i++) {
+		if (!filters__match(env, env->pids[i])) {
+			err = -EINVAL;
+			goto cleanup;
+		}
+	}
+	err = loader__open(&o, &tr->loader);
+	if (err) {
+		say_load_error(err);
+		goto cleanup;
+	}
+	err = loader__session_status(tr->loader);
+	if (err > 0)
+		log_debug("probes: uprobe sessions (a return run only for calls that need one)");
+	else
+		log_debug("probes: uprobe + uretprobe pairs (uprobe sessions: %s)",
+			  err ? strerror(-err) : "off, --no-session");
+	err = 0;
+cleanup:
+	if (o.cgroup_fd >= 0)
+		close(o.cgroup_fd); /* the BPF map holds the cgroup now */
+	return err;
+}
+
+static int setup_signals(struct tracer *tr)
+{
+	sigemptyset(&tr->mask);
+	sigaddset(&tr->mask, SIGINT);
+	sigaddset(&tr->mask, SIGTERM);
+	sigaddset(&tr->mask, SIGCHLD);
+	sigaddset(&tr->mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &tr->mask, NULL))
+		return -errno;
+	tr->sigfd = signals__open(&tr->mask);
+	return tr->sigfd < 0 ? tr->sigfd : 0;
+}
+
+/* Where each periodic and final profile goes, in order: the file, then the status line. */
+static int add_sinks(struct tracer *tr)
+{
+	struct filesink_opts fo = {
+	    .dir = tr->env->output_dir,
+	    .subsecond_names = tr->env->interval_ns < 1000000000ull,
+	};
+	void *file = filesink__new(&fo), *status = statusline__new();
+
+	tr->sinks = sinks__new();
+	if (!tr->sinks || !file || !status) {
+		free(file);
+		free(status);
+		return -ENOMEM;
+	}
+	if (sinks__add(tr->sinks, &filesink_ops, file)) {
+		free(status);
+		return -ENOMEM;
+	}
+	return sinks__add(tr->sinks, &statusline_ops, status);
+}
+
+/* After the BPF programs: the daemon's side of tracing. Prints its own error. */
+static int setup_daemon(struct tracer *tr)
+{
+	int err;
+
+	tr->symbolizer = symbolizer__new();
+	if (!tr->symbolizer) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	tr->serve.loader = tr->loader;
+	tr->serve.symbolizer = tr->symbolizer;
+	/* DWARF samples, and in every mode the new-process, exec and fork events. */
+	err = loader__set_event_handler(tr->loader, tracer__handle_event, tr);
+	if (err) {
+		log_error("cannot read the BPF event buffer: %s", strerror(-err));
+		return err;
+	}
+	err = setup_signals(tr);
+	if (err) {
+		log_error("cannot set up signal handling: %s", strerror(-err));
+		return err;
+	}
+	err = add_sinks(tr);
+	if (!err)
+		err = tracer__setup_loop(tr);
+	if (err)
+		log_error("out of memory");
+	return err;
+}
+
+int tracer__new(const struct env *env, struct tracer **out)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+	int err;
+
+	if (!tr) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	tr->env = env;
+	tr->sigfd = -1;
+	tr->targets.max = env->max_processes;
+	tr->popts = (struct profile_opts){.sample_rate = env->sample_rate,
+					  .alloc_only = env->alloc_only};
+	/* Calls between their stack and their return are tracked too: one per thread at most. */
+	tr->max_live = env->max_live + env->max_threads;
+	err = listen_http(tr);
+	if (!err)
+		err = load_probes(tr);
+	if (!err)
+		err = setup_daemon(tr);
+	if (err) {
+		tracer__free(tr);
+		return err;
+	}
+	*out = tr;
+	return 0;
+}
+
+/* System-wide mode: probe every allocator object the host's processes use. */
+static int start_system_wide(struct tracer *tr)
+{
+	const struct env *env = tr->env;
+	int n, err;
+
+	err = sysscan__new(tr->loader, env->probe_at_entry, getpid(), &tr->sysscan);
+	if (err) {
+		log_error("out of memory");
+		return err;
+	}
+	n = sysscan__scan(tr->sysscan);
+	if (n < 0) {
+		log_error("cannot read /proc: %s", strerror(-n));
+		return n;
+	}
+	log_info("tracing every process%s%s%s%s: %zu probes on %zu allocator objects, at most %u "
+		 "processes",
+		 env->comm ? " named " : "", env->comm ? env->comm : "", env->cgroup ? " in " : "",
+		 env->cgroup ? env->cgroup : "", sysscan__nr_probes(tr->sysscan),
+		 sysscan__nr_objects(tr->sysscan), env->max_processes);
+	return 0;
+}
+
+/* The command runs to its entry point, is traced, then resumed. */
+static int start_command(struct tracer *tr)
+{
+	pid_t pid;
+	int err;
+
+	err = command__start(tr->env->command, &tr->mask, &tr->command);
+	if (err)
+		return err;
+	pid = command__pid(tr->command);
+	err = command__run(tr->command);
+	if (!err)
+		err = tracer__attach_all(tr, &pid, 1);
+	if (!err)
+		command__resume(tr->command);
+	return err;
+}
+
+int tracer__start(struct tracer *tr)
+{
+	int err;
+
+	if (tr->env->command)
+		err = start_command(tr);
+	else if (tr->env->system_wide)
+		err = start_system_wide(tr);
+	else
+		err = tracer__attach_all(tr, tr->env->pids, tr->env->nr_pids);
+	if (err) {
+		tr->exit_code = 1;
+		return err;
+	}
+	if (tr->http)
+		log_info("serving http://%s/debug/pprof/", http__address(tr->http));
+	return 0;
+}
+
+/* System-wide, heaptrace waits for processes; otherwise it ends with its targets. */
+static bool more_to_trace(void *ctx)
+{
+	struct tracer *tr = ctx;
+
+	return tr->targets.nr || tr->nr_pending || tr->env->system_wide;
+}
+
+int tracer__run(struct tracer *tr)
+{
+	size_t i;
+	int err = evloop__run(tr->loop, more_to_trace, tr);
+
+	if (err)
+		log_error("the event loop failed: %s", strerror(-err));
+	loader__drain_events(tr->loader, LOADER_DRAIN_BUDGET_NS);
+	for (i = tr->targets.nr; i-- > 0;)
+		tracer__finish(tr, i, false);
+	tracer__report_global(tr);
+	return tr->exit_code ? -EIO : 0;
+}
+
+int tracer__free(struct tracer *tr)
+{
+	int code;
+
+	if (!tr)
+		return 1;
+	code = tr->exit_code;
+	http__free(tr->http);
+	targets__clear(&tr->targets);
+	sysscan__free(tr->sysscan);
+	free(tr->execs);
+	free(tr->pending);
+	if (tr->command) {
+		int status = command__free(tr->command);
+
+		/* A command that could not even start is an error of the run. */
+		if (status == 127 && !code)
+			code = 1;
+	}
+	sinks__free(tr->sinks);
+	evloop__free(tr->loop);
+	symbolizer__free(tr->symbolizer);
+	loader__free(tr->loader);
+	if (tr->sigfd >= 0)
+		close(tr->sigfd);
+	free(tr);
+	return code;
+}

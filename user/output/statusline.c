@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* statusline.c - see statusline.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "output/statusline.h"
+#include "util/log.h"
+#include "util/vec.h"
+
+/* The in-use total of a process's previous profile. */
+struct last_inuse {
+	pid_t pid;
+	uint64_t start_time;
+	int64_t bytes;
+};
+
+struct statusline {
+	struct last_inuse *items;
+	size_t nr, cap;
+};
+
+void *statusline__new(void)
+{
+	return calloc(1, sizeof(struct statusline));
+}
+
+void statusline__format_bytes(int64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)(bytes < 0 ? -bytes : bytes);
+	const char *sign = bytes < 0 ? "-" : "";
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%s%" PRId64 " B", sign, bytes < 0 ? -bytes : bytes);
+	else
+		snprintf(buf, len, "%s%.1f %s", sign, v, units[u]);
+}
+
+/* The process's entry, made when new (its previous total then 0); NULL without memory. */
+static struct last_inuse *entry_of(struct statusline *sl, const struct process *p)
+{
+	size_t i;
+
+	for (i = 0; i < sl->nr; i++)
+		if (sl->items[i].pid == p->pid && sl->items[i].start_time == p->start_time)
+			return &sl->items[i];
+	if (VEC_RESERVE(sl->items, sl->cap, sl->nr + 1))
+		return NULL;
+	sl->items[sl->nr] = (struct last_inuse){.pid = p->pid, .start_time = p->start_time};
+	return &sl->items[sl->nr++];
+}
+
+static int statusline_write(void *state, const struct profile_output *out)
+{
+	const struct profile_summary *sum = out->sum;
+	struct statusline *sl = state;
+	struct last_inuse *last = entry_of(sl, out->proc);
+	int64_t before = last ? last->bytes : 0;
+	char inuse[32], delta[32], alloc[32];
+
+	statusline__format_bytes(sum->inuse_bytes, inuse, sizeof(inuse));
+	statusline__format_bytes(sum->inuse_bytes - before, delta, sizeof(delta));
+	statusline__format_bytes(sum->alloc_bytes, alloc, sizeof(alloc));
+	log_info("pid %d (%s): inuse %s (%s%s) in %" PRId64 " objects, allocated %s, %" PRIu64
+		 " samples, %" PRIu64 " lost",
+		 out->proc->pid, out->proc->comm, inuse, sum->inuse_bytes >= before ? "+" : "",
+		 delta, sum->inuse_objects, alloc, sum->samples, sum->lost);
+	if (!last)
+		return 0;
+	if (out->final)
+		*last = sl->items[--sl->nr]; /* the series ends: forget it */
+	else
+		last->bytes = sum->inuse_bytes;
+	return 0;
+}
+
+static void statusline_free(void *state)
+{
+	struct statusline *sl = state;
+
+	if (sl)
+		free(sl->items);
+	free(sl);
+}
+
+const struct sink_ops statusline_ops = {
+    .name = "status line",
+    .write = statusline_write,
+    .free = statusline_free,
+};
