@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/env.h"
 #include "tap.h"
@@ -170,10 +172,190 @@ static void test_command_lines(void)
 	env__free(&env);
 }
 
+/* env__parse of `line` with stdout caught: returns what it printed (to free), or NULL. */
+static char *parse_stdout(const char *line, int *ret)
+{
+	struct env env;
+	char err[256], *text = NULL;
+	FILE *f = tmpfile();
+	int saved;
+	long len;
+
+	if (!f)
+		return NULL;
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	dup2(fileno(f), STDOUT_FILENO);
+	*ret = parse(line, &env, err);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	env__free(&env);
+	len = ftell(f);
+	if (len >= 0 && (text = calloc(1, (size_t)len + 1))) {
+		rewind(f);
+		if (fread(text, 1, (size_t)len, f) != (size_t)len)
+			text[0] = '\0';
+	}
+	fclose(f);
+	return text;
+}
+
+static void test_help(void)
+{
+	static const char *const lines[] = {
+	    "Usage: heaptrace [options] -p PID [-p PID...]\n",
+	    "\n  -p, --pid PID            trace process PID (repeat for several)\n",
+	    "  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
+	    "                           1 records every allocation)\n",
+	    "      --cool-down DURATION how long the valve keeps probes off (default 60s)\n",
+	    "      --max-call-rate N    safety valve: when a target's allocation calls\n"
+	    "                           exceed N per second (100k, 2M ...), take its\n"
+	    "                           probes off for the --cool-down period (default off)\n",
+	    "  -h, --help               print this help\n"
+	    "      --version            print the version\n\nDURATION is",
+	};
+	char *text;
+	size_t i;
+	int ret = 0;
+
+	text = parse_stdout("heaptrace -p 1 --help", &ret);
+	ok(ret == ENV_EXIT && text, "--help exits");
+	for (i = 0; text && i < sizeof(lines) / sizeof(lines[0]); i++)
+		ok(strstr(text, lines[i]) != NULL, "--help has expected passage %zu, aligned", i);
+	ok(text && !strstr(text, "--floor") && !strstr(text, "--no-session"),
+	   "--help leaves out the benchmark options");
+	free(text);
+	text = parse_stdout("heaptrace -v --version", &ret);
+	ok(ret == ENV_EXIT && text && !strncmp(text, "heaptrace ", 10) && strchr(text, '\n'),
+	   "--version prints 'heaptrace VERSION'");
+	free(text);
+	text = parse_stdout("heaptrace --bogus --help", &ret);
+	ok(ret == -EINVAL && text && !*text, "an error before --help: no help");
+	free(text);
+}
+
+static void test_more_command_lines(void)
+{
+	struct env env;
+	char err[256];
+
+	ok(parse("heaptrace -p 1 --max-stacks 0", &env, err) == -EINVAL &&
+	       !strcmp(err, "invalid count '0' for --max-stacks: give a positive number"),
+	   "bad count names the option: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-live=5g", &env, err) == -EINVAL &&
+	       strstr(err, "for --max-live:"),
+	   "count above 32 bits: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-processes 65537", &env, err) == -EINVAL &&
+	       strstr(err, "1 to 65536"),
+	   "--max-processes bound: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-processes 65536 --max-threads 2k", &env, err) == ENV_RUN &&
+	       env.max_processes == 65536 && env.max_threads == 2048,
+	   "--max-processes 65536 --max-threads 2k");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --stack-size 100", &env, err) == -EINVAL &&
+	       strstr(err, "multiple of 8"),
+	   "stack size not a multiple of 8: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -vp 5 -p5 -p 6 --pid=5 --unwind=dwarf --http 6060 --floor --no-session",
+		 &env, err) == ENV_RUN &&
+	       env.verbose && env.nr_pids == 2 && env.pids[0] == 5 && env.pids[1] == 6 &&
+	       env.unwind == ENV_UNWIND_DWARF && !strcmp(env.http_addr, "6060") && env.floor &&
+	       env.no_session,
+	   "grouped, attached and = spellings; each pid once");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --http a:b:c", &env, err) == -EINVAL && strstr(err, "--http"),
+	   "bad --http address: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --alloc-only=1", &env, err) == -EINVAL &&
+	       strstr(err, "unknown option '--alloc-only=1'"),
+	   "a flag takes no value on the command line: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --cool", &env, err) == -EINVAL && strstr(err, "needs a value"),
+	   "abbreviated option without its value: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --list-p", &env, err) == ENV_RUN && env.list_probes,
+	   "unambiguous abbreviation");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --list", &env, err) == -EINVAL && strstr(err, "unknown option"),
+	   "ambiguous abbreviation: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace print -base old.pb.gz new.pb.gz", &env, err) == ENV_PRINT &&
+	       !strcmp(env.print_file, "new.pb.gz") && !strcmp(env.print_base, "old.pb.gz"),
+	   "print -base OLD NEW");
+	env__free(&env);
+	ok(parse("heaptrace print", &env, err) == -EINVAL && strstr(err, "needs a profile"),
+	   "print without a profile: '%s'", err);
+	env__free(&env);
+}
+
+static void test_set_option(void)
+{
+	struct env env;
+	char err[256];
+
+	env__set_defaults(&env);
+	ok(env.interval_ns == ENV_DEFAULT_INTERVAL_NS &&
+	       env.sample_rate == ENV_DEFAULT_SAMPLE_RATE &&
+	       env.cool_down_ns == ENV_DEFAULT_COOL_DOWN_NS && !strcmp(env.output_dir, ".") &&
+	       env.max_stacks == 65536 && env.max_live == 1048576 && env.max_threads == 16384 &&
+	       env.stack_copy_size == 16384 && env.ring_size == 0 && env.max_processes == 1024 &&
+	       env.unwind == ENV_UNWIND_AUTO && !env.duration_ns && !env.max_call_rate &&
+	       !env.pids && !env.alloc_only,
+	   "env__set_defaults: every default");
+	ok(env__set_option(&env, "sample-rate", "64k", err, sizeof(err)) == 0 &&
+	       env.sample_rate == 65536,
+	   "sample-rate = 64k");
+	ok(env__set_option(&env, "interval", "5m", err, sizeof(err)) == 0 &&
+	       env.interval_ns == 300000000000ull,
+	   "interval = 5m");
+	ok(env__set_option(&env, "unwind", "fp", err, sizeof(err)) == 0 &&
+	       env.unwind == ENV_UNWIND_FP,
+	   "unwind = fp");
+	ok(env__set_option(&env, "comm", "nginx", err, sizeof(err)) == 0 &&
+	       !strcmp(env.comm, "nginx"),
+	   "comm = nginx");
+	ok(env__set_option(&env, "pid", "42", err, sizeof(err)) == 0 &&
+	       env__set_option(&env, "pid", "43", err, sizeof(err)) == 0 && env.nr_pids == 2 &&
+	       env.pids[1] == 43,
+	   "pid = 42, pid = 43: both traced");
+	ok(env__set_option(&env, "alloc-only", "true", err, sizeof(err)) == 0 && env.alloc_only,
+	   "alloc-only = true");
+	ok(env__set_option(&env, "alloc-only", "false", err, sizeof(err)) == 0 && !env.alloc_only,
+	   "alloc-only = false");
+	ok(env__set_option(&env, "follow-forks", NULL, err, sizeof(err)) == 0 && env.follow_forks,
+	   "follow-forks without a value sets it");
+	ok(env__set_option(&env, "alloc-only", "maybe", err, sizeof(err)) == -EINVAL &&
+	       strstr(err, "true or false"),
+	   "alloc-only = maybe: '%s'", err);
+	ok(env__set_option(&env, "ring-size", "100000", err, sizeof(err)) == -EINVAL &&
+	       strstr(err, "power of two") && env.ring_size == 0,
+	   "ring-size = 100000 rejected, unchanged: '%s'", err);
+	ok(env__set_option(&env, "interval", NULL, err, sizeof(err)) == -EINVAL &&
+	       strstr(err, "needs a value"),
+	   "interval without a value: '%s'", err);
+	ok(env__set_option(&env, "sample", "1", err, sizeof(err)) == -EINVAL &&
+	       strstr(err, "unknown option 'sample'"),
+	   "no abbreviations: '%s'", err);
+	ok(env__set_option(&env, "help", NULL, err, sizeof(err)) == -EINVAL &&
+	       strstr(err, "not a setting"),
+	   "help is refused: '%s'", err);
+	ok(env__set_option(&env, "version", NULL, err, sizeof(err)) == -EINVAL,
+	   "version is refused: '%s'", err);
+	env__free(&env);
+	ok(!env.pids && !env.nr_pids, "env__free empties the pid list");
+}
+
 int main(void)
 {
 	test_durations();
 	test_bytes();
 	test_command_lines();
+	test_more_command_lines();
+	test_help();
+	test_set_option();
 	return done_testing();
 }

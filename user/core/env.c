@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * env.c - the command line. One table, options[], says everything about an
+ * option: its spellings, what its value is, where it goes in struct env, its
+ * bounds and default, and its --help text. getopt_long's arrays, the help,
+ * the defaults and env__set_option() are all made from it.
+ */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -11,8 +17,10 @@
 
 #include "core/env.h"
 #include "http/httpreq.h"
+#include "util/strbuf.h"
+#include "util/vec.h"
 
-static const char usage[] =
+static const char usage_head[] =
     "Usage: heaptrace [options] -p PID [-p PID...]\n"
     "       heaptrace [options] -- COMMAND [ARGS...]\n"
     "       heaptrace [options]     (every process on the host)\n"
@@ -20,103 +28,308 @@ static const char usage[] =
     "\n"
     "Watch the heap of running processes and write a pprof heap profile per\n"
     "process every interval, readable with `go tool pprof`.\n"
-    "\n"
-    "  -p, --pid PID            trace process PID (repeat for several)\n"
-    "  -i, --interval DURATION  write profiles this often (default 30s)\n"
-    "  -o, --output-dir DIR     write profiles into DIR (default .)\n"
-    "  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
-    "                           1 records every allocation)\n"
-    "  -d, --duration DURATION  stop after DURATION, writing a final profile\n"
-    "      --cgroup PATH        system-wide: only processes in this cgroup v2\n"
-    "                           directory (/sys/fs/cgroup/...) and below\n"
-    "      --comm NAME          system-wide: only processes named NAME\n"
-    "      --follow-forks       also trace the processes traced ones fork\n"
-    "      --max-processes N    processes traced at once (default 1024)\n"
-    "      --http ADDR          serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
-    "                           [IPV6]:PORT; a bare port is on 127.0.0.1)\n"
-    "      --unwind METHOD      auto (default), fp (frame pointers, walked in the\n"
-    "                           kernel) or dwarf (call frame information)\n"
-    "      --stack-size BYTES   user stack copied per sample for dwarf (default 16k,\n"
-    "                           at most 32k)\n"
-    "      --ring-size BYTES    event buffer for dwarf (default 8m, 64m with -r 1)\n"
-    "      --max-stacks N       distinct stacks kept (default 65536)\n"
-    "      --max-live N         live sampled blocks tracked (default 1048576)\n"
-    "      --max-threads N      threads inside an allocator at once (default 16384)\n"
-    "      --max-call-rate N    safety valve: when a target's allocation calls\n"
-    "                           exceed N per second (100k, 2M ...), take its\n"
-    "                           probes off for the --cool-down period (default off)\n"
-    "      --cool-down DURATION how long the valve keeps probes off (default 60s)\n"
-    "      --alloc-only         probe allocations only, not free: half the traps;\n"
-    "                           in-use sample types are written as zero\n"
-    "      --list-probes        print where each allocator entry point of the\n"
-    "                           targets would be probed, and why; then exit\n"
-    "      --list-allocators    print which objects serve each -p target's\n"
-    "                           allocations, and why; then exit\n"
-    "      --probe-at-entry     probe each entry point's first instruction instead\n"
-    "                           of the first one the kernel emulates (slower)\n"
-    "  -v, --verbose            print libbpf's messages\n"
-    "  -h, --help               print this help\n"
-    "      --version            print the version\n"
+    "\n";
+
+static const char usage_tail[] =
     "\n"
     "DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
     "Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n"
     "`heaptrace print` prints a profile as Go's legacy heap text (with -base, the\n"
     "difference NEW - OLD).\n";
 
-enum {
-	OPT_VERSION = 0x100,
-	OPT_MAX_STACKS,
-	OPT_MAX_LIVE,
-	OPT_MAX_THREADS,
-	OPT_UNWIND,
-	OPT_STACK_SIZE,
-	OPT_RING_SIZE,
-	OPT_ALLOC_ONLY,
-	OPT_LIST_PROBES,
-	OPT_LIST_ALLOCATORS,
-	OPT_PROBE_AT_ENTRY,
-	OPT_FLOOR,
-	OPT_NO_SESSION,
-	OPT_HTTP,
-	OPT_MAX_PROCESSES,
-	OPT_FOLLOW_FORKS,
-	OPT_CGROUP,
-	OPT_COMM,
-	OPT_MAX_CALL_RATE,
-	OPT_COOL_DOWN,
+/* The column where an option's help text starts in --help. */
+#define USAGE_HELP_COLUMN 27
+
+/* getopt_long's value for an option without a short name: past every character. */
+#define OPT_LONG_ONLY 0x100
+
+/* What an option's value is, and so how it is parsed and stored. */
+enum opt_kind {
+	OPT_FLAG,     /* no value on the command line: sets a bool */
+	OPT_NUMBER,   /* env__parse_bytes (k, m, g allowed) into a uint32_t or uint64_t */
+	OPT_DURATION, /* env__parse_duration into a uint64_t of nanoseconds */
+	OPT_RATE,     /* parse_rate (calls per second) into a uint64_t */
+	OPT_STRING,   /* kept by pointer in a const char * */
+	OPT_CHOICE,   /* one of choices[], stored as its index in an int */
+	OPT_CUSTOM,   /* apply() parses and stores */
 };
 
-static const struct option long_options[] = {
-    {"pid", required_argument, NULL, 'p'},
-    {"interval", required_argument, NULL, 'i'},
-    {"output-dir", required_argument, NULL, 'o'},
-    {"sample-rate", required_argument, NULL, 'r'},
-    {"duration", required_argument, NULL, 'd'},
-    {"max-stacks", required_argument, NULL, OPT_MAX_STACKS},
-    {"max-live", required_argument, NULL, OPT_MAX_LIVE},
-    {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
-    {"unwind", required_argument, NULL, OPT_UNWIND},
-    {"stack-size", required_argument, NULL, OPT_STACK_SIZE},
-    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
-    {"http", required_argument, NULL, OPT_HTTP},
-    {"max-processes", required_argument, NULL, OPT_MAX_PROCESSES},
-    {"follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS},
-    {"cgroup", required_argument, NULL, OPT_CGROUP},
-    {"comm", required_argument, NULL, OPT_COMM},
-    {"max-call-rate", required_argument, NULL, OPT_MAX_CALL_RATE},
-    {"cool-down", required_argument, NULL, OPT_COOL_DOWN},
-    {"alloc-only", no_argument, NULL, OPT_ALLOC_ONLY},
-    {"list-probes", no_argument, NULL, OPT_LIST_PROBES},
-    {"list-allocators", no_argument, NULL, OPT_LIST_ALLOCATORS},
-    {"probe-at-entry", no_argument, NULL, OPT_PROBE_AT_ENTRY},
-    {"floor", no_argument, NULL, OPT_FLOOR}, /* benchmark only: see docs/performance.md */
-    /* tests and benchmark: uprobe + uretprobe pairs even where sessions work */
-    {"no-session", no_argument, NULL, OPT_NO_SESSION},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {},
+struct env_option {
+	const char *name; /* long name without "--"; also the config-file key */
+	int short_name;	  /* 0 = long only */
+	enum opt_kind kind;
+	size_t offset, size; /* the field in struct env (FIELD()): numbers are 4 or 8 bytes */
+	/*
+	 * OPT_NUMBER: the value's bounds (0 = none beyond the field's width);
+	 * OPT_STRING: its length's (max 0 = no limit).
+	 */
+	uint64_t min, max;
+	uint64_t multiple;	    /* OPT_NUMBER: the value is a multiple of this (0 = any) */
+	bool pow2;		    /* OPT_NUMBER: the value is a power of two */
+	uint64_t def;		    /* default of a number, duration, rate or choice */
+	const char *def_str;	    /* default of a string */
+	const char *const *choices; /* OPT_CHOICE: the names, NULL-terminated */
+	int (*apply)(struct env *env, const char *value); /* OPT_CUSTOM: 0, ENV_EXIT or -errno */
+	bool cli_only;	     /* an action (--help), not a setting: env__set_option refuses it */
+	const char *invalid; /* the error for a bad value: a format whose one %s is the value */
+	const char *metavar; /* the value's name in --help; NULL = the option takes no value */
+	const char *help;    /* --help text, '\n' between its lines; NULL = undocumented */
 };
+
+#define FIELD(f) .offset = offsetof(struct env, f), .size = sizeof(((struct env *)0)->f)
+
+/* Indexed by enum env_unwind: the index is what is stored. */
+static const char *const unwind_names[] = {
+    [ENV_UNWIND_AUTO] = "auto",
+    [ENV_UNWIND_FP] = "fp",
+    [ENV_UNWIND_DWARF] = "dwarf",
+    [ENV_UNWIND_DWARF + 1] = NULL,
+};
+
+static int pid__apply(struct env *env, const char *value);
+static int http__apply(struct env *env, const char *value);
+static int help__apply(struct env *env, const char *value);
+static int version__apply(struct env *env, const char *value);
+
+/* In --help order. */
+static const struct env_option options[] = {
+    {
+	.name = "pid",
+	.short_name = 'p',
+	.kind = OPT_CUSTOM,
+	.apply = pid__apply,
+	.invalid = "invalid PID '%s': give a process ID such as -p 1234",
+	.metavar = "PID",
+	.help = "trace process PID (repeat for several)",
+    },
+    {
+	.name = "interval",
+	.short_name = 'i',
+	.kind = OPT_DURATION,
+	FIELD(interval_ns),
+	.def = ENV_DEFAULT_INTERVAL_NS,
+	.invalid = "invalid interval '%s': use a duration such as 500ms, 30s or 5m",
+	.metavar = "DURATION",
+	.help = "write profiles this often (default 30s)",
+    },
+    {
+	.name = "output-dir",
+	.short_name = 'o',
+	.kind = OPT_STRING,
+	FIELD(output_dir),
+	.def_str = ".",
+	.metavar = "DIR",
+	.help = "write profiles into DIR (default .)",
+    },
+    {
+	.name = "sample-rate",
+	.short_name = 'r',
+	.kind = OPT_NUMBER,
+	FIELD(sample_rate),
+	.def = ENV_DEFAULT_SAMPLE_RATE,
+	.invalid = "invalid sample rate '%s': give a byte count of at least 1, such as 524288 "
+		   "or 512k",
+	.metavar = "BYTES",
+	.help = "mean bytes between samples (default 524288;\n"
+		"1 records every allocation)",
+    },
+    {
+	.name = "duration",
+	.short_name = 'd',
+	.kind = OPT_DURATION,
+	FIELD(duration_ns),
+	.invalid = "invalid duration '%s': use a duration such as 500ms, 30s or 5m",
+	.metavar = "DURATION",
+	.help = "stop after DURATION, writing a final profile",
+    },
+    {
+	.name = "cgroup",
+	.kind = OPT_STRING,
+	FIELD(cgroup),
+	.metavar = "PATH",
+	.help = "system-wide: only processes in this cgroup v2\n"
+		"directory (/sys/fs/cgroup/...) and below",
+    },
+    {
+	.name = "comm",
+	.kind = OPT_STRING,
+	FIELD(comm),
+	/* The kernel keeps 15 bytes of a name: a longer one could never match. */
+	.min = 1,
+	.max = 15,
+	.invalid = "invalid --comm '%s': give a process name of 1 to 15 bytes, as "
+		   "/proc/PID/comm shows it",
+	.metavar = "NAME",
+	.help = "system-wide: only processes named NAME",
+    },
+    {
+	.name = "follow-forks",
+	.kind = OPT_FLAG,
+	FIELD(follow_forks),
+	.help = "also trace the processes traced ones fork",
+    },
+    {
+	.name = "max-processes",
+	.kind = OPT_NUMBER,
+	FIELD(max_processes),
+	.max = 65536,
+	.def = 1024,
+	.invalid = "invalid count '%s' for --max-processes: give a number from 1 to 65536",
+	.metavar = "N",
+	.help = "processes traced at once (default 1024)",
+    },
+    {
+	.name = "http",
+	.kind = OPT_CUSTOM,
+	.apply = http__apply,
+	.invalid = "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT, such as "
+		   "127.0.0.1:6060",
+	.metavar = "ADDR",
+	.help = "serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
+		"[IPV6]:PORT; a bare port is on 127.0.0.1)",
+    },
+    {
+	.name = "unwind",
+	.kind = OPT_CHOICE,
+	FIELD(unwind),
+	.choices = unwind_names,
+	.def = ENV_UNWIND_AUTO,
+	.invalid = "invalid unwind method '%s': use auto, fp or dwarf",
+	.metavar = "METHOD",
+	.help = "auto (default), fp (frame pointers, walked in the\n"
+		"kernel) or dwarf (call frame information)",
+    },
+    {
+	.name = "stack-size",
+	.kind = OPT_NUMBER,
+	FIELD(stack_copy_size),
+	/* The kernel copies whole 8-byte words; 32 KiB bounds the event size. */
+	.min = 64,
+	.max = 32768,
+	.multiple = 8,
+	.def = 16384,
+	.invalid = "invalid stack size '%s': give a multiple of 8 bytes from 64 to 32k",
+	.metavar = "BYTES",
+	.help = "user stack copied per sample for dwarf (default 16k,\n"
+		"at most 32k)",
+    },
+    {
+	.name = "ring-size",
+	.kind = OPT_NUMBER,
+	FIELD(ring_size),
+	.min = 65536,
+	.max = 1ull << 30,
+	.pow2 = true,
+	/* 0: chosen from the sample rate, see env__ring_size() */
+	.invalid = "invalid ring size '%s': give a power of two from 64k to 1g",
+	.metavar = "BYTES",
+	.help = "event buffer for dwarf (default 8m, 64m with -r 1)",
+    },
+    {
+	.name = "max-stacks",
+	.kind = OPT_NUMBER,
+	FIELD(max_stacks),
+	.def = 65536,
+	.invalid = "invalid count '%s' for --max-stacks: give a positive number",
+	.metavar = "N",
+	.help = "distinct stacks kept (default 65536)",
+    },
+    {
+	.name = "max-live",
+	.kind = OPT_NUMBER,
+	FIELD(max_live),
+	.def = 1048576,
+	.invalid = "invalid count '%s' for --max-live: give a positive number",
+	.metavar = "N",
+	.help = "live sampled blocks tracked (default 1048576)",
+    },
+    {
+	.name = "max-threads",
+	.kind = OPT_NUMBER,
+	FIELD(max_threads),
+	.def = 16384,
+	.invalid = "invalid count '%s' for --max-threads: give a positive number",
+	.metavar = "N",
+	.help = "threads inside an allocator at once (default 16384)",
+    },
+    {
+	.name = "max-call-rate",
+	.kind = OPT_RATE,
+	FIELD(max_call_rate),
+	/* 0: the safety valve is off */
+	.invalid = "invalid call rate '%s' for --max-call-rate: give calls per second, such as "
+		   "200000 or 200k",
+	.metavar = "N",
+	.help = "safety valve: when a target's allocation calls\n"
+		"exceed N per second (100k, 2M ...), take its\n"
+		"probes off for the --cool-down period (default off)",
+    },
+    {
+	.name = "cool-down",
+	.kind = OPT_DURATION,
+	FIELD(cool_down_ns),
+	.def = ENV_DEFAULT_COOL_DOWN_NS,
+	.invalid = "invalid duration '%s' for --cool-down: use a duration such as 10s or 5m",
+	.metavar = "DURATION",
+	.help = "how long the valve keeps probes off (default 60s)",
+    },
+    {
+	.name = "alloc-only",
+	.kind = OPT_FLAG,
+	FIELD(alloc_only),
+	.help = "probe allocations only, not free: half the traps;\n"
+		"in-use sample types are written as zero",
+    },
+    {
+	.name = "list-probes",
+	.kind = OPT_FLAG,
+	FIELD(list_probes),
+	.help = "print where each allocator entry point of the\n"
+		"targets would be probed, and why; then exit",
+    },
+    {
+	.name = "list-allocators",
+	.kind = OPT_FLAG,
+	FIELD(list_allocators),
+	.help = "print which objects serve each -p target's\n"
+		"allocations, and why; then exit",
+    },
+    {
+	.name = "probe-at-entry",
+	.kind = OPT_FLAG,
+	FIELD(probe_at_entry),
+	.help = "probe each entry point's first instruction instead\n"
+		"of the first one the kernel emulates (slower)",
+    },
+    {
+	.name = "verbose",
+	.short_name = 'v',
+	.kind = OPT_FLAG,
+	FIELD(verbose),
+	.help = "print libbpf's messages",
+    },
+    {
+	.name = "help",
+	.short_name = 'h',
+	.kind = OPT_CUSTOM,
+	.apply = help__apply,
+	.cli_only = true,
+	.help = "print this help",
+    },
+    {
+	.name = "version",
+	.kind = OPT_CUSTOM,
+	.apply = version__apply,
+	.cli_only = true,
+	.help = "print the version",
+    },
+    /* Benchmark only, undocumented: empty programs at the probe sites (docs/performance.md). */
+    {.name = "floor", .kind = OPT_FLAG, FIELD(floor)},
+    /* Tests and benchmark, undocumented: uprobe + uretprobe pairs even where sessions work. */
+    {.name = "no-session", .kind = OPT_FLAG, FIELD(no_session)},
+};
+
+#define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
 
 int env__parse_duration(const char *s, uint64_t *ns)
 {
@@ -201,16 +414,6 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
-static int parse_count(const char *s, uint32_t *out)
-{
-	uint64_t v;
-
-	if (env__parse_bytes(s, &v) || v > UINT32_MAX)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 /* A positive count per second: digits with an optional decimal k or M, then optionally "/s". */
 static int parse_rate(const char *s, uint64_t *out)
 {
@@ -236,19 +439,326 @@ static int parse_rate(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int add_pid(struct env *env, pid_t pid)
+/* A flag's value: none on the command line; true or false from env__set_option(). */
+static int parse_flag(const char *s, bool *out)
 {
-	pid_t *pids = realloc(env->pids, (env->nr_pids + 1) * sizeof(*pids));
+	if (!s || !strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "1"))
+		*out = true;
+	else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_choice(const char *const *choices, const char *s, int *out)
+{
+	int i;
+
+	for (i = 0; choices[i]; i++) {
+		if (!strcmp(s, choices[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* -p: in order given, each once. */
+static int pid__apply(struct env *env, const char *value)
+{
+	pid_t pid;
 	size_t i;
 
-	if (!pids)
-		return -ENOMEM;
-	env->pids = pids;
+	if (parse_pid(value, &pid))
+		return -EINVAL;
 	for (i = 0; i < env->nr_pids; i++)
-		if (pids[i] == pid)
+		if (env->pids[i] == pid)
 			return 0;
-	pids[env->nr_pids++] = pid;
+	if (VEC_RESERVE(env->pids, env->pids_cap, env->nr_pids + 1))
+		return -ENOMEM;
+	env->pids[env->nr_pids++] = pid;
 	return 0;
+}
+
+static int http__apply(struct env *env, const char *value)
+{
+	char host[64], port[8];
+
+	if (httpreq__parse_addr(value, host, sizeof(host), port, sizeof(port)))
+		return -EINVAL;
+	env->http_addr = value;
+	return 0;
+}
+
+/* One option's line(s) in --help: the spellings, then the help text from USAGE_HELP_COLUMN. */
+static void usage__add_option(struct strbuf *sb, const struct env_option *opt)
+{
+	size_t start = sb->len, width, n;
+	const char *line = opt->help;
+
+	if (opt->short_name)
+		strbuf__addf(sb, "  -%c, --%s", opt->short_name, opt->name);
+	else
+		strbuf__addf(sb, "      --%s", opt->name);
+	if (opt->metavar)
+		strbuf__addf(sb, " %s", opt->metavar);
+	width = sb->len - start;
+	strbuf__addf(sb, "%*s", width < USAGE_HELP_COLUMN ? (int)(USAGE_HELP_COLUMN - width) : 1,
+		     "");
+	for (;;) {
+		n = strcspn(line, "\n");
+		strbuf__addf(sb, "%.*s\n", (int)n, line);
+		if (!line[n])
+			break;
+		line += n + 1;
+		strbuf__addf(sb, "%*s", USAGE_HELP_COLUMN, "");
+	}
+}
+
+static int help__apply(struct env *env, const char *value)
+{
+	struct strbuf sb = {};
+	size_t i;
+
+	(void)env;
+	(void)value;
+	strbuf__add(&sb, usage_head);
+	for (i = 0; i < NR_OPTIONS; i++)
+		if (options[i].help)
+			usage__add_option(&sb, &options[i]);
+	strbuf__add(&sb, usage_tail);
+	if (!sb.failed)
+		fputs(strbuf__str(&sb), stdout);
+	strbuf__release(&sb);
+	return sb.failed ? -ENOMEM : ENV_EXIT;
+}
+
+static int version__apply(struct env *env, const char *value)
+{
+	(void)env;
+	(void)value;
+	printf("heaptrace %s\n", HEAPTRACE_VERSION);
+	return ENV_EXIT;
+}
+
+/* Stores v in a uint32_t or uint64_t field, as wide as the table says. */
+static void field__store_uint(void *field, size_t size, uint64_t v)
+{
+	if (size == sizeof(uint32_t))
+		*(uint32_t *)field = (uint32_t)v;
+	else
+		*(uint64_t *)field = v;
+}
+
+/* Whether v is within opt's bounds and, for a 32-bit field, fits it. */
+static bool option__fits(const struct env_option *opt, uint64_t v)
+{
+	uint64_t max = opt->size == sizeof(uint32_t) ? UINT32_MAX : UINT64_MAX;
+
+	if (opt->max && opt->max < max)
+		max = opt->max;
+	if (v < opt->min || v > max)
+		return false;
+	if (opt->multiple && v % opt->multiple)
+		return false;
+	return !opt->pow2 || !(v & (v - 1));
+}
+
+/* Parses value as opt says and stores it in env. Returns 0, ENV_EXIT or -errno. */
+static int option__store(const struct env_option *opt, struct env *env, const char *value)
+{
+	void *field = (char *)env + opt->offset;
+	size_t len;
+	uint64_t v;
+	int err = -EINVAL;
+
+	switch (opt->kind) {
+	case OPT_FLAG:
+		return parse_flag(value, field);
+	case OPT_NUMBER:
+		err = env__parse_bytes(value, &v);
+		break;
+	case OPT_DURATION:
+		err = env__parse_duration(value, &v);
+		break;
+	case OPT_RATE:
+		err = parse_rate(value, &v);
+		break;
+	case OPT_STRING:
+		len = strlen(value);
+		if (len < opt->min || (opt->max && len > opt->max))
+			return -EINVAL;
+		*(const char **)field = value;
+		return 0;
+	case OPT_CHOICE:
+		return parse_choice(opt->choices, value, field);
+	case OPT_CUSTOM:
+		return opt->apply(env, value);
+	}
+	if (err || !option__fits(opt, v))
+		return -EINVAL;
+	field__store_uint(field, opt->size, v);
+	return 0;
+}
+
+/* option__store(), with the error for a bad value in err. */
+static int option__apply(const struct env_option *opt, struct env *env, const char *value,
+			 char *err, size_t errlen)
+{
+	int ret = option__store(opt, env, value);
+
+	if (ret == -EINVAL && opt->invalid)
+		snprintf(err, errlen, opt->invalid, value);
+	else if (ret == -EINVAL)
+		snprintf(err, errlen, "invalid value '%s' for --%s: %s", value, opt->name,
+			 opt->kind == OPT_FLAG ? "use true or false" : "see heaptrace --help");
+	else if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory reading the options: free some memory");
+	return ret;
+}
+
+void env__set_defaults(struct env *env)
+{
+	const struct env_option *opt;
+	void *field;
+
+	memset(env, 0, sizeof(*env));
+	for (opt = options; opt < options + NR_OPTIONS; opt++) {
+		field = (char *)env + opt->offset;
+		switch (opt->kind) {
+		case OPT_NUMBER:
+		case OPT_DURATION:
+		case OPT_RATE:
+			field__store_uint(field, opt->size, opt->def);
+			break;
+		case OPT_STRING:
+			*(const char **)field = opt->def_str;
+			break;
+		case OPT_CHOICE:
+			*(int *)field = (int)opt->def;
+			break;
+		case OPT_FLAG:
+		case OPT_CUSTOM:
+			break; /* false, or nothing until given */
+		}
+	}
+}
+
+int env__set_option(struct env *env, const char *name, const char *value, char *err, size_t errlen)
+{
+	const struct env_option *opt;
+
+	for (opt = options; opt < options + NR_OPTIONS; opt++)
+		if (!strcmp(opt->name, name))
+			break;
+	if (opt == options + NR_OPTIONS) {
+		snprintf(err, errlen, "unknown option '%s': see heaptrace --help", name);
+		return -EINVAL;
+	}
+	if (opt->cli_only) {
+		snprintf(err, errlen,
+			 "'%s' is an action, not a setting: give --%s on the command line", name,
+			 name);
+		return -EINVAL;
+	}
+	if (opt->metavar && !value) {
+		snprintf(err, errlen, "option '%s' needs a value: see heaptrace --help", name);
+		return -EINVAL;
+	}
+	return option__apply(opt, env, value, err, errlen);
+}
+
+/* getopt_long's arrays, made from options[]. */
+struct getopt_spec {
+	struct option *longopts; /* ends with a zeroed entry */
+	size_t nr, cap;
+	struct strbuf shortopts;
+};
+
+/* What getopt_long returns for options[i]. */
+static int option__getopt_val(size_t i)
+{
+	return options[i].short_name ? options[i].short_name : OPT_LONG_ONLY + (int)i;
+}
+
+static int getopt_spec__build(struct getopt_spec *spec)
+{
+	const struct env_option *opt;
+	size_t i;
+
+	/*
+	 * '+' stops at the first non-option so the command's own options stay its
+	 * own; ':' tells a missing value (':') from an unknown option ('?').
+	 */
+	strbuf__add(&spec->shortopts, "+:");
+	for (i = 0; i < NR_OPTIONS; i++) {
+		opt = &options[i];
+		if (VEC_RESERVE(spec->longopts, spec->cap, spec->nr + 2))
+			return -ENOMEM;
+		spec->longopts[spec->nr++] = (struct option){
+		    .name = opt->name,
+		    .has_arg = opt->metavar ? required_argument : no_argument,
+		    .val = option__getopt_val(i),
+		};
+		if (opt->short_name)
+			strbuf__addf(&spec->shortopts, "%c%s", opt->short_name,
+				     opt->metavar ? ":" : "");
+	}
+	spec->longopts[spec->nr] = (struct option){0};
+	return spec->shortopts.failed ? -ENOMEM : 0;
+}
+
+static const struct env_option *option__by_getopt_val(int val)
+{
+	size_t i;
+
+	for (i = 0; i < NR_OPTIONS; i++)
+		if (option__getopt_val(i) == val)
+			return &options[i];
+	return NULL;
+}
+
+/* After the options: nothing, or "--" and a command. */
+static int command__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
+{
+	if (optind >= argc)
+		return 0;
+	if (strcmp(argv[optind - 1], "--") != 0) {
+		snprintf(
+		    err, errlen,
+		    "unexpected argument '%s': put a command after '--', as in heaptrace -- ./app",
+		    argv[optind]);
+		return -EINVAL;
+	}
+	env->command = &argv[optind];
+	return 0;
+}
+
+/* The checks between options, once all are in; sets system_wide. */
+static int env__check(struct env *env, char *err, size_t errlen)
+{
+	if (env->command && env->nr_pids) {
+		snprintf(
+		    err, errlen,
+		    "both -p and a command given: trace either running processes or a new command");
+		return -EINVAL;
+	}
+	if ((env->cgroup || env->comm) && env->command) {
+		snprintf(err, errlen,
+			 "--cgroup and --comm select running processes: use them with -p or "
+			 "alone (system-wide), not with a command");
+		return -EINVAL;
+	}
+	/* Neither -p nor a command: every process (the listings need a target). */
+	env->system_wide = !env->command && !env->nr_pids;
+	if (env->system_wide && (env->list_allocators || env->list_probes)) {
+		snprintf(err, errlen,
+			 "nothing to list: give -p PID or a command after '--' (see heaptrace "
+			 "--help)");
+		return -EINVAL;
+	}
+	return ENV_RUN;
 }
 
 /* heaptrace print [-base OLD] FILE: no tracing, so none of the tracing options. */
@@ -301,256 +811,43 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 
 int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 {
-	pid_t pid;
-	int opt;
+	struct getopt_spec spec = {};
+	const struct env_option *opt;
+	int ret, c;
 
-	memset(env, 0, sizeof(*env));
-	env->interval_ns = ENV_DEFAULT_INTERVAL_NS;
-	env->sample_rate = ENV_DEFAULT_SAMPLE_RATE;
-	env->output_dir = ".";
-	env->max_stacks = 65536;
-	env->max_live = 1048576;
-	env->max_threads = 16384;
-	env->unwind = ENV_UNWIND_AUTO;
-	env->stack_copy_size = 16384;
-	env->ring_size = 0; /* chosen from the sample rate: env__ring_size() */
-	env->max_processes = 1024;
-	env->cool_down_ns = ENV_DEFAULT_COOL_DOWN_NS;
+	env__set_defaults(env);
 	if (argc > 1 && !strcmp(argv[1], "print"))
 		return parse_print(argc, argv, env, err, errlen);
-
-	optind = 1;
+	ret = getopt_spec__build(&spec);
+	if (ret) {
+		snprintf(err, errlen, "out of memory reading the options: free some memory");
+		goto cleanup;
+	}
+	/* 0, not 1: glibc then also forgets where a previous parse stopped inside "-vh". */
+	optind = 0;
 	opterr = 0;
-	/* '+' stops at the first non-option so the command's own options stay its own. */
-	while ((opt = getopt_long(argc, argv, "+:p:i:o:r:d:vh", long_options, NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			if (parse_pid(optarg, &pid)) {
-				snprintf(err, errlen,
-					 "invalid PID '%s': give a process ID such as -p 1234",
-					 optarg);
-				return -EINVAL;
-			}
-			if (add_pid(env, pid))
-				return -ENOMEM;
-			break;
-		case 'i':
-			if (env__parse_duration(optarg, &env->interval_ns)) {
-				snprintf(err, errlen,
-					 "invalid interval '%s': use a duration such as 500ms, 30s "
-					 "or 5m",
-					 optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'd':
-			if (env__parse_duration(optarg, &env->duration_ns)) {
-				snprintf(err, errlen,
-					 "invalid duration '%s': use a duration such as 500ms, 30s "
-					 "or 5m",
-					 optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'o':
-			env->output_dir = optarg;
-			break;
-		case 'r':
-			if (env__parse_bytes(optarg, &env->sample_rate)) {
-				snprintf(err, errlen,
-					 "invalid sample rate '%s': give a byte count of at least "
-					 "1, such as 524288 or 512k",
-					 optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_MAX_STACKS:
-		case OPT_MAX_LIVE:
-		case OPT_MAX_THREADS: {
-			uint32_t *dst = opt == OPT_MAX_STACKS ? &env->max_stacks
-					: opt == OPT_MAX_LIVE ? &env->max_live
-							      : &env->max_threads;
-
-			if (parse_count(optarg, dst)) {
-				snprintf(err, errlen,
-					 "invalid count '%s' for %s: give a positive number",
-					 optarg, argv[optind - 1]);
-				return -EINVAL;
-			}
-			break;
-		}
-		case OPT_MAX_PROCESSES:
-			if (parse_count(optarg, &env->max_processes) ||
-			    env->max_processes > 65536) {
-				snprintf(
-				    err, errlen,
-				    "invalid count '%s' for --max-processes: give a number from 1 "
-				    "to 65536",
-				    optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_MAX_CALL_RATE:
-			if (parse_rate(optarg, &env->max_call_rate)) {
-				snprintf(
-				    err, errlen,
-				    "invalid call rate '%s' for --max-call-rate: give calls per "
-				    "second, such as 200000 or 200k",
-				    optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_COOL_DOWN:
-			if (env__parse_duration(optarg, &env->cool_down_ns)) {
-				snprintf(err, errlen,
-					 "invalid duration '%s' for --cool-down: use a duration "
-					 "such as 10s or 5m",
-					 optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_FOLLOW_FORKS:
-			env->follow_forks = true;
-			break;
-		case OPT_CGROUP:
-			env->cgroup = optarg;
-			break;
-		case OPT_COMM:
-			/* The kernel keeps 15 bytes of a name: a longer one could never match. */
-			if (!*optarg || strlen(optarg) > 15) {
-				snprintf(
-				    err, errlen,
-				    "invalid --comm '%s': give a process name of 1 to 15 bytes, as "
-				    "/proc/PID/comm shows it",
-				    optarg);
-				return -EINVAL;
-			}
-			env->comm = optarg;
-			break;
-		case OPT_UNWIND:
-			if (!strcmp(optarg, "auto")) {
-				env->unwind = ENV_UNWIND_AUTO;
-			} else if (!strcmp(optarg, "fp")) {
-				env->unwind = ENV_UNWIND_FP;
-			} else if (!strcmp(optarg, "dwarf")) {
-				env->unwind = ENV_UNWIND_DWARF;
-			} else {
-				snprintf(err, errlen,
-					 "invalid unwind method '%s': use auto, fp or dwarf",
-					 optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_STACK_SIZE: {
-			uint64_t v;
-
-			/* The kernel copies whole 8-byte words; 32 KiB bounds the event size. */
-			if (env__parse_bytes(optarg, &v) || v < 64 || v > 32768 || v % 8) {
-				snprintf(err, errlen,
-					 "invalid stack size '%s': give a multiple of 8 bytes from "
-					 "64 to 32k",
-					 optarg);
-				return -EINVAL;
-			}
-			env->stack_copy_size = (uint32_t)v;
-			break;
-		}
-		case OPT_RING_SIZE: {
-			uint64_t v;
-
-			if (env__parse_bytes(optarg, &v) || v < 65536 || v > (1ull << 30) ||
-			    (v & (v - 1))) {
-				snprintf(
-				    err, errlen,
-				    "invalid ring size '%s': give a power of two from 64k to 1g",
-				    optarg);
-				return -EINVAL;
-			}
-			env->ring_size = (uint32_t)v;
-			break;
-		}
-		case OPT_ALLOC_ONLY:
-			env->alloc_only = true;
-			break;
-		case OPT_LIST_ALLOCATORS:
-			env->list_allocators = true;
-			break;
-		case OPT_LIST_PROBES:
-			env->list_probes = true;
-			break;
-		case OPT_PROBE_AT_ENTRY:
-			env->probe_at_entry = true;
-			break;
-		case OPT_FLOOR:
-			env->floor = true;
-			break;
-		case OPT_NO_SESSION:
-			env->no_session = true;
-			break;
-		case OPT_HTTP: {
-			char host[64], port[8];
-
-			if (httpreq__parse_addr(optarg, host, sizeof(host), port, sizeof(port))) {
-				snprintf(err, errlen,
-					 "invalid --http address '%s': use PORT, HOST:PORT or "
-					 "[IPV6]:PORT, such as 127.0.0.1:6060",
-					 optarg);
-				return -EINVAL;
-			}
-			env->http_addr = optarg;
-			break;
-		}
-		case 'v':
-			env->verbose = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return ENV_EXIT;
-		case OPT_VERSION:
-			printf("heaptrace %s\n", HEAPTRACE_VERSION);
-			return ENV_EXIT;
-		case ':':
-			snprintf(err, errlen, "option '%s' needs a value: see heaptrace --help",
-				 argv[optind - 1]);
-			return -EINVAL;
-		default:
-			snprintf(err, errlen, "unknown option '%s': see heaptrace --help",
-				 argv[optind - 1]);
-			return -EINVAL;
-		}
-	}
-
-	if (optind < argc) {
-		if (strcmp(argv[optind - 1], "--") != 0) {
+	while ((c = getopt_long(argc, argv, strbuf__str(&spec.shortopts), spec.longopts, NULL)) !=
+	       -1) {
+		opt = option__by_getopt_val(c);
+		if (!opt) {
 			snprintf(err, errlen,
-				 "unexpected argument '%s': put a command after '--', as in "
-				 "heaptrace -- ./app",
-				 argv[optind]);
-			return -EINVAL;
+				 c == ':' ? "option '%s' needs a value: see heaptrace --help"
+					  : "unknown option '%s': see heaptrace --help",
+				 argv[optind - 1]);
+			ret = -EINVAL;
+			goto cleanup;
 		}
-		env->command = &argv[optind];
+		ret = option__apply(opt, env, optarg, err, errlen);
+		if (ret)
+			goto cleanup;
 	}
-	if (env->command && env->nr_pids) {
-		snprintf(
-		    err, errlen,
-		    "both -p and a command given: trace either running processes or a new command");
-		return -EINVAL;
-	}
-	if ((env->cgroup || env->comm) && env->command) {
-		snprintf(err, errlen,
-			 "--cgroup and --comm select running processes: use them with -p or "
-			 "alone (system-wide), not with a command");
-		return -EINVAL;
-	}
-	/* Neither -p nor a command: every process (the listings need a target). */
-	env->system_wide = !env->command && !env->nr_pids;
-	if (env->system_wide && (env->list_allocators || env->list_probes)) {
-		snprintf(err, errlen,
-			 "nothing to list: give -p PID or a command after '--' (see heaptrace "
-			 "--help)");
-		return -EINVAL;
-	}
-	return ENV_RUN;
+	ret = command__parse(argc, argv, env, err, errlen);
+	if (!ret)
+		ret = env__check(env, err, errlen);
+cleanup:
+	free(spec.longopts);
+	strbuf__release(&spec.shortopts);
+	return ret;
 }
 
 uint32_t env__ring_size(const struct env *env)
@@ -570,4 +867,5 @@ void env__free(struct env *env)
 	free(env->pids);
 	env->pids = NULL;
 	env->nr_pids = 0;
+	env->pids_cap = 0;
 }

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * env.h - the command line: the only code that sees argv.
+ *
+ * Every option is one entry of a table in env.c, which also gives its
+ * default and its --help text; env__set_option() applies one by its long
+ * name, the same way the command line does (for a config file of
+ * `long-name = value` lines).
  */
 #ifndef HEAPTRACE_ENV_H
 #define HEAPTRACE_ENV_H
@@ -15,8 +20,9 @@
 #define ENV_DEFAULT_COOL_DOWN_NS (60ull * 1000000000ull)
 
 struct env {
-	pid_t *pids; /* -p, in order given */
+	pid_t *pids; /* -p, in order given, each once */
 	size_t nr_pids;
+	size_t pids_cap;      /* room allocated in pids */
 	char **command;	      /* argv after "--", NULL-terminated, or NULL */
 	uint64_t interval_ns; /* -i */
 	uint64_t duration_ns; /* -d; 0 = until the targets exit or a signal */
@@ -65,10 +71,31 @@ enum env_result {
  */
 int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen);
 
+/*
+ * Zeroes env and gives every option its default (what env__parse starts from).
+ * Allocates nothing.
+ */
+void env__set_defaults(struct env *env);
+
+/*
+ * Sets the option whose long name (without "--", e.g. "sample-rate") is
+ * `name` from `value`, parsed and checked as on the command line. A flag
+ * takes NULL or "true"/"yes"/"1" to set it and "false"/"no"/"0" to clear
+ * it; every other option needs a value. A string value is kept by pointer,
+ * so it must outlive env. env holds defaults (env__set_defaults) or earlier
+ * settings; a later setting replaces an earlier one, except that each pid
+ * is added to the -p list. The checks between options (e.g. -p and a
+ * command) are env__parse's, not made here. --help and --version are
+ * actions, not settings, and are refused.
+ * Returns 0, or -EINVAL (unknown name, missing or bad value) or -ENOMEM
+ * with a one-line explanation (problem and fix) in err.
+ */
+int env__set_option(struct env *env, const char *name, const char *value, char *err, size_t errlen);
+
 /* The events ring buffer size: --ring-size, else 64 MiB at -r 1 and 8 MiB otherwise. */
 uint32_t env__ring_size(const struct env *env);
 
-/* Frees what env__parse allocated. */
+/* Frees what env__parse or env__set_option allocated. */
 void env__free(struct env *env);
 
 /*
