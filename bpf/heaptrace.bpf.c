@@ -756,11 +756,15 @@ begin_call(struct pt_regs *ctx, __u32 tgid, struct ht_target *t, __u32 entry,
 	   const struct call_args *a, bool always_track, const struct ht_inflight *outer,
 	   struct session_thread *st, struct ht_inflight *call)
 {
-	__u64 sp = PT_REGS_SP(ctx), now = bpf_ktime_get_ns(), attach = 0, lo = 0, hi = 0;
+	__u64 sp = PT_REGS_SP(ctx), now = 0, attach = 0, lo = 0, hi = 0;
 	bool is_fwd = false, sampled;
 
-	if (outer && outer->entry_sp && nested_in(outer, sp, now))
-		return CALL_INSIDE;
+	/* The clock only when there is something to time: most calls have no outer call. */
+	if (outer && outer->entry_sp) {
+		now = bpf_ktime_get_ns();
+		if (nested_in(outer, sp, now))
+			return CALL_INSIDE;
+	}
 	if (st) {
 		/* Not nested in: a record left by a call that never returned
 		 * (an exception out of operator new) is dropped here. */
@@ -771,8 +775,7 @@ begin_call(struct pt_regs *ctx, __u32 tgid, struct ht_target *t, __u32 entry,
 			forwarder_code(ctx, attach, &lo, &hi);
 		if (st->fwd.sp) {
 			if (forwarder_holds(&st->fwd, sp, is_fwd, lo)) {
-				/* A forwarder passing the call on: its own code calls the next
-				 * one. */
+				/* A forwarder passing it on: its code calls the next. */
 				if (is_fwd) {
 					st->fwd.lo = lo;
 					st->fwd.hi = hi;
@@ -809,7 +812,7 @@ begin_call(struct pt_regs *ctx, __u32 tgid, struct ht_target *t, __u32 entry,
 	if (!call->sampled && !always_track)
 		return CALL_UNTRACKED;
 	call->entry_sp = sp;
-	call->time_ns = now;
+	call->time_ns = now ? now : bpf_ktime_get_ns();
 	call->epoch = probe_epoch;
 	call->size = a->size;
 	call->old_addr = a->ptr;
