@@ -322,32 +322,23 @@ static __always_inline struct ht_target *lookup_target(__u32 tgid)
 	return adopt(tgid, HT_EV_PROCESS, 0, 0);
 }
 
-static __always_inline bool mul_overflows(__u64 a, __u64 b)
-{
-	__u64 limit;
-
-	if (!b)
-		return false;
-	limit = ~0ull / b;
-	/* Keep clang from turning this into a 128-bit multiply BPF lacks. */
-	asm volatile("" : "+r"(limit));
-	return a > limit;
-}
-
 static __always_inline __u64 draw_budget(void)
 {
 	return ht_next_sample_budget(bpf_get_prandom_u32(), sample_rate);
 }
 
-/* Go's rule: an allocation at least as large as the remaining budget is sampled. */
-static __always_inline bool should_sample(__u64 size)
+/*
+ * Go's rule: an allocation at least as large as the remaining budget is
+ * sampled. `ts` is the thread's budget; NULL: the classic programs', kept
+ * in thread_states (the session programs keep theirs with their call).
+ */
+static __always_inline bool should_sample(struct thread_state *ts, __u64 size)
 {
-	struct thread_state *ts;
-
 	if (sample_rate <= 1)
 		return true;
-	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts)
+		ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ts)
 		return false;
 	if (!ts->initialized) {
@@ -552,6 +543,91 @@ static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, st
 }
 
 /*
+ * ---- Uprobe sessions (link type BPF_TRACE_UPROBE_SESSION) ----
+ *
+ * One program per allocating entry point runs at the entry and, only when
+ * that run returned 0, again at the return. So an unsampled call that needs
+ * no bookkeeping arms no return probe: one trap instead of two. The loader
+ * loads these programs (and sets their attach type, which libbpf 1.1 cannot
+ * name) only when the kernel can create session links; otherwise they stay
+ * unloaded and the uprobe + uretprobe programs do the work.
+ *
+ * Per-thread state is one task-local record: the sampling budget and the
+ * outermost tracked call (what `inflight` holds for the classic programs).
+ * A call is tracked (its return run armed) when it is sampled, or when it
+ * can call another entry point or must free an old block (always_track):
+ * the record is then the nesting marker that makes inner calls count once.
+ * The session cookie holds the tracked call's entry stack pointer, so a
+ * return run only completes the record its own entry wrote.
+ */
+extern bool bpf_session_is_return(void) __ksym __weak;
+extern __u64 *bpf_session_cookie(void) __ksym __weak;
+
+/*
+ * An unsampled forwarder's call in progress (HT_COOKIE_FORWARDER): the
+ * inner call it makes is part of it, already judged by its sampling
+ * decision. No return run tells when it ends, so the inner call proves it
+ * belongs: its return address (the word at its stack pointer, pushed by
+ * that very call) lies in the forwarder's code, [lo, hi), a little deeper
+ * on the stack; or, for a forwarder that jumps to another (operator new[]
+ * to operator new), the stack pointer is the same and so is the return
+ * address. The first inner call that is not a forwarder consumes it.
+ */
+struct fwd_marker {
+	__u64 sp;  /* the forwarder's entry stack pointer; 0: none */
+	__u64 ret; /* the word at sp then: its caller's return address */
+	__u64 lo;  /* the code of the innermost forwarder entered so far */
+	__u64 hi;
+	__u64 epoch;
+};
+
+/* An inner call sits this close below its forwarder's entry (their frames are small). */
+#define HT_FORWARDER_FRAME_MAX 4096
+
+struct session_thread {
+	struct thread_state sampler; /* bytes until the next sample */
+	struct ht_inflight call;     /* entry_sp == 0: no call tracked */
+	struct fwd_marker fwd;
+};
+
+/* The code range of the forwarder whose probe at `ip` carries `cookie`. */
+static __always_inline void forwarder_code(struct pt_regs *ctx, __u64 cookie, __u64 *lo, __u64 *hi)
+{
+	*lo = PT_REGS_IP(ctx) - HT_COOKIE_PROBE_OFF(cookie);
+	*hi = *lo + HT_COOKIE_FUNC_SIZE(cookie);
+}
+
+/*
+ * Whether a call entering at `sp` belongs to the forwarder call `f` left
+ * (see struct fwd_marker). A stale marker (its forwarder threw, or the
+ * probes were taken off meanwhile) fails these tests: the word at a call's
+ * stack pointer is the return address its caller just pushed.
+ */
+static __always_inline bool forwarder_holds(const struct fwd_marker *f, __u64 sp, bool is_fwd,
+					    __u64 lo)
+{
+	__u64 ret;
+
+	if (f->epoch != probe_epoch || sp > f->sp)
+		return false;
+	if (sp < f->sp && f->sp - sp > HT_FORWARDER_FRAME_MAX)
+		return false;
+	/* Same depth: only one forwarder jumping to another, never one to itself (a loop). */
+	if (sp == f->sp && (!is_fwd || lo == f->lo))
+		return false;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return false;
+	return sp == f->sp ? ret == f->ret : ret >= f->lo && ret < f->hi;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct session_thread);
+} session_threads SEC(".maps");
+
+/*
  * Whether a call entering with stack pointer `sp` runs inside the thread's
  * tracked call `outer`: deeper on the stack, or at the same depth from an
  * entry point that may tail-call another (operator new[] jumps to operator
@@ -571,47 +647,203 @@ static __always_inline bool nested_in(const struct ht_inflight *outer, __u64 sp,
 	return sp == outer->entry_sp && outer->entry != HT_MALLOC && outer->entry != HT_CALLOC;
 }
 /*
- * Common entry: filter by process, skip calls nested in another allocator
- * call of the same thread, sample, and remember the call for the return
- * probe. `always_track` entry points must be remembered even when not
- * sampled, because they may call another entry point internally or must
- * free an old block on return.
+ * What an entry program reads from its arguments, by its signature
+ * (HT_SIGNATURES in entry_kinds.h).
  */
-static __always_inline int on_alloc_entry(struct pt_regs *ctx, __u32 entry, __u64 size,
-					  __u64 old_addr, __u64 out_ptr, bool always_track)
+struct call_args {
+	__u64 size; /* requested bytes */
+	__u64 ptr;  /* the block released or resized (free, realloc's old block) */
+	__u64 out;  /* where the block is written (posix_memalign's memptr) */
+};
+
+/*
+ * n * size into *bytes. An overflowing request fails in the allocator:
+ * false, nothing to count.
+ */
+static __always_inline bool array_bytes(__u64 n, __u64 size, __u64 *bytes)
+{
+	__u64 limit;
+
+	if (size) {
+		limit = ~0ull / size;
+		/* Keep clang from turning this into a 128-bit multiply BPF lacks. */
+		asm volatile("" : "+r"(limit));
+		if (n > limit)
+			return false;
+	}
+	*bytes = n * size;
+	return true;
+}
+
+/*
+ * One reader per signature, named after it; false when the call has
+ * nothing to count.
+ */
+static __always_inline bool args_PTR(struct pt_regs *ctx, struct call_args *a)
+{
+	a->ptr = PT_REGS_PARM1(ctx);
+	return true;
+}
+
+static __always_inline bool args_SIZE(struct pt_regs *ctx, struct call_args *a)
+{
+	a->size = PT_REGS_PARM1(ctx);
+	return true;
+}
+
+/* pvalloc rounds the request up to whole pages, and 0 to one page. */
+static __always_inline bool args_PAGES(struct pt_regs *ctx, struct call_args *a)
+{
+	__u64 size = PT_REGS_PARM1(ctx);
+
+	a->size = size ? (size + page_size - 1) & ~(page_size - 1) : page_size;
+	return true;
+}
+
+static __always_inline bool args_N_SIZE(struct pt_regs *ctx, struct call_args *a)
+{
+	return array_bytes(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx), &a->size);
+}
+
+static __always_inline bool args_PTR_SIZE(struct pt_regs *ctx, struct call_args *a)
+{
+	a->ptr = PT_REGS_PARM1(ctx);
+	a->size = PT_REGS_PARM2(ctx);
+	return true;
+}
+
+static __always_inline bool args_PTR_N_SIZE(struct pt_regs *ctx, struct call_args *a)
+{
+	a->ptr = PT_REGS_PARM1(ctx);
+	return array_bytes(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx), &a->size);
+}
+
+static __always_inline bool args_ALIGN_SIZE(struct pt_regs *ctx, struct call_args *a)
+{
+	a->size = PT_REGS_PARM2(ctx);
+	return true;
+}
+
+static __always_inline bool args_OUT_ALIGN_SIZE(struct pt_regs *ctx, struct call_args *a)
+{
+	a->out = PT_REGS_PARM1(ctx);
+	a->size = PT_REGS_PARM3(ctx);
+	return true;
+}
+
+/* What begin_call made of a call. */
+enum call_verdict {
+	CALL_INSIDE,	/* part of an outer call: neither counted nor tracked */
+	CALL_UNTRACKED, /* counted; its return needs no run */
+	CALL_TRACKED,	/* counted; *call is to be completed by its return run */
+};
+
+/*
+ * The entry of an allocating call, for the classic programs and the
+ * session ones alike: skip a call nested in the thread's tracked call
+ * `outer` (NULL: none), count it, sample it, and fill `call` when it must
+ * be remembered until its return. `always_track` entry points are
+ * remembered even when not sampled, because they may call another entry
+ * point internally or must free an old block on return.
+ *
+ * `st` is the session programs' thread state (NULL for the classic ones):
+ * there `outer` and `call` are both st->call, the sampling budget is
+ * st->sampler, and an unsampled forwarder (HT_COOKIE_FORWARDER) leaves a
+ * marker instead of a tracked call.
+ */
+static __always_inline enum call_verdict
+begin_call(struct pt_regs *ctx, __u32 tgid, struct ht_target *t, __u32 entry,
+	   const struct call_args *a, bool always_track, const struct ht_inflight *outer,
+	   struct session_thread *st, struct ht_inflight *call)
+{
+	__u64 sp = PT_REGS_SP(ctx), now = 0, attach = 0, lo = 0, hi = 0;
+	bool is_fwd = false, sampled;
+
+	/* The clock only when there is something to time: most calls have no outer call. */
+	if (outer && outer->entry_sp) {
+		now = bpf_ktime_get_ns();
+		if (nested_in(outer, sp, now))
+			return CALL_INSIDE;
+	}
+	if (st) {
+		/* Not nested in: a record left by a call that never returned
+		 * (an exception out of operator new) is dropped here. */
+		st->call.entry_sp = 0;
+		attach = bpf_get_attach_cookie(ctx);
+		is_fwd = attach & HT_COOKIE_FORWARDER;
+		if (is_fwd)
+			forwarder_code(ctx, attach, &lo, &hi);
+		if (st->fwd.sp) {
+			if (forwarder_holds(&st->fwd, sp, is_fwd, lo)) {
+				/* A forwarder passing it on: its code calls the next. */
+				if (is_fwd) {
+					st->fwd.lo = lo;
+					st->fwd.hi = hi;
+				} else {
+					st->fwd.sp = 0;
+				}
+				return CALL_INSIDE;
+			}
+			st->fwd.sp = 0;
+		}
+	}
+
+	count_call(tgid, t);
+	sampled = should_sample(st ? &st->sampler : NULL, a->size);
+	/* The common case: nothing to record, no return run. */
+	if (!sampled && !always_track)
+		return CALL_UNTRACKED;
+	if (!sampled && is_fwd) {
+		/* Its inner call is part of this one: say so without a return run. */
+		if (bpf_probe_read_user(&st->fwd.ret, sizeof(st->fwd.ret), (void *)sp))
+			return CALL_UNTRACKED;
+		st->fwd.sp = sp;
+		st->fwd.lo = lo;
+		st->fwd.hi = hi;
+		st->fwd.epoch = probe_epoch;
+		return CALL_UNTRACKED;
+	}
+
+	call->stack_id = 0;
+	if (sampled)
+		call->stack_id = unwind_mode == HT_UNWIND_DWARF ? send_stack_copy(ctx, tgid, t)
+								: capture_stack(ctx, tgid, t);
+	call->sampled = call->stack_id != 0;
+	if (!call->sampled && !always_track)
+		return CALL_UNTRACKED;
+	call->entry_sp = sp;
+	call->time_ns = now ? now : bpf_ktime_get_ns();
+	call->epoch = probe_epoch;
+	call->size = a->size;
+	call->old_addr = a->ptr;
+	call->out_ptr = a->out;
+	call->entry = entry;
+	return CALL_TRACKED;
+}
+
+/* The classic entry programs' part: the tracked call goes to `inflight`, for alloc_return. */
+static __always_inline int classic_entry(struct pt_regs *ctx, __u32 entry,
+					 const struct call_args *a, bool always_track)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	__u64 sp = PT_REGS_SP(ctx), now;
 	struct ht_inflight *outer, call = {};
 	struct ht_target *t;
 
 	t = lookup_target(tgid);
 	if (!t)
 		return 0;
-	now = bpf_ktime_get_ns();
 	outer = bpf_map_lookup_elem(&inflight, &tid);
-	if (outer && nested_in(outer, sp, now))
+	switch (begin_call(ctx, tgid, t, entry, a, always_track, outer, NULL, &call)) {
+	case CALL_INSIDE:
 		return 0;
-
-	count_call(tgid, t);
-	call.entry_sp = sp;
-	call.time_ns = now;
-	call.epoch = probe_epoch;
-	call.size = size;
-	call.old_addr = old_addr;
-	call.out_ptr = out_ptr;
-	call.entry = entry;
-	if (should_sample(size)) {
-		call.stack_id = unwind_mode == HT_UNWIND_DWARF ? send_stack_copy(ctx, tgid, t)
-							       : capture_stack(ctx, tgid, t);
-		call.sampled = call.stack_id != 0;
-	}
-	if (!call.sampled && !always_track) {
+	case CALL_UNTRACKED:
 		/* A stale outer record would misjudge the next call's nesting. */
 		if (outer)
 			bpf_map_delete_elem(&inflight, &tid);
 		return 0;
+	case CALL_TRACKED:
+		break;
 	}
 	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_ANY))
 		count(&t->lost_inflight);
@@ -813,84 +1045,8 @@ int BPF_KRETPROBE(alloc_return, long ret)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(malloc_entry, __u64 size)
-{
-	return on_alloc_entry(ctx, HT_MALLOC, size, 0, 0, false);
-}
-
-/* valloc, pvalloc, operator new: may call another entry point internally. */
-SEC("uprobe")
-int BPF_KPROBE(valloc_entry, __u64 size)
-{
-	return on_alloc_entry(ctx, HT_VALLOC, size, 0, 0, true);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(pvalloc_entry, __u64 size)
-{
-	/* pvalloc rounds the request up to whole pages, and 0 to one page. */
-	__u64 rounded = size ? (size + page_size - 1) & ~(page_size - 1) : page_size;
-
-	return on_alloc_entry(ctx, HT_PVALLOC, rounded, 0, 0, true);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(new_entry, __u64 size)
-{
-	return on_alloc_entry(ctx, HT_OPERATOR_NEW, size, 0, 0, true);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(calloc_entry, __u64 nmemb, __u64 size)
-{
-	/* An overflowing request fails in the allocator: nothing to count. */
-	if (mul_overflows(nmemb, size))
-		return 0;
-	return on_alloc_entry(ctx, HT_CALLOC, nmemb * size, 0, 0, false);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(realloc_entry, __u64 ptr, __u64 size)
-{
-	return on_alloc_entry(ctx, HT_REALLOC, size, ptr, 0, true);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(reallocarray_entry, __u64 ptr, __u64 nmemb, __u64 size)
-{
-	if (mul_overflows(nmemb, size))
-		return 0;
-	return on_alloc_entry(ctx, HT_REALLOCARRAY, nmemb * size, ptr, 0, true);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(rallocx_entry, __u64 ptr, __u64 size)
-{
-	return on_alloc_entry(ctx, HT_RALLOCX, size, ptr, 0, true);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(xallocx_entry, __u64 ptr, __u64 size)
-{
-	return on_alloc_entry(ctx, HT_XALLOCX, size, ptr, 0, true);
-}
-
-/* aligned_alloc and memalign share the (alignment, size) signature. */
-SEC("uprobe")
-int BPF_KPROBE(memalign_entry, __u64 alignment, __u64 size)
-{
-	return on_alloc_entry(ctx, HT_MEMALIGN, size, 0, 0, true);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(posix_memalign_entry, __u64 memptr, __u64 alignment, __u64 size)
-{
-	return on_alloc_entry(ctx, HT_POSIX_MEMALIGN, size, 0, memptr, true);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(free_entry, __u64 ptr)
+/* A free-class entry point (free_entry): releases the sampled block at `ptr`, if any. */
+static __always_inline int free_call(__u64 ptr)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct ht_target *t;
@@ -1088,183 +1244,6 @@ int floor_return(struct pt_regs *ctx)
 	return 0;
 }
 
-/*
- * ---- Uprobe sessions (link type BPF_TRACE_UPROBE_SESSION) ----
- *
- * One program per allocating entry point runs at the entry and, only when
- * that run returned 0, again at the return. So an unsampled call that needs
- * no bookkeeping arms no return probe: one trap instead of two. The loader
- * loads these programs (and sets their attach type, which libbpf 1.1 cannot
- * name) only when the kernel can create session links; otherwise they stay
- * unloaded and the uprobe + uretprobe programs above do the work.
- *
- * Per-thread state is one task-local record: the sampling budget and the
- * outermost tracked call (what `inflight` holds for the classic programs).
- * A call is tracked (its return run armed) when it is sampled, or when it
- * can call another entry point or must free an old block (always_track):
- * the record is then the nesting marker that makes inner calls count once.
- * The session cookie holds the tracked call's entry stack pointer, so a
- * return run only completes the record its own entry wrote.
- */
-extern bool bpf_session_is_return(void) __ksym __weak;
-extern __u64 *bpf_session_cookie(void) __ksym __weak;
-
-/*
- * An unsampled forwarder's call in progress (HT_COOKIE_FORWARDER): the
- * inner call it makes is part of it, already judged by its sampling
- * decision. No return run tells when it ends, so the inner call proves it
- * belongs: its return address (the word at its stack pointer, pushed by
- * that very call) lies in the forwarder's code, [lo, hi), a little deeper
- * on the stack; or, for a forwarder that jumps to another (operator new[]
- * to operator new), the stack pointer is the same and so is the return
- * address. The first inner call that is not a forwarder consumes it.
- */
-struct fwd_marker {
-	__u64 sp;  /* the forwarder's entry stack pointer; 0: none */
-	__u64 ret; /* the word at sp then: its caller's return address */
-	__u64 lo;  /* the code of the innermost forwarder entered so far */
-	__u64 hi;
-	__u64 epoch;
-};
-
-/* An inner call sits this close below its forwarder's entry (their frames are small). */
-#define HT_FORWARDER_FRAME_MAX 4096
-
-struct session_thread {
-	__u64 budget; /* bytes until the next sample */
-	__u64 initialized;
-	struct ht_inflight call; /* entry_sp == 0: no call tracked */
-	struct fwd_marker fwd;
-};
-
-/* The code range of the forwarder whose probe at `ip` carries `cookie`. */
-static __always_inline void forwarder_code(struct pt_regs *ctx, __u64 cookie, __u64 *lo, __u64 *hi)
-{
-	*lo = PT_REGS_IP(ctx) - HT_COOKIE_PROBE_OFF(cookie);
-	*hi = *lo + HT_COOKIE_FUNC_SIZE(cookie);
-}
-
-/*
- * Whether a call entering at `sp` belongs to the forwarder call `f` left
- * (see struct fwd_marker). A stale marker (its forwarder threw, or the
- * probes were taken off meanwhile) fails these tests: the word at a call's
- * stack pointer is the return address its caller just pushed.
- */
-static __always_inline bool forwarder_holds(const struct fwd_marker *f, __u64 sp, bool is_fwd,
-					    __u64 lo)
-{
-	__u64 ret;
-
-	if (f->epoch != probe_epoch || sp > f->sp)
-		return false;
-	if (sp < f->sp && f->sp - sp > HT_FORWARDER_FRAME_MAX)
-		return false;
-	/* Same depth: only one forwarder jumping to another, never one to itself (a loop). */
-	if (sp == f->sp && (!is_fwd || lo == f->lo))
-		return false;
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
-		return false;
-	return sp == f->sp ? ret == f->ret : ret >= f->lo && ret < f->hi;
-}
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct session_thread);
-} session_threads SEC(".maps");
-
-/* Returns 0 (run my return) when the call is tracked, 1 otherwise. */
-static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry, __u64 size,
-					 __u64 old_addr, __u64 out_ptr, bool always_track)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 sp = PT_REGS_SP(ctx), *cookie, attach = bpf_get_attach_cookie(ctx), lo = 0, hi = 0;
-	bool is_fwd = attach & HT_COOKIE_FORWARDER;
-	struct session_thread *st;
-	struct ht_inflight *call;
-	struct ht_target *t;
-	bool sampled;
-
-	t = lookup_target(tgid);
-	if (!t)
-		return 1;
-	st = bpf_task_storage_get(&session_threads, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!st) {
-		count(&t->lost_inflight);
-		return 1;
-	}
-	call = &st->call;
-	/* Same rule as on_alloc_entry; a record left by a call that never
-	 * returned (an exception out of operator new) is dropped here. */
-	if (call->entry_sp) {
-		if (nested_in(call, sp, bpf_ktime_get_ns()))
-			return 1;
-		call->entry_sp = 0;
-	}
-	if (is_fwd)
-		forwarder_code(ctx, attach, &lo, &hi);
-	if (st->fwd.sp) {
-		if (forwarder_holds(&st->fwd, sp, is_fwd, lo)) {
-			/* A forwarder passing the call on: its own code calls the next one. */
-			if (is_fwd) {
-				st->fwd.lo = lo;
-				st->fwd.hi = hi;
-			} else {
-				st->fwd.sp = 0;
-			}
-			return 1;
-		}
-		st->fwd.sp = 0;
-	}
-
-	count_call(tgid, t);
-	if (sample_rate <= 1) {
-		sampled = true;
-	} else {
-		if (!st->initialized) {
-			st->budget = draw_budget();
-			st->initialized = 1;
-		}
-		sampled = size >= st->budget;
-		st->budget = sampled ? draw_budget() : st->budget - size;
-	}
-	/* The common case: nothing to record, no return probe. */
-	if (!sampled && !always_track)
-		return 1;
-	if (!sampled && is_fwd) {
-		/* Its inner call is part of this one: say so without a return run. */
-		if (bpf_probe_read_user(&st->fwd.ret, sizeof(st->fwd.ret), (void *)sp))
-			return 1;
-		st->fwd.sp = sp;
-		st->fwd.lo = lo;
-		st->fwd.hi = hi;
-		st->fwd.epoch = probe_epoch;
-		return 1;
-	}
-
-	call->stack_id = 0;
-	if (sampled)
-		call->stack_id = unwind_mode == HT_UNWIND_DWARF ? send_stack_copy(ctx, tgid, t)
-								: capture_stack(ctx, tgid, t);
-	call->sampled = call->stack_id != 0;
-	if (!call->sampled && !always_track)
-		return 1;
-	cookie = bpf_session_cookie();
-	if (!cookie)
-		return 1;
-	*cookie = sp;
-	call->entry_sp = sp;
-	call->time_ns = bpf_ktime_get_ns();
-	call->epoch = probe_epoch;
-	call->size = size;
-	call->old_addr = old_addr;
-	call->out_ptr = out_ptr;
-	call->entry = entry;
-	return 0;
-}
-
 static __always_inline int session_return(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -1283,105 +1262,82 @@ static __always_inline int session_return(struct pt_regs *ctx)
 	return 0;
 }
 
+/* The session programs' part: 0 (run my return) when the call is tracked, 1 otherwise. */
+static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry,
+					 const struct call_args *a, bool always_track)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct session_thread *st;
+	struct ht_target *t;
+	__u64 *cookie;
+
+	t = lookup_target(tgid);
+	if (!t)
+		return 1;
+	st = bpf_task_storage_get(&session_threads, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count(&t->lost_inflight);
+		return 1;
+	}
+	if (begin_call(ctx, tgid, t, entry, a, always_track, &st->call, st, &st->call) !=
+	    CALL_TRACKED)
+		return 1;
+	/* The cookie ties the return run to this very record. */
+	cookie = bpf_session_cookie();
+	if (!cookie) {
+		st->call.entry_sp = 0;
+		return 1;
+	}
+	*cookie = st->call.entry_sp;
+	return 0;
+}
+
 /*
- * One program per signature, as for the classic entry programs. libbpf 1.1
- * knows no "uprobe.session" section: these load only when the loader asks
- * ("?": autoload off), and it sets their attach type then.
+ * The entry programs, from the table (HT_ENTRY_PROGRAMS in entry_kinds.h),
+ * one macro per class. An ALLOC row makes <prog>_entry (a uprobe, with
+ * alloc_return as its uretprobe) and <prog>_session (a uprobe session).
+ * libbpf 1.1 knows no "uprobe.session" section: the session programs load
+ * only when the loader asks ("?": autoload off), and it sets their attach
+ * type then. A FREE row makes <prog>_entry only: it needs no return.
  */
-SEC("?uprobe")
-int BPF_KPROBE(malloc_session, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	return session_entry(ctx, HT_MALLOC, size, 0, 0, false);
-}
+#define HT_PROGRAMS_ALLOC(ENTRY, prog, SIG, always_track)                                          \
+	SEC("uprobe")                                                                              \
+	int prog##_entry(struct pt_regs *ctx)                                                      \
+	{                                                                                          \
+		struct call_args a = {};                                                           \
+                                                                                                   \
+		if (!args_##SIG(ctx, &a))                                                          \
+			return 0;                                                                  \
+		return classic_entry(ctx, HT_##ENTRY, &a, always_track);                           \
+	}                                                                                          \
+                                                                                                   \
+	SEC("?uprobe")                                                                             \
+	int prog##_session(struct pt_regs *ctx)                                                    \
+	{                                                                                          \
+		struct call_args a = {};                                                           \
+                                                                                                   \
+		if (bpf_session_is_return())                                                       \
+			return session_return(ctx);                                                \
+		if (!args_##SIG(ctx, &a))                                                          \
+			return 1;                                                                  \
+		return session_entry(ctx, HT_##ENTRY, &a, always_track);                           \
+	}
 
-SEC("?uprobe")
-int BPF_KPROBE(valloc_session, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	return session_entry(ctx, HT_VALLOC, size, 0, 0, true);
-}
+#define HT_PROGRAMS_FREE(ENTRY, prog, SIG, always_track)                                           \
+	SEC("uprobe")                                                                              \
+	int prog##_entry(struct pt_regs *ctx)                                                      \
+	{                                                                                          \
+		struct call_args a = {};                                                           \
+                                                                                                   \
+		args_##SIG(ctx, &a);                                                               \
+		return free_call(a.ptr);                                                           \
+	}
 
-SEC("?uprobe")
-int BPF_KPROBE(pvalloc_session, __u64 size)
-{
-	/* As pvalloc_entry: whole pages, and one page for 0. */
-	__u64 rounded = size ? (size + page_size - 1) & ~(page_size - 1) : page_size;
+#define HT_PROGRAMS(ENTRY, prog, SIG, CLASS, always_track)                                         \
+	HT_PROGRAMS_##CLASS(ENTRY, prog, SIG, always_track)
 
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	return session_entry(ctx, HT_PVALLOC, rounded, 0, 0, true);
-}
-
-SEC("?uprobe")
-int BPF_KPROBE(new_session, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	return session_entry(ctx, HT_OPERATOR_NEW, size, 0, 0, true);
-}
-
-SEC("?uprobe")
-int BPF_KPROBE(calloc_session, __u64 nmemb, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	if (mul_overflows(nmemb, size))
-		return 1;
-	return session_entry(ctx, HT_CALLOC, nmemb * size, 0, 0, false);
-}
-
-SEC("?uprobe")
-int BPF_KPROBE(realloc_session, __u64 ptr, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	return session_entry(ctx, HT_REALLOC, size, ptr, 0, true);
-}
-
-SEC("?uprobe")
-int BPF_KPROBE(reallocarray_session, __u64 ptr, __u64 nmemb, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	if (mul_overflows(nmemb, size))
-		return 1;
-	return session_entry(ctx, HT_REALLOCARRAY, nmemb * size, ptr, 0, true);
-}
-
-SEC("?uprobe")
-int BPF_KPROBE(memalign_session, __u64 alignment, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	return session_entry(ctx, HT_MEMALIGN, size, 0, 0, true);
-}
-
-SEC("?uprobe")
-int BPF_KPROBE(posix_memalign_session, __u64 memptr, __u64 alignment, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	return session_entry(ctx, HT_POSIX_MEMALIGN, size, 0, memptr, true);
-}
-
-SEC("?uprobe")
-int BPF_KPROBE(rallocx_session, __u64 ptr, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	return session_entry(ctx, HT_RALLOCX, size, ptr, 0, true);
-}
-
-SEC("?uprobe")
-int BPF_KPROBE(xallocx_session, __u64 ptr, __u64 size)
-{
-	if (bpf_session_is_return())
-		return session_return(ctx);
-	return session_entry(ctx, HT_XALLOCX, size, ptr, 0, true);
-}
+HT_ENTRY_PROGRAMS(HT_PROGRAMS)
 
 /* --floor in session mode: one trap at the entry, no return run. */
 SEC("?uprobe")

@@ -14,25 +14,22 @@
 #include <linux/types.h>
 #endif
 
+#include "entry_kinds.h"
+
 /* Deepest stack kept per sample: the kernel's default perf_event_max_stack. */
 #define HT_MAX_STACK_DEPTH 127
 
-/* Allocator entry points; an index into the per-entry-point program table. */
+/*
+ * Allocator entry points, one per BPF entry program (bpf/entry_kinds.h):
+ * HT_MALLOC, HT_CALLOC, ... HT_OPERATOR_NEW (C++ operator new and its
+ * variants, jemalloc's mallocx), HT_FREE, HT_RALLOCX (a realloc that never
+ * frees on size 0), HT_XALLOCX (resizes in place or not at all).
+ */
 enum ht_entry {
-	HT_MALLOC = 0,
-	HT_CALLOC,
-	HT_REALLOC,
-	HT_REALLOCARRAY,
-	HT_POSIX_MEMALIGN,
-	HT_ALIGNED_ALLOC,
-	HT_MEMALIGN,
-	HT_VALLOC,
-	HT_PVALLOC,
-	HT_OPERATOR_NEW, /* C++ operator new/new[] and their variants, jemalloc's mallocx */
-	HT_FREE,
-	HT_RALLOCX, /* jemalloc rallocx(ptr, size, flags): a realloc that never frees on size 0 */
-	HT_XALLOCX, /* jemalloc xallocx(ptr, size, extra, flags): resizes in place or not at all */
-	HT_NR_ENTRIES,
+#define HT_ENTRY_ENUM_(ENTRY, prog, SIG, CLASS, always_track) HT_##ENTRY,
+	HT_ENTRY_PROGRAMS(HT_ENTRY_ENUM_)
+#undef HT_ENTRY_ENUM_
+	    HT_NR_ENTRIES,
 };
 
 /*

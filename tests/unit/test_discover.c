@@ -334,6 +334,11 @@ static void test_jemalloc(void)
 	ok(text && strstr(text, "malloc is jemalloc's") && strstr(text, "probe sdallocx") &&
 	       strstr(text, "skip  _ZdlPv ") && strstr(text, "first object defining malloc"),
 	   "jemalloc: the printer names the object, the entry points and the reasons");
+	ok(text && strstr(text, "defining rallocx in link order -> rallocx_entry\n") &&
+	       strstr(text, "defining mallocx in link order -> new_entry\n") &&
+	       !strstr(text, "not written yet"),
+	   "jemalloc: the printer names the programs attached (rallocx_entry, new_entry for "
+	   "mallocx)");
 	if (text && !strstr(text, "probe sdallocx"))
 		printf("# %s", text);
 	free(text);
@@ -519,6 +524,57 @@ static void test_mount_ns(const char *bin)
 	rmdir(dir);
 }
 
+/* Every kind's program is the one its table row names, and agrees with its entry. */
+static void test_kind_table(void)
+{
+	static const struct {
+		enum discover_entry_kind kind;
+		const char *name, *program;
+		enum ht_entry entry;
+		unsigned int nargs;
+		bool allocates;
+	} want[] = {
+	    {DISCOVER_MALLOC, "malloc-like", "malloc_entry", HT_MALLOC, 1, true},
+	    {DISCOVER_CALLOC, "calloc-like", "calloc_entry", HT_CALLOC, 2, true},
+	    {DISCOVER_REALLOC, "realloc-like", "realloc_entry", HT_REALLOC, 2, true},
+	    {DISCOVER_REALLOCARRAY, "reallocarray-like", "reallocarray_entry", HT_REALLOCARRAY, 3,
+	     true},
+	    {DISCOVER_MEMALIGN, "memalign-like", "memalign_entry", HT_MEMALIGN, 2, true},
+	    {DISCOVER_POSIX_MEMALIGN, "posix_memalign-like", "posix_memalign_entry",
+	     HT_POSIX_MEMALIGN, 3, true},
+	    {DISCOVER_VALLOC, "valloc-like", "valloc_entry", HT_VALLOC, 1, true},
+	    {DISCOVER_PVALLOC, "pvalloc-like", "pvalloc_entry", HT_PVALLOC, 1, true},
+	    {DISCOVER_NEW, "new-like", "new_entry", HT_OPERATOR_NEW, 1, true},
+	    {DISCOVER_FREE, "free-like", "free_entry", HT_FREE, 1, false},
+	    {DISCOVER_SIZED_FREE, "sized-free", "free_entry", HT_FREE, 1, false},
+	    /* What has been attached to mallocx since jemalloc was first probed. */
+	    {DISCOVER_MALLOCX, "mallocx-like", "new_entry", HT_OPERATOR_NEW, 1, true},
+	    {DISCOVER_RALLOCX, "rallocx-like", "rallocx_entry", HT_RALLOCX, 2, true},
+	    {DISCOVER_XALLOCX, "xallocx-like", "xallocx_entry", HT_XALLOCX, 2, true},
+	    {DISCOVER_DALLOCX, "dallocx-like", "free_entry", HT_FREE, 1, false},
+	    {DISCOVER_SDALLOCX, "sdallocx-like", "free_entry", HT_FREE, 1, false},
+	};
+	size_t i, agree = 0;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct discover_kind_info *k = discover__kind_info(want[i].kind);
+
+		if (k && !strcmp(k->name, want[i].name) && !strcmp(k->program, want[i].program) &&
+		    k->entry == want[i].entry && k->nargs == want[i].nargs &&
+		    k->allocates == want[i].allocates)
+			agree++;
+		else
+			printf("# kind %d: %s -> %s (%d, %u args, %s)\n", (int)want[i].kind,
+			       k ? k->name : "?", k ? k->program : "?", k ? (int)k->entry : -1,
+			       k ? k->nargs : 0, k && k->allocates ? "allocates" : "frees");
+	}
+	ok(agree == DISCOVER_NR_KINDS && i == DISCOVER_NR_KINDS,
+	   "kind table: %zu of %d kinds have the program, entry and arguments they are attached "
+	   "with",
+	   agree, DISCOVER_NR_KINDS);
+	ok(!discover__kind_info(DISCOVER_NR_KINDS), "kind table: no kind past the last");
+}
+
 static void test_errors(void)
 {
 	char *text;
@@ -529,11 +585,11 @@ static void test_errors(void)
 	ok(text && strstr(text, "cannot read the maps of pid"),
 	   "the printer names a process that does not exist");
 	free(text);
-	ok(discover__kind_info(DISCOVER_RALLOCX)->new_program &&
-	       !discover__kind_info(DISCOVER_SDALLOCX)->new_program &&
+	ok(!strcmp(discover__kind_info(DISCOVER_RALLOCX)->program, "rallocx_entry") &&
 	       !strcmp(discover__kind_info(DISCOVER_SDALLOCX)->program, "free_entry") &&
-	       !strcmp(discover__kind_info(DISCOVER_MALLOCX)->program, "malloc_entry"),
+	       !strcmp(discover__kind_info(DISCOVER_MALLOCX)->program, "new_entry"),
 	   "kinds map onto BPF programs");
+	test_kind_table();
 }
 
 int main(int argc, char **argv)

@@ -164,10 +164,48 @@ cleanup:
 	procmaps__free(pm);
 }
 
+/*
+ * What each entry program reads (allocator__needs, from the table): a free
+ * its pointer only, an allocating one its arguments and the caller's stack.
+ */
+static void test_needs(void)
+{
+	static const struct {
+		enum ht_entry entry;
+		unsigned int needs;
+	} want[] = {
+	    {HT_FREE, PROBEPLACE_ARG1},
+	    {HT_MALLOC, PROBEPLACE_ARG1 | PROBEPLACE_STACK},
+	    {HT_VALLOC, PROBEPLACE_ARG1 | PROBEPLACE_STACK},
+	    {HT_PVALLOC, PROBEPLACE_ARG1 | PROBEPLACE_STACK},
+	    {HT_OPERATOR_NEW, PROBEPLACE_ARG1 | PROBEPLACE_STACK},
+	    {HT_CALLOC, PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_STACK},
+	    {HT_REALLOC, PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_STACK},
+	    {HT_MEMALIGN, PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_STACK},
+	    {HT_RALLOCX, PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_STACK},
+	    {HT_XALLOCX, PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_STACK},
+	    {HT_REALLOCARRAY, ALL_NEEDS},
+	    {HT_POSIX_MEMALIGN, ALL_NEEDS},
+	};
+	size_t i, agree = 0;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (allocator__needs(want[i].entry) == want[i].needs)
+			agree++;
+		else
+			printf("# entry %d: needs 0x%x, want 0x%x\n", (int)want[i].entry,
+			       allocator__needs(want[i].entry), want[i].needs);
+	}
+	ok(agree == HT_NR_ENTRIES && i == HT_NR_ENTRIES,
+	   "needs: %zu of %d entry programs keep the registers they read", agree, HT_NR_ENTRIES);
+	ok(allocator__needs(HT_NR_ENTRIES) == ALL_NEEDS, "needs: an unknown entry keeps every one");
+}
+
 int main(void)
 {
 	test_cases();
 	test_no_code();
+	test_needs();
 	test_real_allocator();
 	return done_testing();
 }

@@ -15,6 +15,7 @@
 #include "heaptrace.skel.h"
 #include "collect/loader.h"
 #include "probe/uprobe_session.h"
+#include "util/vec.h"
 
 struct probe_link {
 	pid_t pid;
@@ -60,69 +61,42 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * The programs of an entry point, from the table (bpf/entry_kinds.h): its
+ * uprobe, <prog>_entry; and for an allocating one (class ALLOC) its uprobe
+ * session, <prog>_session, its uprobe pair's other half being alloc_return.
+ */
 static struct bpf_program *entry_program(struct heaptrace_bpf *skel, enum ht_entry entry)
 {
 	switch (entry) {
-	case HT_MALLOC:
-		return skel->progs.malloc_entry;
-	case HT_CALLOC:
-		return skel->progs.calloc_entry;
-	case HT_REALLOC:
-		return skel->progs.realloc_entry;
-	case HT_REALLOCARRAY:
-		return skel->progs.reallocarray_entry;
-	case HT_POSIX_MEMALIGN:
-		return skel->progs.posix_memalign_entry;
-	case HT_ALIGNED_ALLOC:
-	case HT_MEMALIGN:
-		return skel->progs.memalign_entry;
-	case HT_VALLOC:
-		return skel->progs.valloc_entry;
-	case HT_PVALLOC:
-		return skel->progs.pvalloc_entry;
-	case HT_OPERATOR_NEW:
-		return skel->progs.new_entry;
-	case HT_FREE:
-		return skel->progs.free_entry;
-	case HT_RALLOCX:
-		return skel->progs.rallocx_entry;
-	case HT_XALLOCX:
-		return skel->progs.xallocx_entry;
-	default:
-		return NULL;
+#define ENTRY_PROGRAM_(ENTRY, prog, SIG, CLASS, always_track)                                      \
+	case HT_##ENTRY:                                                                           \
+		return skel->progs.prog##_entry;
+		HT_ENTRY_PROGRAMS(ENTRY_PROGRAM_)
+#undef ENTRY_PROGRAM_
+	case HT_NR_ENTRIES:
+		break;
 	}
+	return NULL;
 }
 
-/* The session variant of an entry point's program; NULL where there is none. */
+/* The session variant of an entry point's program; NULL where there is none (a free). */
 static struct bpf_program *session_program(struct heaptrace_bpf *skel, enum ht_entry entry)
 {
 	switch (entry) {
-	case HT_MALLOC:
-		return skel->progs.malloc_session;
-	case HT_CALLOC:
-		return skel->progs.calloc_session;
-	case HT_REALLOC:
-		return skel->progs.realloc_session;
-	case HT_REALLOCARRAY:
-		return skel->progs.reallocarray_session;
-	case HT_POSIX_MEMALIGN:
-		return skel->progs.posix_memalign_session;
-	case HT_ALIGNED_ALLOC:
-	case HT_MEMALIGN:
-		return skel->progs.memalign_session;
-	case HT_VALLOC:
-		return skel->progs.valloc_session;
-	case HT_PVALLOC:
-		return skel->progs.pvalloc_session;
-	case HT_OPERATOR_NEW:
-		return skel->progs.new_session;
-	case HT_RALLOCX:
-		return skel->progs.rallocx_session;
-	case HT_XALLOCX:
-		return skel->progs.xallocx_session;
+#define SESSION_PROGRAM_ALLOC(ENTRY, prog)                                                         \
+	case HT_##ENTRY:                                                                           \
+		return skel->progs.prog##_session;
+#define SESSION_PROGRAM_FREE(ENTRY, prog)
+#define SESSION_PROGRAM_(ENTRY, prog, SIG, CLASS, always_track) SESSION_PROGRAM_##CLASS(ENTRY, prog)
+		HT_ENTRY_PROGRAMS(SESSION_PROGRAM_)
+#undef SESSION_PROGRAM_
+#undef SESSION_PROGRAM_FREE
+#undef SESSION_PROGRAM_ALLOC
 	default:
-		return NULL;
+		break;
 	}
+	return NULL;
 }
 
 /* Session programs load only when used ("?" sections): a kernel without sessions rejects
@@ -248,15 +222,8 @@ int loader__add_target(struct loader *l, pid_t pid)
 
 static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link, int fd)
 {
-	if (l->nr_links == l->cap_links) {
-		size_t cap = l->cap_links ? 2 * l->cap_links : 64;
-		struct probe_link *links = realloc(l->links, cap * sizeof(*links));
-
-		if (!links)
-			return -ENOMEM;
-		l->links = links;
-		l->cap_links = cap;
-	}
+	if (VEC_RESERVE(l->links, l->cap_links, l->nr_links + 1))
+		return -ENOMEM;
 	l->links[l->nr_links].pid = pid;
 	l->links[l->nr_links].link = link;
 	l->links[l->nr_links].fd = fd;
@@ -319,7 +286,8 @@ int loader__attach_sites(struct loader *l, pid_t pid, const char *path,
 		struct bpf_program *prog = entry_program(l->skel, sites[i].entry);
 		struct bpf_program *ret = l->skel->progs.alloc_return;
 
-		if (sites[i].entry == HT_FREE && l->alloc_only)
+		/* A site that allocates nothing is a free: --alloc-only probes none. */
+		if (!sites[i].allocates && l->alloc_only)
 			continue;
 		if (l->floor) {
 			prog = l->skel->progs.floor_entry;
@@ -373,18 +341,12 @@ static bool in_set(const struct pidset *set, __u32 tgid)
 }
 
 /* Remembers one key to delete; false when out of memory. */
-static bool add_key(char **keys, size_t *nr, size_t *cap, const void *key, size_t key_size)
+static bool add_key(void **keys, size_t *nr, size_t *cap, const void *key, size_t key_size)
 {
-	if (*nr == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 256;
-		char *nk = realloc(*keys, ncap * key_size);
-
-		if (!nk)
-			return false;
-		*keys = nk;
-		*cap = ncap;
-	}
-	memcpy(*keys + *nr * key_size, key, key_size);
+	/* Keys of key_size bytes: vec__reserve itself, VEC_RESERVE sizes by the pointer's type. */
+	if (vec__reserve(keys, cap, *nr + 1, key_size))
+		return false;
+	memcpy((char *)*keys + *nr * key_size, key, key_size);
 	(*nr)++;
 	return true;
 }
@@ -402,7 +364,8 @@ delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, const s
 {
 	enum { BATCH = 512 };
 	int fd = bpf_map__fd(map);
-	char *keys = NULL, *bkeys, *bvalues, *prev = NULL, *key;
+	char *bkeys, *bvalues, *prev = NULL, *key;
+	void *keys = NULL;
 	__u64 cursor = 0, next = 0;
 	size_t nr = 0, cap = 0, i;
 	bool first = true;
@@ -423,9 +386,9 @@ delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, const s
 		for (i = 0; i < count; i++)
 			if (belongs(bkeys + i * key_size, bvalues + i * value_size, pid) &&
 			    !add_key(&keys, &nr, &cap, bkeys + i * key_size, key_size))
-				goto delete;
+				goto drop;
 		if (err)
-			goto delete; /* ENOENT: the last batch */
+			goto drop; /* ENOENT: the last batch */
 		first = false;
 		cursor = next;
 	}
@@ -441,8 +404,13 @@ delete_matching(struct bpf_map *map, size_t key_size, size_t value_size, const s
 		}
 		memcpy(prev, key, key_size);
 	}
-	delete : for (i = 0; i < nr; i++) if (bpf_map_delete_elem(fd, keys + i * key_size) == 0 &&
-					      deleted) deleted(l, keys + i * key_size);
+drop:
+	for (i = 0; i < nr; i++) {
+		const void *k = (const char *)keys + i * key_size;
+
+		if (bpf_map_delete_elem(fd, k) == 0 && deleted)
+			deleted(l, k);
+	}
 cleanup:
 	free(keys);
 	free(bkeys);
@@ -589,15 +557,8 @@ int loader__retire_target(struct loader *l, pid_t pid)
 		bpf_map__update_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t),
 				     BPF_EXIST);
 	}
-	if (l->nr_retired == l->cap_retired) {
-		size_t cap = l->cap_retired ? 2 * l->cap_retired : 64;
-		pid_t *n = realloc(l->retired, cap * sizeof(*n));
-
-		if (!n)
-			return loader__remove_target(l, pid);
-		l->retired = n;
-		l->cap_retired = cap;
-	}
+	if (VEC_RESERVE(l->retired, l->cap_retired, l->nr_retired + 1))
+		return loader__remove_target(l, pid);
 	l->retired[l->nr_retired++] = pid;
 	return 0;
 }
@@ -635,15 +596,8 @@ static int cmp_agg(const void *a, const void *b)
 static int cache_agg(struct loader *l, const struct ht_agg_key *key, const struct ht_agg_val *val,
 		     size_t *cap)
 {
-	if (l->nr_agg_cache == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 1024;
-		struct agg_entry *n = realloc(l->agg_cache, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		l->agg_cache = n;
-		*cap = ncap;
-	}
+	if (VEC_RESERVE(l->agg_cache, *cap, l->nr_agg_cache + 1))
+		return -ENOMEM;
 	l->agg_cache[l->nr_agg_cache].key = *key;
 	l->agg_cache[l->nr_agg_cache++].val = *val;
 	return 0;
@@ -771,16 +725,9 @@ int loader__target_pids(struct loader *l, pid_t **out, size_t *nr)
 	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &key) == 0) {
 		first = false;
 		prev = key;
-		if (n == cap) {
-			size_t ncap = cap ? 2 * cap : 64;
-			pid_t *np = realloc(pids, ncap * sizeof(*np));
-
-			if (!np) {
-				free(pids);
-				return -ENOMEM;
-			}
-			pids = np;
-			cap = ncap;
+		if (VEC_RESERVE(pids, cap, n + 1)) {
+			free(pids);
+			return -ENOMEM;
 		}
 		pids[n++] = (pid_t)key;
 	}

@@ -102,65 +102,31 @@ static uint8_t *function_code(Elf *elf, int fd, const GElf_Sym *sym, size_t *len
 	return NULL;
 }
 
-/* Which BPF entry program serves each kind of entry point, by its arguments. */
-/* The registers the entry program of `entry` reads at its site (probeplace.h). */
-static unsigned int needs_of(enum ht_entry entry)
+unsigned int allocator__needs(enum ht_entry entry)
 {
-	switch (entry) {
-	case HT_FREE:
-		return PROBEPLACE_ARG1; /* the pointer; no stack taken */
-	case HT_MALLOC:
-	case HT_VALLOC:
-	case HT_PVALLOC:
-	case HT_OPERATOR_NEW:
-		return PROBEPLACE_ARG1 | PROBEPLACE_STACK;
-	case HT_CALLOC:
-	case HT_REALLOC:
-	case HT_ALIGNED_ALLOC:
-	case HT_MEMALIGN:
-	case HT_RALLOCX:
-	case HT_XALLOCX:
-		return PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_STACK;
-	default:
-		return PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_ARG3 | PROBEPLACE_STACK;
-	}
-}
+	/* By how many argument registers the program reads, from the first. */
+	static const unsigned int args[] = {
+	    0,
+	    PROBEPLACE_ARG1,
+	    PROBEPLACE_ARG1 | PROBEPLACE_ARG2,
+	    PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_ARG3,
+	};
 
-static enum ht_entry entry_of_kind(enum discover_entry_kind kind)
-{
-	switch (kind) {
-	case DISCOVER_MALLOC:
-		return HT_MALLOC;
-	case DISCOVER_CALLOC:
-		return HT_CALLOC;
-	case DISCOVER_REALLOC:
-		return HT_REALLOC;
-	case DISCOVER_REALLOCARRAY:
-		return HT_REALLOCARRAY;
-	case DISCOVER_MEMALIGN:
-		return HT_MEMALIGN;
-	case DISCOVER_POSIX_MEMALIGN:
-		return HT_POSIX_MEMALIGN;
-	case DISCOVER_VALLOC:
-		return HT_VALLOC;
-	case DISCOVER_PVALLOC:
-		return HT_PVALLOC;
-	/* mallocx(size, flags) is new's signature: size first, always remembered. */
-	case DISCOVER_NEW:
-	case DISCOVER_MALLOCX:
-		return HT_OPERATOR_NEW;
-	case DISCOVER_RALLOCX:
-		return HT_RALLOCX;
-	case DISCOVER_XALLOCX:
-		return HT_XALLOCX;
-	/* Every free flavour takes the pointer first. */
-	case DISCOVER_FREE:
-	case DISCOVER_SIZED_FREE:
-	case DISCOVER_DALLOCX:
-	case DISCOVER_SDALLOCX:
-	default:
-		return HT_FREE;
+	switch (entry) {
+#define NEEDS_(ENTRY, prog, SIG, CLASS, always_track)                                              \
+	case HT_##ENTRY: {                                                                         \
+		_Static_assert(HT_SIG_NARGS_##SIG < sizeof(args) / sizeof(args[0]),                \
+			       "probeplace.h names three argument registers");                     \
+		return args[HT_SIG_NARGS_##SIG] |                                                  \
+		       (HT_CLASS_ALLOCATES_##CLASS ? PROBEPLACE_STACK : 0);                        \
 	}
+		HT_ENTRY_PROGRAMS(NEEDS_)
+#undef NEEDS_
+	case HT_NR_ENTRIES:
+		break;
+	}
+	/* Not a program of the table: keep every register it could read. */
+	return args[3] | PROBEPLACE_STACK;
 }
 
 /*
@@ -203,20 +169,21 @@ static int plan_object(const struct discover_object *o, bool at_entry, struct al
 	}
 	for (i = 0; i < o->nr_entries; i++) {
 		const struct discover_entry *e = &o->entries[i];
+		const struct discover_kind_info *info = discover__kind_info(e->kind);
 		struct alloc_site *site = &op->sites[op->nr_sites++];
 		uint8_t *code = NULL;
 		size_t len = 0;
 		GElf_Sym sym;
+		bool found;
 
 		site->symbol = e->symbol;
-		site->entry = entry_of_kind(e->kind);
-		site->allocates = site->entry != HT_FREE;
-		bool found = find_function(elf, e->symbol, e->value, &sym);
-
+		site->entry = info->entry;
+		site->allocates = info->allocates;
+		found = find_function(elf, e->symbol, e->value, &sym);
 		if (found)
 			code = function_code(elf, fd, &sym, &len);
 		/* Still decoded at the entry, to show the instruction the probe sits on. */
-		probeplace__choose(code, len, needs_of(site->entry), &site->place);
+		probeplace__choose(code, len, allocator__needs(site->entry), &site->place);
 		if (at_entry) {
 			site->place.offset = 0;
 			site->place.emulated = site->place.entry_emulated;

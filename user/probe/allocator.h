@@ -59,6 +59,14 @@ int allocator__plan(pid_t pid, const struct procmaps *pm, bool at_entry, struct 
 /* allocator__plan_free(NULL) is a no-op. */
 void allocator__plan_free(struct alloc_plan *plan);
 
+/*
+ * The registers the entry program of `entry` reads at its probe site
+ * (PROBEPLACE_* bits, the `needs` of probeplace__choose()): its argument
+ * registers (bpf/entry_kinds.h), and for an allocating one the caller's
+ * stack registers too. A free reads its pointer only and takes no stack.
+ */
+unsigned int allocator__needs(enum ht_entry entry);
+
 /* --list-probes: one line per site: object, symbol, offset, instruction, reason. */
 void allocator__plan_write(const struct alloc_plan *plan, FILE *f);
 

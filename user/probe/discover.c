@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 #include <unistd.h>
 
 #include "probe/discover.h"
+#include "util/procfs.h"
+#include "util/strbuf.h"
+#include "util/vec.h"
 
 /* Which API a catalogue name belongs to: it decides classification and forwarding checks. */
 enum family {
@@ -158,27 +162,27 @@ static const struct cat_name catalog[] = {
 /* Catalogue indices of the names the search and the printer single out. */
 enum { CAT_MALLOC = 0, CAT_FREE = 4 };
 
-static const struct discover_kind_info kind_info[DISCOVER_NR_KINDS] = {
-    [DISCOVER_MALLOC] = {"malloc-like", "malloc_entry", true, false},
-    [DISCOVER_CALLOC] = {"calloc-like", "calloc_entry", true, false},
-    [DISCOVER_REALLOC] = {"realloc-like", "realloc_entry", true, false},
-    [DISCOVER_REALLOCARRAY] = {"reallocarray-like", "reallocarray_entry", true, false},
-    [DISCOVER_MEMALIGN] = {"memalign-like", "memalign_entry", true, false},
-    [DISCOVER_POSIX_MEMALIGN] = {"posix_memalign-like", "posix_memalign_entry", true, false},
-    [DISCOVER_VALLOC] = {"valloc-like", "valloc_entry", true, false},
-    [DISCOVER_PVALLOC] = {"pvalloc-like", "pvalloc_entry", true, false},
-    [DISCOVER_NEW] = {"new-like", "new_entry", true, false},
-    [DISCOVER_FREE] = {"free-like", "free_entry", false, false},
-    [DISCOVER_SIZED_FREE] = {"sized-free", "free_entry", false, false},
-    /* The size is the first argument, as malloc's; flags change no accounting. */
-    [DISCOVER_MALLOCX] = {"mallocx-like", "malloc_entry", true, false},
-    /* realloc_entry would release the block on size 0, which rallocx never does. */
-    [DISCOVER_RALLOCX] = {"rallocx-like", "rallocx_entry", true, true},
-    /* Returns a size, not a pointer: its own entry and return handling. */
-    [DISCOVER_XALLOCX] = {"xallocx-like", "xallocx_entry", true, true},
-    [DISCOVER_DALLOCX] = {"dallocx-like", "free_entry", false, false},
-    [DISCOVER_SDALLOCX] = {"sdallocx-like", "free_entry", false, false},
+/* Per BPF entry program, what every kind it serves inherits (bpf/entry_kinds.h). */
+static const struct discover_kind_info program_info[HT_NR_ENTRIES] = {
+#define PROGRAM_INFO_(ENTRY, prog, SIG, CLASS, always_track)                                       \
+	[HT_##ENTRY] = {NULL, #prog "_entry", HT_##ENTRY, HT_SIG_NARGS_##SIG,                      \
+			HT_CLASS_ALLOCATES_##CLASS},
+    HT_ENTRY_PROGRAMS(PROGRAM_INFO_)
+#undef PROGRAM_INFO_
 };
+
+/* Per kind: its name and its program. */
+static const struct {
+	const char *name;
+	enum ht_entry entry;
+} kind_rows[DISCOVER_NR_KINDS] = {
+#define KIND_ROW_(KIND, name, ENTRY) [DISCOVER_##KIND] = {name, HT_##ENTRY},
+    HT_ENTRY_KINDS(KIND_ROW_)
+#undef KIND_ROW_
+};
+
+/* The two joined: filled once, by tables_init(). */
+static struct discover_kind_info kind_info[DISCOVER_NR_KINDS];
 
 /* Where an object defines a catalogue name. */
 enum { HIT_NONE, HIT_EXPORTED, HIT_INTERNAL };
@@ -204,7 +208,7 @@ struct dobj {
 	bool x86_64;
 	char *soname;
 	char **needed;
-	size_t nr_needed;
+	size_t nr_needed, cap_needed;
 	struct seg *segs;
 	size_t nr_segs;
 	struct hit hits[NR_CAT];
@@ -229,23 +233,30 @@ struct discover {
 
 /* Catalogue lookup by name: a sorted index built on first use. */
 static size_t cat_sorted[NR_CAT];
-static bool cat_ready;
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static int cmp_cat(const void *a, const void *b)
 {
 	return strcmp(catalog[*(const size_t *)a].name, catalog[*(const size_t *)b].name);
 }
 
-static void cat_init(void)
+static void tables_build(void)
 {
 	size_t i;
 
-	if (cat_ready)
-		return;
 	for (i = 0; i < NR_CAT; i++)
 		cat_sorted[i] = i;
 	qsort(cat_sorted, NR_CAT, sizeof(cat_sorted[0]), cmp_cat);
-	cat_ready = true;
+	for (i = 0; i < DISCOVER_NR_KINDS; i++) {
+		kind_info[i] = program_info[kind_rows[i].entry];
+		kind_info[i].name = kind_rows[i].name;
+	}
+}
+
+/* Once per process, whichever thread asks first. */
+static void tables_init(void)
+{
+	pthread_once(&tables_once, tables_build);
 }
 
 /* Catalogue index of `name`, or -1. */
@@ -345,13 +356,10 @@ static int read_dynamic(struct dobj *o)
 				if (!o->soname)
 					return -ENOMEM;
 			} else {
-				char **n = realloc(o->needed, (o->nr_needed + 1) * sizeof(*n));
-
-				if (!n)
+				if (VEC_RESERVE(o->needed, o->cap_needed, o->nr_needed + 1))
 					return -ENOMEM;
-				o->needed = n;
-				n[o->nr_needed] = strdup(s);
-				if (!n[o->nr_needed])
+				o->needed[o->nr_needed] = strdup(s);
+				if (!o->needed[o->nr_needed])
 					return -ENOMEM;
 				o->nr_needed++;
 			}
@@ -510,11 +518,11 @@ static uint64_t read_entry(pid_t pid)
 /* Reads a whole small file into a NUL-terminated buffer; *len excludes the NUL. */
 static char *read_file(const char *path, size_t *len)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap), *nb;
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
 	int fd;
 
-	if (!buf)
+	if (VEC_RESERVE(buf, cap, 4096))
 		return NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -525,13 +533,9 @@ static char *read_file(const char *path, size_t *len)
 		ssize_t r;
 
 		if (n + 1 >= cap) {
-			if (cap >= (1u << 24))
-				break; /* an environment this large is not worth more */
-			nb = realloc(buf, cap * 2);
-			if (!nb)
+			/* An environment this large is not worth more; nor is failing over it. */
+			if (cap >= (1u << 24) || VEC_RESERVE(buf, cap, cap + 1))
 				break;
-			buf = nb;
-			cap *= 2;
 		}
 		r = read(fd, buf + n, cap - n - 1);
 		if (r < 0 && errno == EINTR)
@@ -584,8 +588,8 @@ static struct dobj *find_preload(struct discover *d, pid_t pid, const char *entr
 
 	if (!strchr(entry, '/'))
 		return find_by_name(d, entry);
-	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, entry);
-	if (entry[0] == '/' && !stat(path, &st)) {
+	if (entry[0] == '/' && !procfs__mapped_path(pid, entry, 0, 0, path, sizeof(path)) &&
+	    !stat(path, &st)) {
 		for (i = 0; i < d->nr_all; i++) {
 			struct dobj *o = &d->all[i];
 
@@ -612,7 +616,7 @@ static void place_preloads(struct discover *d, pid_t pid, char *list, enum disco
 
 static void build_search(struct discover *d, pid_t pid, struct dobj *exe)
 {
-	char path[64], *buf;
+	char path[PATH_MAX], *buf;
 	size_t len, i, j;
 
 	if (exe)
@@ -635,8 +639,9 @@ static void build_search(struct discover *d, pid_t pid, struct dobj *exe)
 		}
 		free(buf);
 	}
-	snprintf(path, sizeof(path), "/proc/%d/root/etc/ld.so.preload", pid);
-	buf = read_file(path, &len);
+	buf = NULL;
+	if (!procfs__mapped_path(pid, "/etc/ld.so.preload", 0, 0, path, sizeof(path)))
+		buf = read_file(path, &len);
 	if (buf) {
 		place_preloads(d, pid, buf, DISCOVER_FROM_PRELOAD_FILE);
 		free(buf);
@@ -759,10 +764,10 @@ static bool jump_target(const struct discover *d, const struct dobj *o, uint64_t
 	return true;
 }
 
+/* A free-family kind: its program releases a block and allocates none. */
 static bool is_free_kind(enum discover_entry_kind k)
 {
-	return k == DISCOVER_FREE || k == DISCOVER_SIZED_FREE || k == DISCOVER_DALLOCX ||
-	       k == DISCOVER_SDALLOCX;
+	return !kind_info[k].allocates;
 }
 
 /* The catalogue name a free-family entry of `o` won at `value`, or -1. */
@@ -872,7 +877,9 @@ static void resolve_all(struct discover *d, struct dobj *exe)
 /* Builds the public object list from the resolution. */
 static int build_objects(struct discover *d)
 {
+	struct strbuf *aliases = NULL;
 	size_t i, c, k;
+	int err = 0;
 
 	d->objs = calloc(d->nr_search ? d->nr_search : 1, sizeof(*d->objs));
 	if (!d->objs)
@@ -890,9 +897,12 @@ static int build_objects(struct discover *d)
 		out->map_path = strdup(o->map_path);
 		out->entries = calloc(nwin, sizeof(*out->entries));
 		out->skipped = calloc(nwin, sizeof(*out->skipped));
-		if (!out->path || !out->map_path || !out->entries || !out->skipped) {
+		/* Per entry, while its aliases are collected. */
+		aliases = calloc(nwin, sizeof(*aliases));
+		if (!out->path || !out->map_path || !out->entries || !out->skipped || !aliases) {
 			d->nr_objs++; /* so that discover__free releases it */
-			return -ENOMEM;
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		out->allocator = classify(o);
 		out->origin = o->origin;
@@ -920,10 +930,9 @@ static int build_objects(struct discover *d)
 				if (out->entries[k].value == o->hits[c].value)
 					e = &out->entries[k];
 			if (e) {
-				size_t n = strlen(e->aliases);
+				struct strbuf *sb = &aliases[e - out->entries];
 
-				snprintf(e->aliases + n, sizeof(e->aliases) - n, "%s%s",
-					 n ? " " : "", catalog[c].name);
+				strbuf__addf(sb, "%s%s", sb->len ? " " : "", catalog[c].name);
 				continue;
 			}
 			e = &out->entries[out->nr_entries];
@@ -935,9 +944,27 @@ static int build_objects(struct discover *d)
 			e->value = o->hits[c].value;
 			e->internal = o->hits[c].where == HIT_INTERNAL;
 		}
+		/* The entries own their aliases from here; an empty list is never allocated. */
+		for (k = 0; k < nwin; k++) {
+			if (aliases[k].failed)
+				err = -ENOMEM;
+			if (k < out->nr_entries) {
+				out->entries[k].aliases = aliases[k].len ? aliases[k].buf : "";
+				if (aliases[k].len)
+					aliases[k] = (struct strbuf){0};
+			}
+			strbuf__release(&aliases[k]);
+		}
+		free(aliases);
+		aliases = NULL;
 		d->nr_objs++;
+		if (err)
+			return err;
 	}
 	return 0;
+cleanup:
+	free(aliases);
+	return err;
 }
 
 /* Collects the mapped ELF candidates: file-backed, with executable code, once each. */
@@ -951,9 +978,7 @@ static int collect(struct discover *d, const struct procmaps *pm, pid_t pid, uin
 		return -ENOMEM;
 	for (i = 0; i < pm->nr; i++) {
 		const struct procmap *m = &pm->maps[i];
-		static const char deleted[] = " (deleted)";
 		struct dobj *o = NULL;
-		size_t len;
 		char buf[PATH_MAX + 64];
 
 		if (m->path[0] != '/' || m->perms[2] != 'x')
@@ -965,15 +990,11 @@ static int collect(struct discover *d, const struct procmaps *pm, pid_t pid, uin
 			o = &d->all[d->nr_all++];
 			o->fd = -1;
 			o->map_path = strdup(m->path);
-			len = strlen(m->path);
-			/* A replaced file is still reachable through the mapping itself. */
-			if (len > sizeof(deleted) - 1 &&
-			    !strcmp(m->path + len - (sizeof(deleted) - 1), deleted))
-				snprintf(buf, sizeof(buf), "/proc/%d/map_files/%lx-%lx", pid,
-					 (unsigned long)m->start, (unsigned long)m->end);
-			else
-				snprintf(buf, sizeof(buf), "/proc/%d/root%s", pid, m->path);
-			o->path = strdup(buf);
+			/* A replaced file is still reachable through the mapping itself. A path
+			 * too long to open is kept in the list, unread. */
+			o->err =
+			    procfs__mapped_path(pid, m->path, m->start, m->end, buf, sizeof(buf));
+			o->path = strdup(o->err ? m->path : buf);
 			if (!o->map_path || !o->path)
 				return -ENOMEM;
 			o->dev_major = m->dev_major;
@@ -987,7 +1008,8 @@ static int collect(struct discover *d, const struct procmaps *pm, pid_t pid, uin
 	if (!*exe && d->nr_all && !entry)
 		*exe = &d->all[0];
 	for (i = 0; i < d->nr_all; i++)
-		dobj_read(&d->all[i], &d->all[i] == *exe);
+		if (!d->all[i].err)
+			dobj_read(&d->all[i], &d->all[i] == *exe);
 	return 0;
 }
 
@@ -999,7 +1021,7 @@ int discover__run(const struct procmaps *pm, pid_t pid, struct discover **out)
 	int err;
 
 	*out = NULL;
-	cat_init();
+	tables_init();
 	elf_version(EV_CURRENT);
 	snprintf(proc, sizeof(proc), "/proc/%d", pid);
 	if (access(proc, F_OK))
@@ -1035,11 +1057,18 @@ cleanup:
 
 void discover__free(struct discover *d)
 {
-	size_t i;
+	size_t i, j;
 
 	if (!d)
 		return;
 	for (i = 0; i < d->nr_objs; i++) {
+		for (j = 0; j < d->objs[i].nr_entries; j++) {
+			const char *a = d->objs[i].entries[j].aliases;
+
+			/* "" is a literal: only a list of names was allocated. */
+			if (a && a[0])
+				free((char *)a);
+		}
 		free(d->objs[i].path);
 		free(d->objs[i].map_path);
 		free(d->objs[i].entries);
@@ -1151,6 +1180,7 @@ const char *discover__origin_name(enum discover_origin o)
 
 const struct discover_kind_info *discover__kind_info(enum discover_entry_kind k)
 {
+	tables_init();
 	return k < DISCOVER_NR_KINDS ? &kind_info[k] : NULL;
 }
 
@@ -1186,34 +1216,15 @@ static void serves_text(unsigned int serves, char *buf, size_t len)
 	}
 }
 
-static void read_comm(pid_t pid, char *comm, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(comm, len, "?");
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, comm, len - 1);
-	close(fd);
-	if (n <= 0) {
-		snprintf(comm, len, "?");
-		return;
-	}
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-}
-
 int discover__write(const struct discover *d, pid_t pid, FILE *f)
 {
 	const struct discover_object *m = discover__serving(d, DISCOVER_SERVES_MALLOC);
 	char comm[32], why[256], serves[96];
 	size_t i, j;
 
-	read_comm(pid, comm, sizeof(comm));
+	/* A process gone meanwhile is still written about, as "?". */
+	snprintf(comm, sizeof(comm), "?");
+	procfs__read_comm(pid, comm, sizeof(comm));
 	if (m)
 		fprintf(f, "pid %d (%s): malloc is %s's, from %s\n", pid, comm,
 			discover__allocator_name(m->allocator), m->map_path);
@@ -1245,11 +1256,10 @@ int discover__write(const struct discover *d, pid_t pid, FILE *f)
 			const struct discover_entry *e = &o->entries[j];
 
 			entry_why(o, e, why, sizeof(why));
-			fprintf(f, "  probe %-34s %-19s offset 0x%-8llx %s -> %s%s%s%s\n",
-				e->symbol, kind_info[e->kind].name, (unsigned long long)e->offset,
-				why, kind_info[e->kind].program,
-				kind_info[e->kind].new_program ? " (not written yet)" : "",
-				e->aliases[0] ? "; aliases: " : "", e->aliases);
+			fprintf(f, "  probe %-34s %-19s offset 0x%-8llx %s -> %s%s%s\n", e->symbol,
+				kind_info[e->kind].name, (unsigned long long)e->offset, why,
+				kind_info[e->kind].program, e->aliases[0] ? "; aliases: " : "",
+				e->aliases);
 		}
 		for (j = 0; j < o->nr_skipped; j++)
 			fprintf(f, "  skip  %-34s %s\n", o->skipped[j].symbol, o->skipped[j].why);

@@ -46,38 +46,29 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "heaptrace.h"
 #include "symbol/procmaps.h"
 
 /*
- * What an entry point does, by its arguments (x86-64: rdi, rsi, rdx, rcx).
- * Each kind maps onto one BPF entry program (discover__kind_info()).
+ * What an entry point does, by its arguments: DISCOVER_MALLOC,
+ * DISCOVER_CALLOC, ... one per row of HT_ENTRY_KINDS (bpf/entry_kinds.h,
+ * which says each kind's signature). Each kind maps onto one BPF entry
+ * program (discover__kind_info()).
  */
 enum discover_entry_kind {
-	DISCOVER_MALLOC,	 /* (size) -> ptr; also mi_malloc_aligned(size, align) */
-	DISCOVER_CALLOC,	 /* (n, size) -> ptr */
-	DISCOVER_REALLOC,	 /* (ptr, size) -> ptr; size 0 frees */
-	DISCOVER_REALLOCARRAY,	 /* (ptr, n, size) -> ptr */
-	DISCOVER_MEMALIGN,	 /* (align, size) -> ptr: memalign, aligned_alloc */
-	DISCOVER_POSIX_MEMALIGN, /* (ptr *out, align, size) -> int */
-	DISCOVER_VALLOC,	 /* (size) -> ptr, page aligned */
-	DISCOVER_PVALLOC,	 /* (size) -> ptr, size rounded up to pages */
-	DISCOVER_NEW,		 /* (size[, align][, nothrow]) -> ptr: operator new family */
-	DISCOVER_FREE,		 /* (ptr[, align][, nothrow]) */
-	DISCOVER_SIZED_FREE,	 /* (ptr, size[, align]) or free_aligned_sized(ptr, align, size) */
-	DISCOVER_MALLOCX,	 /* (size, flags) -> ptr */
-	DISCOVER_RALLOCX,	 /* (ptr, size, flags) -> ptr; size 0 is undefined, never frees */
-	DISCOVER_XALLOCX,	 /* (ptr, size, extra, flags) -> usable size, resized in place */
-	DISCOVER_DALLOCX,	 /* (ptr, flags) */
-	DISCOVER_SDALLOCX,	 /* (ptr, size, flags) */
-	DISCOVER_NR_KINDS,
+#define DISCOVER_KIND_ENUM_(KIND, name, ENTRY) DISCOVER_##KIND,
+	HT_ENTRY_KINDS(DISCOVER_KIND_ENUM_)
+#undef DISCOVER_KIND_ENUM_
+	    DISCOVER_NR_KINDS,
 };
 
-/* How the BPF side serves a kind. */
+/* How the BPF side serves a kind: all of it from the table. */
 struct discover_kind_info {
 	const char *name;    /* "malloc-like" */
 	const char *program; /* the BPF entry program: "malloc_entry" */
-	bool allocates;	     /* needs a return probe */
-	bool new_program;    /* the program does not exist yet in bpf/heaptrace.bpf.c */
+	enum ht_entry entry; /* ... its index: HT_MALLOC */
+	unsigned int nargs;  /* the argument registers it reads, from the first */
+	bool allocates;	     /* needs a return probe (a free-family kind does not) */
 };
 
 enum discover_allocator {
@@ -108,10 +99,10 @@ enum discover_origin {
 struct discover_entry {
 	const char *symbol; /* catalogue name (static storage) */
 	enum discover_entry_kind kind;
-	uint64_t value;	   /* st_value: link-time address */
-	uint64_t offset;   /* file offset of its first byte: what a uprobe takes */
-	bool internal;	   /* executable's .symtab only: serves its own calls */
-	char aliases[128]; /* other catalogue names at this address, space separated */
+	uint64_t value;	     /* st_value: link-time address */
+	uint64_t offset;     /* file offset of its first byte: what a uprobe takes */
+	bool internal;	     /* executable's .symtab only: serves its own calls */
+	const char *aliases; /* other catalogue names at this address, space separated, or "" */
 };
 
 /* A defined entry point deliberately not probed. */
