@@ -85,7 +85,7 @@ $(BUILD)/heaptrace: $(MAIN_OBJ) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # BPF object, then its skeleton: only user/collect/loader.c includes the skeleton.
-$(BUILD)/heaptrace.bpf.o: bpf/heaptrace.bpf.c bpf/heaptrace.h bpf/sampling.h | $(BUILD)
+$(BUILD)/heaptrace.bpf.o: bpf/heaptrace.bpf.c $(wildcard bpf/*.h) | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(BUILD)/heaptrace.tmp.bpf.o
