@@ -14,6 +14,7 @@
 #include "heaptrace.h"
 #include "heaptrace.skel.h"
 #include "collect/loader.h"
+#include "util/clock.h"
 #include "probe/uprobe_session.h"
 #include "util/vec.h"
 
@@ -789,14 +790,6 @@ int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ct
 	return ret;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int dispatch_event(void *ctx, void *data, size_t size)
 {
 	struct loader *l = ctx;
@@ -807,7 +800,7 @@ static int dispatch_event(void *ctx, void *data, size_t size)
 	if (err)
 		return err;
 	/* Out of time: libbpf keeps this record consumed and stops (see loader__consume_events). */
-	if (++l->consumed % 64 == 0 && monotonic_ns() >= l->consume_deadline_ns)
+	if (++l->consumed % 64 == 0 && clock__mono_ns() >= l->consume_deadline_ns)
 		return -EAGAIN;
 	return 0;
 }
@@ -845,7 +838,7 @@ int loader__drain_events(struct loader *l, uint64_t budget_ns)
 	 * hold meanwhile is counted as lost by the BPF side.
 	 */
 	l->consumed = 0;
-	l->consume_deadline_ns = monotonic_ns() + budget_ns;
+	l->consume_deadline_ns = clock__mono_ns() + budget_ns;
 	n = ring_buffer__consume(l->events);
 	return n == -EAGAIN ? (int)l->consumed : n;
 }

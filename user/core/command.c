@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/command.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 struct command {
@@ -253,7 +254,7 @@ void command__release(struct command *c)
 
 int command__free(struct command *c)
 {
-	struct timespec start, now;
+	uint64_t start;
 	bool killed = false;
 	int status;
 
@@ -266,7 +267,7 @@ int command__free(struct command *c)
 	if (c->state != COMMAND_GONE && c->pid > 0) {
 		command__release(c);
 		kill(c->pid, SIGTERM);
-		clock_gettime(CLOCK_MONOTONIC, &start);
+		start = clock__mono_ns();
 		while (c->state != COMMAND_GONE) {
 			pid_t r = waitpid(c->pid, &status, WNOHANG);
 
@@ -286,8 +287,8 @@ int command__free(struct command *c)
 			}
 			if (r < 0)
 				break;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (!killed && now.tv_sec - start.tv_sec >= 5) {
+			/* A grace period for SIGTERM, then SIGKILL. */
+			if (!killed && clock__mono_ns() - start >= 5000000000ull) {
 				kill(c->pid, SIGKILL);
 				killed = true;
 			}

@@ -66,8 +66,12 @@ static int filesink_write(void *state, const struct profile_output *out)
 	while (access(path, F_OK) == 0) {
 		struct timespec tick = {0, fs->o.subsecond_names ? 1000000 : 1000000000 - now.tv_nsec};
 
+		uint64_t ns;
+
 		nanosleep(&tick, NULL);
-		clock_gettime(CLOCK_REALTIME, &now);
+		ns = clock__real_ns();
+		now.tv_sec = (time_t)(ns / 1000000000);
+		now.tv_nsec = (long)(ns % 1000000000);
 		profile_path(&fs->o, p, &now, path, sizeof(path));
 	}
 	err = pprof__write_gz(out->profile, path);
