@@ -117,6 +117,13 @@ static void test_command_lines(void)
 	ok(parse("heaptrace -p 1 --bogus", &env, err) == -EINVAL && strstr(err, "unknown option"),
 	   "unknown option: '%s'", err);
 	env__free(&env);
+	ok(parse("heaptrace -p 1 -xv", &env, err) == -EINVAL &&
+	       strstr(err, "unknown option '-x'"),
+	   "an unknown short option in a group is named: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -vp", &env, err) == -EINVAL && strstr(err, "option '-p' needs a value"),
+	   "a short option without its value, last in a group, is named: '%s'", err);
+	env__free(&env);
 	ok(parse("heaptrace -p 1 -- ./app", &env, err) == -EINVAL && strstr(err, "both"),
 	   "-p and a command: '%s'", err);
 	env__free(&env);

@@ -669,6 +669,22 @@ int env__set_option(struct env *env, const char *name, const char *value, char *
 	return option__apply(opt, env, value, err, errlen);
 }
 
+/*
+ * getopt_long's '?' (unknown) or ':' (no value) for the argument `arg`. A
+ * short option is named by itself: in a group ("-xv") `arg` may be the
+ * argument before it.
+ */
+static void say_bad_option(int c, const char *arg, char *err, size_t errlen)
+{
+	char name[3] = {'-', (char)optopt, '\0'};
+	const char *what = strncmp(arg, "--", 2) && optopt > ' ' && optopt < 127 ? name : arg;
+
+	snprintf(err, errlen,
+		 c == ':' ? "option '%s' needs a value: see heaptrace --help"
+			  : "unknown option '%s': see heaptrace --help",
+		 what);
+}
+
 /* getopt_long's arrays, made from options[]. */
 struct getopt_spec {
 	struct option *longopts; /* ends with a zeroed entry */
@@ -830,10 +846,7 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 	       -1) {
 		opt = option__by_getopt_val(c);
 		if (!opt) {
-			snprintf(err, errlen,
-				 c == ':' ? "option '%s' needs a value: see heaptrace --help"
-					  : "unknown option '%s': see heaptrace --help",
-				 argv[optind - 1]);
+			say_bad_option(c, argv[optind - 1], err, errlen);
 			ret = -EINVAL;
 			goto cleanup;
 		}
