@@ -4,7 +4,7 @@
  *
  * A slot is a 32-bit tag, then the entry: at offset 4 when it takes at most
  * 4 bytes (an index: 8-byte slots, as dense as a hand-written table of
- * hash + index), else at offset 8. The tag is the folded hash, never 0 (0
+ * hash + index), else at offset 8. The tag is the hash's low half, never 0 (0
  * marks an empty slot), and also gives the home slot, so that growth and
  * removal need no hash recomputed. Lookups are inline (htab.h): the
  * table is a hot path (pprof's interning, per-sample counters).

@@ -34,8 +34,9 @@
  *    names; `key` is only ever passed through to it, so it may be any type.
  *    Every call on one table passes the same eq (it is a parameter rather
  *    than a field so that lookups inline it: these are hot paths).
- *    Hashes are folded to 32 bits, 0 being kept for empty slots: a hash
- *    never decides equality, `eq` does.
+ *    Slots keep the hash's low 32 bits (0 marks an empty slot), which also
+ *    pick its home slot: give hashes whose low bits are mixed (mix64 and
+ *    the hashes of hash.h). A hash never decides equality, `eq` does.
  *  - The table owns its slots, not what entries point to: release those
  *    (iterating with htab__next) before htab__release.
  *  - Iteration order is the slot order: fixed for a given sequence of
@@ -111,10 +112,13 @@ void htab__release(struct htab *t);
 
 /* ---- inline implementation; not part of the interface ---- */
 
-/* The home slot is tag & mask: 32 bits address any table that fits in memory. */
+/*
+ * The low 32 bits of the hash (mix64's are as good as any), 0 being kept
+ * for empty slots; the home slot is tag & mask.
+ */
 static inline uint32_t htab_tag_(uint64_t hash)
 {
-	uint32_t tag = (uint32_t)(hash ^ (hash >> 32));
+	uint32_t tag = (uint32_t)hash;
 
 	return tag ? tag : 1;
 }
