@@ -4,17 +4,17 @@
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/htab.h"
 #include "collect/samples.h"
 
 struct stack_entry {
-	uint64_t hash;
 	struct ht_agg_val val;
 	struct ht_stack stack;
 };
 
-/* seq -> index of its stack entry; open addressing, deletion by backward shift. */
+/* A sampled call, in the seq table (keyed by seq). */
 struct seq_slot {
-	uint64_t seq;  /* 0 = empty (BPF sequence numbers start at 1) */
+	uint64_t seq;  /* BPF sequence numbers start at 1 */
 	uint64_t size; /* the block's, once live */
 	uint32_t stack;
 	uint32_t live; /* its call returned a block (not only its stack is known) */
@@ -23,23 +23,39 @@ struct seq_slot {
 struct sample_store {
 	struct stack_entry **stacks; /* interned, in insertion order */
 	uint32_t nr_stacks, max_stacks;
-	uint32_t *stack_index; /* open addressing over hashes -> stacks[] index + 1 */
-	uint32_t stack_index_cap;
-	struct seq_slot *seqs;
-	uint32_t nr_seqs, max_seqs, seq_cap;
+	struct htab stack_index; /* uint32_t index into stacks; ctx: the store */
+	struct htab seqs;	 /* struct seq_slot */
+	uint32_t max_seqs;
 	uint64_t lost;
 };
 
-/* A power of two at least twice n, so probes stay short. */
-static uint32_t table_size(uint32_t n)
-{
-	uint32_t cap = 16;
+struct stack_key {
+	uint32_t tgid;
+	uint32_t n;
+	const uint64_t *pcs;
+};
 
-	while (cap < 2 * (uint64_t)n && cap < (1u << 31))
-		cap <<= 1;
-	return cap;
+static bool stack_eq(const void *entry, const void *key, const void *ctx)
+{
+	const struct sample_store *s = ctx;
+	const struct stack_entry *e = s->stacks[*(const uint32_t *)entry];
+	const struct stack_key *k = key;
+
+	return e->stack.tgid == k->tgid && e->stack.depth == k->n &&
+	       !memcmp(e->stack.frames, k->pcs, k->n * sizeof(*k->pcs));
 }
 
+static bool seq_eq(const void *entry, const void *key, const void *ctx)
+{
+	(void)ctx;
+	return ((const struct seq_slot *)entry)->seq == *(const uint64_t *)key;
+}
+
+/*
+ * The stack table is sized for its bound up front. The seq table grows with
+ * the calls pending or live (up to max_seqs): it is probed on every event,
+ * and sized for a million entries it would make each probe a cache miss.
+ */
 struct sample_store *samples__new(uint32_t max_stacks, uint32_t max_seqs)
 {
 	struct sample_store *s = calloc(1, sizeof(*s));
@@ -48,12 +64,10 @@ struct sample_store *samples__new(uint32_t max_stacks, uint32_t max_seqs)
 		return NULL;
 	s->max_stacks = max_stacks;
 	s->max_seqs = max_seqs;
-	s->stack_index_cap = table_size(max_stacks);
-	s->seq_cap = table_size(max_seqs);
+	htab__init(&s->stack_index, sizeof(uint32_t), s);
+	htab__init(&s->seqs, sizeof(struct seq_slot), NULL);
 	s->stacks = calloc(max_stacks ? max_stacks : 1, sizeof(*s->stacks));
-	s->stack_index = calloc(s->stack_index_cap, sizeof(*s->stack_index));
-	s->seqs = calloc(s->seq_cap, sizeof(*s->seqs));
-	if (!s->stacks || !s->stack_index || !s->seqs) {
+	if (!s->stacks || htab__reserve(&s->stack_index, max_stacks)) {
 		samples__free(s);
 		return NULL;
 	}
@@ -63,74 +77,61 @@ struct sample_store *samples__new(uint32_t max_stacks, uint32_t max_seqs)
 static uint32_t intern_stack(struct sample_store *s, uint32_t tgid, const uint64_t *pcs, uint32_t n,
 			     int *err)
 {
-	uint64_t h = mix64(tgid + 0x9e3779b97f4a7c15ull);
-	uint32_t i, slot, mask = s->stack_index_cap - 1;
+	struct stack_key key = {tgid, n, pcs};
+	uint64_t h = hash_u64s(mix64(tgid + 0x9e3779b97f4a7c15ull), pcs, n);
 	struct stack_entry *e;
+	uint32_t *idx;
+	bool found;
 
-	for (i = 0; i < n; i++)
-		h = mix64(h ^ pcs[i]) + i;
-	for (slot = (uint32_t)h & mask; s->stack_index[slot]; slot = (slot + 1) & mask) {
-		e = s->stacks[s->stack_index[slot] - 1];
-		if (e->hash == h && e->stack.depth == n &&
-		    !memcmp(e->stack.frames, pcs, n * sizeof(*pcs)))
-			return s->stack_index[slot] - 1;
-	}
+	/* Full: only a known stack is counted (and the table, sized for the bound, never grows). */
 	if (s->nr_stacks == s->max_stacks) {
-		*err = -ENOSPC;
-		return 0;
+		idx = htab__find(&s->stack_index, h, &key, stack_eq);
+		*err = idx ? 0 : -ENOSPC;
+		return idx ? *idx : 0;
 	}
-	e = calloc(1, sizeof(*e));
-	if (!e) {
+	idx = htab__insert(&s->stack_index, h, &key, stack_eq, &found);
+	if (!idx) {
 		*err = -ENOMEM;
 		return 0;
 	}
-	e->hash = h;
+	if (found) {
+		*err = 0;
+		return *idx;
+	}
+	/* A new entry is only filled in on success: take it out again on failure. */
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		*err = -ENOMEM;
+		htab__remove(&s->stack_index, idx);
+		return 0;
+	}
 	e->stack.tgid = tgid;
 	e->stack.depth = n;
 	memcpy(e->stack.frames, pcs, n * sizeof(*pcs));
-	s->stacks[s->nr_stacks] = e;
-	s->stack_index[slot] = ++s->nr_stacks;
+	*idx = s->nr_stacks;
+	s->stacks[s->nr_stacks++] = e;
 	*err = 0;
-	return s->nr_stacks - 1;
+	return *idx;
 }
 
 static struct seq_slot *find_seq(struct sample_store *s, uint64_t seq)
 {
-	uint32_t mask = s->seq_cap - 1, slot;
-
-	for (slot = (uint32_t)mix64(seq) & mask; s->seqs[slot].seq; slot = (slot + 1) & mask)
-		if (s->seqs[slot].seq == seq)
-			return &s->seqs[slot];
-	return NULL;
+	return htab__find(&s->seqs, mix64(seq), &seq, seq_eq);
 }
 
-/* Removes a slot and shifts later members of its probe run back over it. */
 static void remove_seq(struct sample_store *s, struct seq_slot *victim)
 {
-	uint32_t mask = s->seq_cap - 1, hole = (uint32_t)(victim - s->seqs), next, home;
-
-	for (next = (hole + 1) & mask; s->seqs[next].seq; next = (next + 1) & mask) {
-		home = (uint32_t)mix64(s->seqs[next].seq) & mask;
-		/* Move it if its home is not within (hole, next]. */
-		if (((next - home) & mask) >= ((next - hole) & mask)) {
-			s->seqs[hole] = s->seqs[next];
-			hole = next;
-		}
-	}
-	s->seqs[hole].seq = 0;
-	s->nr_seqs--;
+	htab__remove(&s->seqs, victim);
 }
 
-/* A new seq (the caller checked that it is absent and that there is room). */
+/* A new seq (the caller checked that it is absent and that there is room); NULL: no memory. */
 static struct seq_slot *add_seq(struct sample_store *s, uint64_t seq, uint32_t stack)
 {
-	uint32_t mask = s->seq_cap - 1, slot;
+	struct seq_slot *slot = htab__insert(&s->seqs, mix64(seq), &seq, seq_eq, NULL);
 
-	for (slot = (uint32_t)mix64(seq) & mask; s->seqs[slot].seq; slot = (slot + 1) & mask)
-		;
-	s->seqs[slot] = (struct seq_slot){.seq = seq, .stack = stack};
-	s->nr_seqs++;
-	return &s->seqs[slot];
+	if (slot)
+		*slot = (struct seq_slot){.seq = seq, .stack = stack};
+	return slot;
 }
 
 int samples__add_stack(struct sample_store *s, uint32_t tgid, uint64_t seq, const uint64_t *pcs,
@@ -141,7 +142,7 @@ int samples__add_stack(struct sample_store *s, uint32_t tgid, uint64_t seq, cons
 
 	if (n > HT_MAX_STACK_DEPTH)
 		n = HT_MAX_STACK_DEPTH;
-	if (!seq || s->nr_seqs == s->max_seqs || find_seq(s, seq)) {
+	if (!seq || htab__count(&s->seqs) == s->max_seqs || find_seq(s, seq)) {
 		s->lost++;
 		return -ENOSPC;
 	}
@@ -150,7 +151,10 @@ int samples__add_stack(struct sample_store *s, uint32_t tgid, uint64_t seq, cons
 		s->lost++;
 		return err;
 	}
-	add_seq(s, seq, idx);
+	if (!add_seq(s, seq, idx)) {
+		s->lost++;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -191,18 +195,19 @@ int samples__add_free(struct sample_store *s, uint64_t seq, uint64_t size)
 
 int samples__inherit(struct sample_store *s, uint32_t tgid, const struct sample_store *parent)
 {
-	uint32_t i, idx;
+	const struct seq_slot *ps;
+	size_t pos = 0;
+	uint32_t idx;
 	int err, ret = 0;
 
-	for (i = 0; i < parent->seq_cap; i++) {
-		const struct seq_slot *ps = &parent->seqs[i];
+	while ((ps = htab__next(&parent->seqs, &pos))) {
 		const struct stack_entry *pe;
 		struct stack_entry *e;
 		struct seq_slot *slot;
 
-		if (!ps->seq || !ps->live)
+		if (!ps->live)
 			continue;
-		if (s->nr_seqs == s->max_seqs || find_seq(s, ps->seq)) {
+		if (htab__count(&s->seqs) == s->max_seqs || find_seq(s, ps->seq)) {
 			s->lost++;
 			ret = -ENOSPC;
 			continue;
@@ -215,10 +220,15 @@ int samples__inherit(struct sample_store *s, uint32_t tgid, const struct sample_
 			ret = err;
 			continue;
 		}
+		slot = add_seq(s, ps->seq, idx);
+		if (!slot) {
+			s->lost++;
+			ret = -ENOMEM;
+			continue;
+		}
 		e = s->stacks[idx];
 		e->val.inherited_objects++;
 		e->val.inherited_bytes += ps->size;
-		slot = add_seq(s, ps->seq, idx);
 		slot->live = 1;
 		slot->size = ps->size;
 	}
@@ -254,7 +264,7 @@ void samples__free(struct sample_store *s)
 	for (i = 0; i < s->nr_stacks; i++)
 		free(s->stacks[i]);
 	free(s->stacks);
-	free(s->stack_index);
-	free(s->seqs);
+	htab__release(&s->stack_index);
+	htab__release(&s->seqs);
 	free(s);
 }

@@ -11,7 +11,7 @@
  *
  * Memory is bounded: at most max_stacks distinct stacks and max_seqs
  * sampled calls pending or live; beyond, the event is dropped and counted
- * in samples__lost().
+ * in samples__lost() (as is one the daemon has no memory for).
  */
 #ifndef HEAPTRACE_SAMPLES_H
 #define HEAPTRACE_SAMPLES_H

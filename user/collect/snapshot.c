@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "collect/snapshot.h"
+#include "util/vec.h"
 
 struct snap_entry {
 	struct ht_agg_val val;
@@ -38,40 +39,17 @@ static uint64_t hash_frames(const uint64_t *frames, uint32_t depth)
 	return h;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 static int add_entry(const struct ht_agg_val *v, const struct ht_stack *st, void *ctx)
 {
 	struct heap_snapshot *s = ctx;
 	uint32_t depth;
-	void *p;
 
 	if (!st)
 		return 0; /* counted as lost by the BPF side */
 	depth = st->depth < HT_MAX_STACK_DEPTH ? st->depth : HT_MAX_STACK_DEPTH;
-	p = s->entries;
-	if (grow(&p, &s->cap, s->len + 1, sizeof(*s->entries)))
+	if (VEC_RESERVE(s->entries, s->cap, s->len + 1) ||
+	    VEC_RESERVE(s->frames, s->frames_cap, s->nframes + depth))
 		return -ENOMEM;
-	s->entries = p;
-	p = s->frames;
-	if (grow(&p, &s->frames_cap, s->nframes + depth, sizeof(*s->frames)))
-		return -ENOMEM;
-	s->frames = p;
 	memcpy(s->frames + s->nframes, st->frames, depth * sizeof(*s->frames));
 	s->entries[s->len++] = (struct snap_entry){
 	    .val = *v,

@@ -23,6 +23,8 @@
 
 #include "util/log.h"
 #include "collect/unwind.h"
+#include "util/procfs.h"
+#include "util/vec.h"
 
 #ifndef __x86_64__
 #error "unwind.c knows only the x86_64 registers"
@@ -122,53 +124,22 @@ static void table_clear(struct unw_table *t)
 
 static struct unw_module *table_add(struct unw_table *t)
 {
-	if (t->nr == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 32;
-		struct unw_module *n = realloc(t->mods, ncap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		t->mods = n;
-		t->cap = ncap;
-	}
+	if (VEC_RESERVE(t->mods, t->cap, t->nr + 1))
+		return NULL;
 	memset(&t->mods[t->nr], 0, sizeof(t->mods[0]));
 	return &t->mods[t->nr++];
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && !strcmp(s + n - k, suffix);
-}
-
 /*
  * Opens the file behind mapping `m` of process `pid` (pid <= 0: the process
- * is gone). Through /proc/PID/root first, so a process in another mount
- * namespace gets its own file; a deleted file is still reachable through
- * /proc/PID/map_files while the process lives.
+ * is gone), as procfs.h does: through /proc/PID/root first, so a process in
+ * another mount namespace gets its own file, then /proc/PID/map_files (a
+ * deleted file, while the process lives), then the host; the mapping's
+ * inode wins. Returns the descriptor or a negative errno.
  */
 static int open_mapped(pid_t pid, const struct procmap *m)
 {
-	char buf[4096 + 64];
-	int fd;
-
-	if (ends_with(m->path, " (deleted)")) {
-		if (pid <= 0)
-			return -ENOENT;
-		snprintf(buf, sizeof(buf), "/proc/%d/map_files/%llx-%llx", (int)pid,
-			 (unsigned long long)m->start, (unsigned long long)m->end);
-		fd = open(buf, O_RDONLY | O_CLOEXEC);
-		return fd < 0 ? -errno : fd;
-	}
-	if (pid > 0) {
-		snprintf(buf, sizeof(buf), "/proc/%d/root%s", (int)pid, m->path);
-		fd = open(buf, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0)
-			return fd;
-	}
-	fd = open(m->path, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	return procfs__open_mapped(pid, m->path, m->start, m->end, m->inode, NULL);
 }
 
 /*

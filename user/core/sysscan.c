@@ -9,7 +9,9 @@
 
 #include "probe/allocator.h"
 #include "util/hash.h"
+#include "util/htab.h"
 #include "util/log.h"
+#include "util/vec.h"
 #include "symbol/procmaps.h"
 #include "core/sysscan.h"
 
@@ -23,7 +25,7 @@ struct probed_object {
 	dev_t dev;
 	ino_t ino;
 	struct probed_site *sites;
-	size_t nr_sites;
+	size_t nr_sites, cap_sites;
 	bool failed; /* an attach failed: said once, not retried */
 };
 
@@ -33,10 +35,25 @@ struct sysscan {
 	pid_t self;
 	struct probed_object *objects;
 	size_t nr_objects;
+	struct htab object_index; /* (dev, ino) -> uint32_t index into objects; ctx: ss */
 	size_t nr_probes;
-	uint64_t *images; /* hashes of the sets of mapped executable files already planned */
-	size_t nr_images;
+	struct htab images; /* uint64_t hashes of the sets of mapped executable files planned */
 };
+
+static bool object_eq(const void *entry, const void *key, const void *ctx)
+{
+	const struct sysscan *ss = ctx;
+	const struct probed_object *o = &ss->objects[*(const uint32_t *)entry];
+	const struct stat *st = key;
+
+	return o->dev == st->st_dev && o->ino == st->st_ino;
+}
+
+static bool image_eq(const void *entry, const void *key, const void *ctx)
+{
+	(void)ctx;
+	return *(const uint64_t *)entry == *(const uint64_t *)key;
+}
 
 /*
  * The set of executable files a process maps, as one hash. Order-free (a
@@ -60,30 +77,43 @@ static uint64_t image_hash(const struct procmaps *pm)
 
 static bool image_seen(struct sysscan *ss, uint64_t h)
 {
-	size_t i;
-
-	for (i = 0; i < ss->nr_images; i++)
-		if (ss->images[i] == h)
-			return true;
-	return false;
+	return htab__find(&ss->images, mix64(h), &h, image_eq) != NULL;
 }
 
+/* Past the bound, or out of memory, the set is simply planned again next time. */
 static void remember_image(struct sysscan *ss, uint64_t h)
 {
-	if (ss->nr_images < SYSSCAN_MAX_IMAGES)
-		ss->images[ss->nr_images++] = h;
+	uint64_t *e;
+
+	if (htab__count(&ss->images) >= SYSSCAN_MAX_IMAGES)
+		return;
+	e = htab__insert(&ss->images, mix64(h), &h, image_eq, NULL);
+	if (e)
+		*e = h;
 }
 
+static uint64_t object_hash(const struct stat *st)
+{
+	return mix64(mix64((uint64_t)st->st_dev) ^ (uint64_t)st->st_ino);
+}
+
+/* The record of the object at (dev, ino), new when first seen; NULL past the bound. */
 static struct probed_object *find_object(struct sysscan *ss, const struct stat *st)
 {
 	struct probed_object *o;
-	size_t i;
+	uint32_t *e;
+	bool found;
 
-	for (i = 0; i < ss->nr_objects; i++)
-		if (ss->objects[i].dev == st->st_dev && ss->objects[i].ino == st->st_ino)
-			return &ss->objects[i];
-	if (ss->nr_objects == SYSSCAN_MAX_OBJECTS)
+	if (ss->nr_objects == SYSSCAN_MAX_OBJECTS) {
+		e = htab__find(&ss->object_index, object_hash(st), st, object_eq);
+		return e ? &ss->objects[*e] : NULL;
+	}
+	e = htab__insert(&ss->object_index, object_hash(st), st, object_eq, &found);
+	if (!e)
 		return NULL;
+	if (found)
+		return &ss->objects[*e];
+	*e = (uint32_t)ss->nr_objects;
 	o = &ss->objects[ss->nr_objects++];
 	memset(o, 0, sizeof(*o));
 	o->dev = st->st_dev;
@@ -105,7 +135,6 @@ static bool site_probed(const struct probed_object *o, const struct alloc_site *
 static int probe_object(struct sysscan *ss, pid_t pid, const struct alloc_object_plan *op)
 {
 	struct probed_object *o;
-	struct probed_site *ns;
 	struct stat st;
 	size_t i;
 	int added = 0, n;
@@ -120,10 +149,8 @@ static int probe_object(struct sysscan *ss, pid_t pid, const struct alloc_object
 
 		if (site_probed(o, s))
 			continue;
-		ns = realloc(o->sites, (o->nr_sites + 1) * sizeof(*ns));
-		if (!ns)
+		if (VEC_RESERVE(o->sites, o->cap_sites, o->nr_sites + 1))
 			return -ENOMEM;
-		o->sites = ns;
 		n = loader__attach_sites(ss->loader, -1, op->path, s, 1, NULL);
 		if (n < 0) {
 			log_error("cannot probe %s in '%s' (seen in pid %d) for every process: %s; "
@@ -219,9 +246,10 @@ int sysscan__new(struct loader *l, bool probe_at_entry, pid_t self, struct syssc
 	ss->loader = l;
 	ss->probe_at_entry = probe_at_entry;
 	ss->self = self;
+	htab__init(&ss->object_index, sizeof(uint32_t), ss);
+	htab__init(&ss->images, sizeof(uint64_t), NULL);
 	ss->objects = calloc(SYSSCAN_MAX_OBJECTS, sizeof(*ss->objects));
-	ss->images = calloc(SYSSCAN_MAX_IMAGES, sizeof(*ss->images));
-	if (!ss->objects || !ss->images) {
+	if (!ss->objects) {
 		sysscan__free(ss);
 		return -ENOMEM;
 	}
@@ -250,7 +278,8 @@ void sysscan__forget(struct sysscan *ss)
 	for (i = 0; i < ss->nr_objects; i++)
 		free(ss->objects[i].sites);
 	ss->nr_objects = 0;
-	ss->nr_images = 0;
+	htab__clear(&ss->object_index);
+	htab__clear(&ss->images);
 	ss->nr_probes = 0;
 }
 
@@ -263,6 +292,7 @@ void sysscan__free(struct sysscan *ss)
 	for (i = 0; i < ss->nr_objects; i++)
 		free(ss->objects[i].sites);
 	free(ss->objects);
-	free(ss->images);
+	htab__release(&ss->object_index);
+	htab__release(&ss->images);
 	free(ss);
 }

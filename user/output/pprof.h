@@ -3,11 +3,14 @@
  * pprof.h - build a pprof heap profile and write it gzipped, atomically
  * or into memory; read one back; subtract one from another.
  *
- * The only module that includes the protobuf-c code generated from
- * proto/profile.proto. It knows nothing of BPF or symbolization: callers
- * hand it mappings, locations (with their inlined frames) and samples.
+ * Implemented by output/pprof.c (building, encoding, viewing) and
+ * output/pprof_read.c (reading, merging), the only modules that include the
+ * protobuf-c code generated from proto/profile.proto: the reader must, to
+ * unpack a file. They know nothing of BPF or symbolization: callers hand
+ * them mappings, locations (with their inlined frames) and samples.
  *
- * The profile always has Go's heap layout: sample types alloc_objects/count,
+ * The profile always has Go's heap layout, the one table below
+ * (pprof_sample_types): sample types alloc_objects/count,
  * alloc_space/bytes, inuse_objects/count, inuse_space/bytes in that order,
  * period type space/bytes, and default sample type inuse_space.
  *
@@ -22,7 +25,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The index of each value of a sample, as Go's heap profile orders them. */
+enum pprof_value {
+	PPROF_ALLOC_OBJECTS,
+	PPROF_ALLOC_SPACE,
+	PPROF_INUSE_OBJECTS,
+	PPROF_INUSE_SPACE,
+};
+
 #define PPROF_NR_VALUES 4 /* alloc_objects, alloc_space, inuse_objects, inuse_space */
+
+/* The default sample type of a new builder, as Go's heap profile. */
+#define PPROF_DEFAULT_VALUE PPROF_INUSE_SPACE
+
+/* The period type of every profile: a sample stands for this many bytes. */
+#define PPROF_PERIOD_TYPE "space"
+#define PPROF_PERIOD_UNIT "bytes"
+
+struct pprof_sample_type {
+	const char *type; /* as pprof's -sample_index names it */
+	const char *unit;
+};
+
+/*
+ * The sample types, indexed by enum pprof_value: what the writer emits and
+ * the reader requires (a file of another layout is refused with -EPROTO).
+ */
+extern const struct pprof_sample_type pprof_sample_types[PPROF_NR_VALUES];
 
 struct pprof_builder;
 
@@ -91,7 +120,10 @@ int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids,
 			  const int64_t values[PPROF_NR_VALUES], const int64_t raw[PPROF_NR_VALUES],
 			  int64_t bytes_label);
 
-/* The sample type pprof shows by default: an index into the four values (3 at creation). */
+/*
+ * The sample type pprof shows by default: an enum pprof_value
+ * (PPROF_DEFAULT_VALUE at creation). -EINVAL when out of range.
+ */
 int pprof__set_default_sample_type(struct pprof_builder *b, int index);
 
 /* Adds a free-text comment to the profile. */

@@ -12,6 +12,7 @@
 #include <elfutils/libdw.h>
 
 #include "symbol/dwinfo.h"
+#include "util/vec.h"
 
 /* Deeper inlining than this is truncated (outer frames are kept first). */
 #define MAX_INLINE_DEPTH 64
@@ -54,25 +55,6 @@ struct dwinfo {
 	size_t nr_ranges;
 };
 
-/* A growable array of fixed-size elements. */
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*arr, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 int dwinfo__open(Elf *elf, struct dwinfo **out)
 {
 	struct dwinfo *d;
@@ -114,7 +96,7 @@ void dwinfo__free(struct dwinfo *d)
 
 static int add_cu(struct dwinfo *d, Dwarf_Off die, size_t *idx)
 {
-	int err = grow((void **)&d->cus, &d->cap_cus, d->nr_cus + 1, sizeof(*d->cus));
+	int err = VEC_RESERVE(d->cus, d->cap_cus, d->nr_cus + 1);
 
 	if (err)
 		return err;
@@ -157,7 +139,7 @@ static int build_cu_ranges(struct dwinfo *d)
 		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
 			if (lo >= hi)
 				continue;
-			err = grow((void **)&d->ranges, &cap, d->nr_ranges + 1, sizeof(*d->ranges));
+			err = VEC_RESERVE(d->ranges, cap, d->nr_ranges + 1);
 			if (err)
 				goto out;
 			d->ranges[d->nr_ranges++] =
@@ -228,7 +210,7 @@ static int index_scope(Dwarf_Die *parent, struct func_vec *fv, int level)
 			while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
 				if (lo >= hi)
 					continue;
-				err = grow((void **)&fv->v, &fv->cap, fv->nr + 1, sizeof(*fv->v));
+				err = VEC_RESERVE(fv->v, fv->cap, fv->nr + 1);
 				if (err)
 					return err;
 				fv->v[fv->nr++] = (struct dw_func){

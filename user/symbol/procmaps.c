@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "symbol/procmaps.h"
+#include "util/vec.h"
 
 /* Parses a hexadecimal field (at most 64 bits); advances *p past it. */
 static int parse_hex(const char **p, uint64_t *val)
@@ -123,16 +124,9 @@ int procmaps__parse(const char *text, pid_t pid, struct procmaps **out)
 		eol = strchrnul(p, '\n');
 		if (eol == p)
 			continue;
-		if (pm->nr == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct procmap *n = realloc(pm->maps, ncap * sizeof(*n));
-
-			if (!n) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			pm->maps = n;
-			cap = ncap;
+		if (VEC_RESERVE(pm->maps, cap, pm->nr + 1)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		err = parse_line(p, eol, &pm->maps[pm->nr]);
 		if (err)
@@ -163,16 +157,9 @@ int procmaps__load(pid_t pid, struct procmaps **out)
 	for (;;) {
 		ssize_t n;
 
-		if (cap - len < 4096 + 1) {
-			size_t ncap = cap ? cap * 2 : 16384;
-			char *nbuf = realloc(buf, ncap);
-
-			if (!nbuf) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nbuf;
-			cap = ncap;
+		if (VEC_RESERVE(buf, cap, len + 4096 + 1)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0) {

@@ -4,40 +4,24 @@
  * and name caches.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <demangle.h>
 
 #include "symbol/dwinfo.h"
 #include "symbol/elfsym.h"
 #include "util/hash.h"
+#include "util/htab.h"
+#include "util/procfs.h"
 #include "symbol/symbolize.h"
 
 /* Frames per address; deeper inlining is cut. */
 #define MAX_FRAMES 64
 
 #define DELETED_SUFFIX " (deleted)"
-
-/* Open addressing with linear probing; a NULL value marks an empty slot. */
-struct htab_slot {
-	uint64_t hash;
-	void *val;
-};
-
-struct htab {
-	struct htab_slot *slots;
-	size_t cap; /* a power of two, or 0 */
-	size_t nr;
-};
-
-typedef bool (*htab_eq_fn)(const void *val, const void *key);
 
 /* One binary: its ELF and DWARF stay open until the symbolizer is freed. */
 struct sym_object {
@@ -81,81 +65,50 @@ struct name_entry {
 	char raw[];
 };
 
+/* Each cache is a table (htab.h) whose entries are pointers to what it holds. */
 struct symbolizer {
 	struct sym_object *objects;
-	struct htab by_file;	 /* struct obj_alias */
-	struct htab by_build_id; /* struct sym_object */
-	struct htab addrs;	 /* struct addr_entry */
-	struct htab names;	 /* struct name_entry */
+	struct htab by_file;	 /* struct obj_alias * */
+	struct htab by_build_id; /* struct sym_object * */
+	struct htab addrs;	 /* struct addr_entry * */
+	struct htab names;	 /* struct name_entry * */
 	struct htab paths;	 /* char *, interned mapping paths */
 };
 
-static uint64_t hash_str(const char *s)
+/* The value a cache entry points to. */
+static inline const void *val_of(const void *entry)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return mix64(h);
+	return *(void *const *)entry;
 }
 
-static void *htab_find(const struct htab *h, uint64_t hash, htab_eq_fn eq, const void *key)
+static inline void *cache_find(const struct htab *h, uint64_t hash, const void *key, htab_eq_fn eq)
 {
-	size_t mask, i;
+	void **e = htab__find(h, hash, key, eq);
 
-	if (!h->cap)
-		return NULL;
-	mask = h->cap - 1;
-	for (i = hash & mask; h->slots[i].val; i = (i + 1) & mask) {
-		if (h->slots[i].hash == hash && eq(h->slots[i].val, key))
-			return h->slots[i].val;
-	}
-	return NULL;
+	return e ? *e : NULL;
 }
 
-static void htab_place(struct htab_slot *slots, size_t cap, uint64_t hash, void *val)
+/* Adds `val`, absent (the caller looked it up), under `key`. Returns 0 or -ENOMEM. */
+static inline int cache_add(struct htab *h, uint64_t hash, const void *key, htab_eq_fn eq,
+			    void *val)
 {
-	size_t i;
+	void **e = htab__insert(h, hash, key, eq, NULL);
 
-	for (i = hash & (cap - 1); slots[i].val; i = (i + 1) & (cap - 1))
-		;
-	slots[i].hash = hash;
-	slots[i].val = val;
-}
-
-/* Inserts a value known to be absent. */
-static int htab_insert(struct htab *h, uint64_t hash, void *val)
-{
-	if ((h->nr + 1) * 4 > h->cap * 3) {
-		size_t ncap = h->cap ? h->cap * 2 : 64, i;
-		struct htab_slot *n = calloc(ncap, sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		for (i = 0; i < h->cap; i++) {
-			if (h->slots[i].val)
-				htab_place(n, ncap, h->slots[i].hash, h->slots[i].val);
-		}
-		free(h->slots);
-		h->slots = n;
-		h->cap = ncap;
-	}
-	htab_place(h->slots, h->cap, hash, val);
-	h->nr++;
+	if (!e)
+		return -ENOMEM;
+	*e = val;
 	return 0;
 }
 
 /* Frees every value with free_fn (if any) and the table itself. */
-static void htab_free(struct htab *h, void (*free_fn)(void *))
+static void cache_free(struct htab *h, void (*free_fn)(void *))
 {
-	size_t i;
+	size_t pos = 0;
+	void **e;
 
-	for (i = 0; free_fn && i < h->cap; i++) {
-		if (h->slots[i].val)
-			free_fn(h->slots[i].val);
-	}
-	free(h->slots);
-	memset(h, 0, sizeof(*h));
+	while (free_fn && (e = htab__next(h, &pos)))
+		free_fn(*e);
+	htab__release(h);
 }
 
 static uint64_t hash_obj_key(const struct obj_key *k)
@@ -164,18 +117,22 @@ static uint64_t hash_obj_key(const struct obj_key *k)
 		     ((uint64_t)k->dev_major << 32 | k->dev_minor));
 }
 
-static bool eq_alias(const void *val, const void *key)
+static bool eq_alias(const void *entry, const void *key, const void *ctx)
 {
-	const struct obj_alias *a = val;
+	const struct obj_alias *a = val_of(entry);
 	const struct obj_key *k = key;
 
+	(void)ctx;
 	return a->inode == k->inode && a->dev_major == k->dev_major &&
 	       a->dev_minor == k->dev_minor && !strcmp(a->path, k->path);
 }
 
-static bool eq_build_id(const void *val, const void *key)
+static bool eq_build_id(const void *entry, const void *key, const void *ctx)
 {
-	return !strcmp(elfsym__build_id(((const struct sym_object *)val)->elf), key);
+	const struct sym_object *o = val_of(entry);
+
+	(void)ctx;
+	return !strcmp(elfsym__build_id(o->elf), key);
 }
 
 static uint64_t hash_addr_key(const struct addr_key *k)
@@ -183,22 +140,27 @@ static uint64_t hash_addr_key(const struct addr_key *k)
 	return mix64((uint64_t)(uintptr_t)k->obj * 0x9e3779b97f4a7c15ULL ^ k->vaddr);
 }
 
-static bool eq_addr(const void *val, const void *key)
+static bool eq_addr(const void *entry, const void *key, const void *ctx)
 {
-	const struct addr_entry *e = val;
+	const struct addr_entry *e = val_of(entry);
 	const struct addr_key *k = key;
 
+	(void)ctx;
 	return e->obj == k->obj && e->vaddr == k->vaddr;
 }
 
-static bool eq_name(const void *val, const void *key)
+static bool eq_name(const void *entry, const void *key, const void *ctx)
 {
-	return !strcmp(((const struct name_entry *)val)->raw, key);
+	const struct name_entry *n = val_of(entry);
+
+	(void)ctx;
+	return !strcmp(n->raw, key);
 }
 
-static bool eq_path(const void *val, const void *key)
+static bool eq_path(const void *entry, const void *key, const void *ctx)
 {
-	return !strcmp(val, key);
+	(void)ctx;
+	return !strcmp(val_of(entry), key);
 }
 
 static void free_alias(void *val)
@@ -220,7 +182,16 @@ static void free_name(void *val)
 
 struct symbolizer *symbolizer__new(void)
 {
-	return calloc(1, sizeof(struct symbolizer));
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	htab__init(&s->by_file, sizeof(void *), NULL);
+	htab__init(&s->by_build_id, sizeof(void *), NULL);
+	htab__init(&s->addrs, sizeof(void *), NULL);
+	htab__init(&s->names, sizeof(void *), NULL);
+	htab__init(&s->paths, sizeof(void *), NULL);
+	return s;
 }
 
 void symbolizer__free(struct symbolizer *s)
@@ -229,11 +200,11 @@ void symbolizer__free(struct symbolizer *s)
 
 	if (!s)
 		return;
-	htab_free(&s->addrs, free);
-	htab_free(&s->names, free_name);
-	htab_free(&s->paths, free);
-	htab_free(&s->by_file, free_alias);
-	htab_free(&s->by_build_id, NULL);
+	cache_free(&s->addrs, free);
+	cache_free(&s->names, free_name);
+	cache_free(&s->paths, free);
+	cache_free(&s->by_file, free_alias);
+	cache_free(&s->by_build_id, NULL);
 	for (o = s->objects; o; o = next) {
 		next = o->next;
 		dwinfo__free(o->dw);
@@ -253,7 +224,7 @@ static bool is_mangled(const char *name)
 static struct name_entry *intern_name(struct symbolizer *s, const char *name)
 {
 	uint64_t hash = hash_str(name);
-	struct name_entry *n = htab_find(&s->names, hash, eq_name, name);
+	struct name_entry *n = cache_find(&s->names, hash, name, eq_name);
 	size_t len;
 
 	if (n)
@@ -267,7 +238,7 @@ static struct name_entry *intern_name(struct symbolizer *s, const char *name)
 	    is_mangled(name) ? cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO) : NULL;
 	if (!n->demangled)
 		n->demangled = n->raw;
-	if (htab_insert(&s->names, hash, n)) {
+	if (cache_add(&s->names, hash, name, eq_name, n)) {
 		free_name(n);
 		return NULL;
 	}
@@ -284,14 +255,14 @@ const char *symbolizer__demangle(struct symbolizer *s, const char *name)
 static const char *intern_path(struct symbolizer *s, const char *path)
 {
 	uint64_t hash = hash_str(path);
-	char *p = htab_find(&s->paths, hash, eq_path, path);
+	char *p = cache_find(&s->paths, hash, path, eq_path);
 
 	if (p)
 		return p;
 	p = strdup(path);
 	if (!p)
 		return NULL;
-	if (htab_insert(&s->paths, hash, p)) {
+	if (cache_add(&s->paths, hash, path, eq_path, p)) {
 		free(p);
 		return NULL;
 	}
@@ -305,53 +276,24 @@ static bool is_special(const struct procmap *m)
 }
 
 /*
- * Opens the file behind a mapping. In order: through the process's root
- * (its mount namespace), through map_files (a deleted file or a memfd), then
- * on the host. A candidate whose inode differs from the mapping's is only
- * a last resort (the PID may have been reused, the file replaced).
+ * Opens the file behind a mapping (procfs.h: through the process's root,
+ * map_files, then the host) and says where its debug files are looked
+ * for: in the namespace the object came from, "/proc/PID/root", unless it
+ * was found on the host ("").
  */
 static int open_mapped_file(pid_t pid, const struct procmap *m, const char *path, int *fd_out,
 			    char *root, size_t root_size)
 {
-	char cand[3][PATH_MAX + 32];
-	int i, fallback = -1, fallback_i = -1, err = -ENOENT;
+	enum procfs_via via;
+	int fd = procfs__open_mapped(pid, path, m->start, m->end, m->inode, &via);
 
-	/* path is shorter than PATH_MAX: none of these is truncated. */
-	snprintf(cand[0], sizeof(cand[0]), "/proc/%d/root%s", (int)pid, path);
-	snprintf(cand[1], sizeof(cand[1]), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
-		 m->start, m->end);
-	snprintf(cand[2], sizeof(cand[2]), "%s", path);
-	for (i = pid > 0 ? 0 : 2; i < 3; i++) {
-		struct stat st;
-		int fd = open(cand[i], O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0) {
-			if (err == -ENOENT && errno != ENOENT && errno != ESRCH)
-				err = -errno;
-			continue;
-		}
-		if (!fstat(fd, &st) && (uint64_t)st.st_ino == m->inode) {
-			if (fallback >= 0)
-				close(fallback);
-			fallback = fd;
-			fallback_i = i;
-			break;
-		}
-		if (fallback < 0) {
-			fallback = fd;
-			fallback_i = i;
-		} else {
-			close(fd);
-		}
-	}
-	if (fallback < 0)
-		return err;
-	/* Debug files are looked for in the namespace the object came from. */
-	if (pid > 0 && fallback_i < 2)
+	if (fd < 0)
+		return fd;
+	if (pid > 0 && via != PROCFS_VIA_HOST)
 		snprintf(root, root_size, "/proc/%d/root", (int)pid);
 	else
 		root[0] = '\0';
-	*fd_out = fallback;
+	*fd_out = fd;
 	return 0;
 }
 
@@ -364,7 +306,8 @@ static int add_object(struct symbolizer *s, struct elfsym *elf, int err, struct 
 	o->elf = elf;
 	o->err = err;
 	if (elf && elfsym__build_id(elf)[0] &&
-	    htab_insert(&s->by_build_id, hash_str(elfsym__build_id(elf)), o)) {
+	    cache_add(&s->by_build_id, hash_str(elfsym__build_id(elf)), elfsym__build_id(elf),
+		      eq_build_id, o)) {
 		free(o);
 		return -ENOMEM;
 	}
@@ -380,7 +323,7 @@ static int get_object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 {
 	struct obj_key key = {m->dev_major, m->dev_minor, m->inode, m->path};
 	uint64_t hash = hash_obj_key(&key);
-	struct obj_alias *alias = htab_find(&s->by_file, hash, eq_alias, &key);
+	struct obj_alias *alias = cache_find(&s->by_file, hash, &key, eq_alias);
 	struct sym_object *obj = NULL;
 	struct elfsym *elf = NULL;
 	char path[PATH_MAX], root[64];
@@ -407,7 +350,7 @@ static int get_object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		const char *bid = elfsym__build_id(elf);
 
 		/* The same binary seen through another path, device or container. */
-		obj = htab_find(&s->by_build_id, hash_str(bid), eq_build_id, bid);
+		obj = cache_find(&s->by_build_id, hash_str(bid), bid, eq_build_id);
 		if (obj) {
 			elfsym__free(elf);
 			elf = NULL;
@@ -429,7 +372,7 @@ static int get_object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	alias->inode = m->inode;
 	alias->obj = obj;
 	alias->path = strdup(m->path);
-	if (!alias->path || htab_insert(&s->by_file, hash, alias)) {
+	if (!alias->path || cache_add(&s->by_file, hash, &key, eq_alias, alias)) {
 		free_alias(alias);
 		return -ENOMEM;
 	}
@@ -558,12 +501,12 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m
 
 	key = (struct addr_key){o, vaddr};
 	hash = hash_addr_key(&key);
-	e = htab_find(&s->addrs, hash, eq_addr, &key);
+	e = cache_find(&s->addrs, hash, &key, eq_addr);
 	if (!e) {
 		e = make_entry(s, o, vaddr);
 		if (!e)
 			return -ENOMEM;
-		if (htab_insert(&s->addrs, hash, e)) {
+		if (cache_add(&s->addrs, hash, &key, eq_addr, e)) {
 			free(e);
 			return -ENOMEM;
 		}
