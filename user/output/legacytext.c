@@ -69,16 +69,19 @@ int legacytext__write(FILE *out, const struct pprof_builder *b, const char *stat
 			for (j = 0; j < PPROF_NR_VALUES; j++)
 				raw[j] = sv.raw[j];
 		} else {
-			legacytext__unscale(sv.values[0], sv.values[1], sv.bytes_label, rate,
-					    &raw[0], &raw[1]);
-			legacytext__unscale(sv.values[2], sv.values[3], sv.bytes_label, rate,
-					    &raw[2], &raw[3]);
+			legacytext__unscale(sv.values[PPROF_ALLOC_OBJECTS],
+					    sv.values[PPROF_ALLOC_SPACE], sv.bytes_label, rate,
+					    &raw[PPROF_ALLOC_OBJECTS], &raw[PPROF_ALLOC_SPACE]);
+			legacytext__unscale(sv.values[PPROF_INUSE_OBJECTS],
+					    sv.values[PPROF_INUSE_SPACE], sv.bytes_label, rate,
+					    &raw[PPROF_INUSE_OBJECTS], &raw[PPROF_INUSE_SPACE]);
 		}
+		/* A record reads in-use first, then allocated: "inuse: bytes [alloc: bytes]". */
 		recs[i].sample = i;
-		recs[i].v[0] = raw[2];
-		recs[i].v[1] = raw[3];
-		recs[i].v[2] = raw[0];
-		recs[i].v[3] = raw[1];
+		recs[i].v[0] = raw[PPROF_INUSE_OBJECTS];
+		recs[i].v[1] = raw[PPROF_INUSE_SPACE];
+		recs[i].v[2] = raw[PPROF_ALLOC_OBJECTS];
+		recs[i].v[3] = raw[PPROF_ALLOC_SPACE];
 		if (recs[i].v[1] == recs[i].v[3])
 			recs[i].v[3]++;
 		for (j = 0; j < 4; j++)

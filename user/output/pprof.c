@@ -95,7 +95,7 @@ static int64_t intern(struct pprof_builder *b, const char *s)
 	/* A new entry is only filled in on success: take it out again on failure. */
 	err = b->nstrings >= PPROF_MAX_ID
 		  ? -EOVERFLOW
-		  : PPROF_RESERVE(b->strings, b->strings_cap, b->nstrings + 1);
+		  : VEC_RESERVE(b->strings, b->strings_cap, b->nstrings + 1);
 	copy = err ? NULL : malloc(len + 1);
 	if (!copy) {
 		htab__remove(&b->string_tab, e);
@@ -179,7 +179,7 @@ int64_t pprof__add_mapping(struct pprof_builder *b, const struct pprof_mapping_i
 		return *e + 1;
 	err = b->nmappings >= PPROF_MAX_ID
 		  ? -EOVERFLOW
-		  : PPROF_RESERVE(b->mappings, b->mappings_cap, b->nmappings + 1);
+		  : VEC_RESERVE(b->mappings, b->mappings_cap, b->nmappings + 1);
 	if (err) {
 		htab__remove(&b->mapping_tab, e);
 		return err;
@@ -227,7 +227,7 @@ static int64_t add_function(struct pprof_builder *b, const struct pprof_frame *f
 		return *e + 1;
 	err = b->nfunctions >= PPROF_MAX_ID
 		  ? -EOVERFLOW
-		  : PPROF_RESERVE(b->functions, b->functions_cap, b->nfunctions + 1);
+		  : VEC_RESERVE(b->functions, b->functions_cap, b->nfunctions + 1);
 	if (err) {
 		htab__remove(&b->function_tab, e);
 		return err;
@@ -256,7 +256,7 @@ static int add_lines(struct pprof_builder *b, const struct pprof_frame *frames, 
 			return (int)ret;
 		line.function_id = ret;
 		line.line = fr->line;
-		ret = PPROF_RESERVE(b->lines, b->lines_cap, b->nlines + 1);
+		ret = VEC_RESERVE(b->lines, b->lines_cap, b->nlines + 1);
 		if (ret)
 			return (int)ret;
 		b->lines[b->nlines++] = line;
@@ -287,7 +287,7 @@ int64_t pprof__add_location(struct pprof_builder *b, uint64_t address, uint64_t 
 	err = add_lines(b, frames, nframes);
 	if (err)
 		goto cleanup;
-	err = PPROF_RESERVE(b->locs, b->locs_cap, b->nlocs + 1);
+	err = VEC_RESERVE(b->locs, b->locs_cap, b->nlocs + 1);
 	if (err)
 		goto cleanup;
 	e = htab__insert(&b->loc_tab, hash, key, loc_eq, NULL);
@@ -337,10 +337,10 @@ int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids,
 	}
 	if (n > PPROF_MAX_ID)
 		return -EOVERFLOW;
-	err = PPROF_RESERVE(b->loc_ids, b->loc_ids_cap, b->nloc_ids + n);
+	err = VEC_RESERVE(b->loc_ids, b->loc_ids_cap, b->nloc_ids + n);
 	if (err)
 		return err;
-	err = PPROF_RESERVE(b->samples, b->samples_cap, b->nsamples + 1);
+	err = VEC_RESERVE(b->samples, b->samples_cap, b->nsamples + 1);
 	if (err)
 		return err;
 	if (n)
@@ -375,7 +375,7 @@ int pprof__add_comment(struct pprof_builder *b, const char *comment)
 	idx = intern(b, comment);
 	if (idx < 0)
 		return idx;
-	err = PPROF_RESERVE(b->comments, b->comments_cap, b->ncomments + 1);
+	err = VEC_RESERVE(b->comments, b->comments_cap, b->ncomments + 1);
 	if (err)
 		return err;
 	b->comments[b->ncomments++] = idx;

@@ -23,12 +23,6 @@
 #include "util/htab.h"
 #include "util/vec.h"
 
-/*
- * VEC_RESERVE with its common case, room already there, decided inline:
- * appends to the builder's arrays are the dump's hot path.
- */
-#define PPROF_RESERVE(arr, cap, need) ((need) <= (cap) ? 0 : VEC_RESERVE(arr, cap, need))
-
 /* The numeric label of a sample: the average object size, as Go writes it. */
 #define PPROF_LABEL_BYTES "bytes"
 

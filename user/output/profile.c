@@ -139,12 +139,14 @@ static void stack_values(const struct ht_agg_val *v, uint64_t rate, int64_t valu
 	uint64_t inuse_objects = snapshot__inuse_objects(v);
 	uint64_t inuse_bytes = snapshot__inuse_bytes(v);
 
-	unbias__scale(v->alloc_objects, v->alloc_bytes, rate, &values[0], &values[1]);
-	unbias__scale(inuse_objects, inuse_bytes, rate, &values[2], &values[3]);
-	raw[0] = (int64_t)v->alloc_objects;
-	raw[1] = (int64_t)v->alloc_bytes;
-	raw[2] = (int64_t)inuse_objects;
-	raw[3] = (int64_t)inuse_bytes;
+	unbias__scale(v->alloc_objects, v->alloc_bytes, rate, &values[PPROF_ALLOC_OBJECTS],
+		      &values[PPROF_ALLOC_SPACE]);
+	unbias__scale(inuse_objects, inuse_bytes, rate, &values[PPROF_INUSE_OBJECTS],
+		      &values[PPROF_INUSE_SPACE]);
+	raw[PPROF_ALLOC_OBJECTS] = (int64_t)v->alloc_objects;
+	raw[PPROF_ALLOC_SPACE] = (int64_t)v->alloc_bytes;
+	raw[PPROF_INUSE_OBJECTS] = (int64_t)inuse_objects;
+	raw[PPROF_INUSE_SPACE] = (int64_t)inuse_bytes;
 }
 
 static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_t depth, void *ctx)
@@ -200,10 +202,10 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 				  n ? (int64_t)((v->alloc_bytes + v->inherited_bytes) / n) : 0);
 	if (c->err)
 		return 1;
-	c->sum->alloc_objects += values[0];
-	c->sum->alloc_bytes += values[1];
-	c->sum->inuse_objects += values[2];
-	c->sum->inuse_bytes += values[3];
+	c->sum->alloc_objects += values[PPROF_ALLOC_OBJECTS];
+	c->sum->alloc_bytes += values[PPROF_ALLOC_SPACE];
+	c->sum->inuse_objects += values[PPROF_INUSE_OBJECTS];
+	c->sum->inuse_bytes += values[PPROF_INUSE_SPACE];
 	c->sum->stacks++;
 	return 0;
 }
@@ -272,7 +274,7 @@ int profile__build(const struct profile_request *r, struct profile_summary *sum,
 	sum->lost += process__lost(c.p);
 	err = add_comments(&c, r);
 	if (!err && r->default_alloc)
-		err = pprof__set_default_sample_type(c.b, 1); /* alloc_space */
+		err = pprof__set_default_sample_type(c.b, PPROF_ALLOC_SPACE);
 	if (err)
 		goto cleanup;
 	*out = c.b;

@@ -18,13 +18,20 @@
 /* Room for `need` elements of `elem` bytes in *arr. Returns 0 or -ENOMEM. */
 int vec__reserve(void **arr, size_t *cap, size_t need, size_t elem);
 
-/* Through a real void *: writing a T * via a (void **) cast breaks strict aliasing. */
+/*
+ * Through a real void *: writing a T * via a (void **) cast breaks strict
+ * aliasing. The common case, room already there, is decided inline: appends
+ * sit on hot paths (a dump adds millions of locations).
+ */
 #define VEC_RESERVE(arr, cap, need)                                                                \
 	({                                                                                         \
-		void *vec_p_ = (arr);                                                              \
-		int vec_err_ = vec__reserve(&vec_p_, &(cap), (need), sizeof(*(arr)));              \
-		if (!vec_err_)                                                                     \
-			(arr) = vec_p_;                                                            \
+		int vec_err_ = 0;                                                                  \
+		if ((need) > (cap)) {                                                              \
+			void *vec_p_ = (arr);                                                      \
+			vec_err_ = vec__reserve(&vec_p_, &(cap), (need), sizeof(*(arr)));          \
+			if (!vec_err_)                                                             \
+				(arr) = vec_p_;                                                    \
+		}                                                                                  \
 		vec_err_;                                                                          \
 	})
 
