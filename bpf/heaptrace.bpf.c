@@ -257,8 +257,9 @@ static __always_inline __u64 sample_wakeup(__u64 size)
 
 static __always_inline void send_proc_event(__u32 type, __u32 tgid, __u32 parent, __u32 flags)
 {
-	struct ht_proc_event ev = {
-	    .hdr = {.type = type, .tgid = tgid}, .parent_tgid = parent, .flags = flags};
+	struct ht_proc_event ev = { .hdr = { .type = type, .tgid = tgid },
+				    .parent_tgid = parent,
+				    .flags = flags };
 
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
 		count(&gstats.lost_proc_events);
@@ -883,8 +884,8 @@ static __always_inline bool maybe_live(__u64 addr)
 /* Moves a live sampled block out of in-use. A block not tracked costs one array read. */
 static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_target *t)
 {
-	struct ht_live_key lk = {.tgid = tgid, .addr = addr};
-	struct ht_agg_key ak = {.tgid = tgid};
+	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
+	struct ht_agg_key ak = { .tgid = tgid };
 	struct ht_live_val *lv;
 	struct ht_agg_val *av;
 
@@ -895,8 +896,8 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 		return;
 	if (unwind_mode == HT_UNWIND_DWARF) {
 		struct ht_free_event ev = {
-		    .hdr = {.type = HT_EV_FREE, .tgid = tgid, .seq = lv->stack_id},
-		    .size = lv->size,
+			.hdr = { .type = HT_EV_FREE, .tgid = tgid, .seq = lv->stack_id },
+			.size = lv->size,
 		};
 
 		/* Only the deleter reports, so a racing double free cannot count twice. */
@@ -922,16 +923,16 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __u64 seq,
 					  struct ht_target *t)
 {
-	struct ht_live_key lk = {.tgid = tgid, .addr = addr};
-	struct ht_live_val lv = {.stack_id = seq, .size = size};
+	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
+	struct ht_live_val lv = { .stack_id = seq, .size = size };
 	struct ht_alloc_event ev = {
-	    .hdr = {.type = HT_EV_ALLOC, .tgid = tgid, .seq = seq},
-	    .addr = addr,
-	    .size = size,
+		.hdr = { .type = HT_EV_ALLOC, .tgid = tgid, .seq = seq },
+		.addr = addr,
+		.size = size,
 	};
 	struct ht_free_event fev = {
-	    .hdr = {.type = HT_EV_FREE, .tgid = tgid, .seq = seq},
-	    .size = size,
+		.hdr = { .type = HT_EV_FREE, .tgid = tgid, .seq = seq },
+		.size = size,
 	};
 
 	/* Sent before the block is live, so no free event can overtake it. */
@@ -959,9 +960,9 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
 					  struct ht_target *t)
 {
-	struct ht_agg_key ak = {.tgid = tgid, .stack_id = stack_id};
-	struct ht_live_key lk = {.tgid = tgid, .addr = addr};
-	struct ht_live_val lv = {.stack_id = stack_id, .size = size};
+	struct ht_agg_key ak = { .tgid = tgid, .stack_id = stack_id };
+	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
+	struct ht_live_val lv = { .stack_id = stack_id, .size = size };
 	struct ht_agg_val zero = {}, *av;
 
 	av = bpf_map_lookup_elem(&aggs, &ak);
@@ -1150,9 +1151,9 @@ static __always_inline bool inherit_stack(__u64 pid, __u64 cid, __u32 ctgid)
 static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct ht_live_val *val,
 			  struct inherit_ctx *c)
 {
-	struct ht_live_key ck = {.tgid = c->ctgid, .addr = key->addr};
+	struct ht_live_key ck = { .tgid = c->ctgid, .addr = key->addr };
 	struct ht_live_val cv = *val;
-	struct ht_agg_key ak = {.tgid = c->ctgid};
+	struct ht_agg_key ak = { .tgid = c->ctgid };
 	struct ht_agg_val zero = {}, *av;
 	long err;
 
@@ -1161,8 +1162,8 @@ static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct h
 		return 0;
 	if (unwind_mode == HT_UNWIND_DWARF) {
 		struct ht_free_event ev = {
-		    .hdr = {.type = HT_EV_FREE, .tgid = c->ctgid, .seq = val->stack_id},
-		    .size = val->size,
+			.hdr = { .type = HT_EV_FREE, .tgid = c->ctgid, .seq = val->stack_id },
+			.size = val->size,
 		};
 
 		err = live_add(&ck, &cv, BPF_NOEXIST);
@@ -1212,7 +1213,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 ctgid = BPF_CORE_READ(child, tgid), flags = 0;
-	struct inherit_ctx c = {.ptgid = ptgid, .ctgid = ctgid};
+	struct inherit_ctx c = { .ptgid = ptgid, .ctgid = ctgid };
 	struct ht_target *t;
 
 	if (!follow_forks || ctgid != (__u32)BPF_CORE_READ(child, pid))

@@ -210,9 +210,9 @@ static const struct discover_object *lister(const struct discover *d, const char
  */
 static void test_self(void)
 {
-	static const char *const names[] = {"malloc",	      "free",	  "calloc", "realloc",
-					    "reallocarray",   "memalign", "valloc", "pvalloc",
-					    "posix_memalign", "_Znwm",	  "_ZdlPv", "_ZdlPvm"};
+	static const char *const names[] = { "malloc",	       "free",	   "calloc", "realloc",
+					     "reallocarray",   "memalign", "valloc", "pvalloc",
+					     "posix_memalign", "_Znwm",	   "_ZdlPv", "_ZdlPvm" };
 	const struct discover_object *m;
 	struct discover *d = NULL;
 	size_t i, agree = 0, asked = 0;
@@ -385,7 +385,7 @@ static void test_cxx(void)
 
 static void test_tcmalloc(void)
 {
-	struct child_setup setup = {.preload = "libtcmalloc_minimal.so.4"};
+	struct child_setup setup = { .preload = "libtcmalloc_minimal.so.4" };
 	const struct discover_object *m, *f;
 	const struct discover_entry *e;
 	struct discover *d = NULL;
@@ -499,7 +499,7 @@ static int copy_file(const char *from, const char *to)
 static void test_mount_ns(const char *bin)
 {
 	char dir[] = "/tmp/test_discover.XXXXXX", copy[64], target[64];
-	struct child_setup setup = {0};
+	struct child_setup setup = { 0 };
 	int fd;
 
 	if (geteuid() != 0) {
@@ -534,25 +534,25 @@ static void test_kind_table(void)
 		unsigned int nargs;
 		bool allocates;
 	} want[] = {
-	    {DISCOVER_MALLOC, "malloc-like", "malloc_entry", HT_MALLOC, 1, true},
-	    {DISCOVER_CALLOC, "calloc-like", "calloc_entry", HT_CALLOC, 2, true},
-	    {DISCOVER_REALLOC, "realloc-like", "realloc_entry", HT_REALLOC, 2, true},
-	    {DISCOVER_REALLOCARRAY, "reallocarray-like", "reallocarray_entry", HT_REALLOCARRAY, 3,
-	     true},
-	    {DISCOVER_MEMALIGN, "memalign-like", "memalign_entry", HT_MEMALIGN, 2, true},
-	    {DISCOVER_POSIX_MEMALIGN, "posix_memalign-like", "posix_memalign_entry",
-	     HT_POSIX_MEMALIGN, 3, true},
-	    {DISCOVER_VALLOC, "valloc-like", "valloc_entry", HT_VALLOC, 1, true},
-	    {DISCOVER_PVALLOC, "pvalloc-like", "pvalloc_entry", HT_PVALLOC, 1, true},
-	    {DISCOVER_NEW, "new-like", "new_entry", HT_OPERATOR_NEW, 1, true},
-	    {DISCOVER_FREE, "free-like", "free_entry", HT_FREE, 1, false},
-	    {DISCOVER_SIZED_FREE, "sized-free", "free_entry", HT_FREE, 1, false},
-	    /* What has been attached to mallocx since jemalloc was first probed. */
-	    {DISCOVER_MALLOCX, "mallocx-like", "new_entry", HT_OPERATOR_NEW, 1, true},
-	    {DISCOVER_RALLOCX, "rallocx-like", "rallocx_entry", HT_RALLOCX, 2, true},
-	    {DISCOVER_XALLOCX, "xallocx-like", "xallocx_entry", HT_XALLOCX, 2, true},
-	    {DISCOVER_DALLOCX, "dallocx-like", "free_entry", HT_FREE, 1, false},
-	    {DISCOVER_SDALLOCX, "sdallocx-like", "free_entry", HT_FREE, 1, false},
+		{ DISCOVER_MALLOC, "malloc-like", "malloc_entry", HT_MALLOC, 1, true },
+		{ DISCOVER_CALLOC, "calloc-like", "calloc_entry", HT_CALLOC, 2, true },
+		{ DISCOVER_REALLOC, "realloc-like", "realloc_entry", HT_REALLOC, 2, true },
+		{ DISCOVER_REALLOCARRAY, "reallocarray-like", "reallocarray_entry", HT_REALLOCARRAY,
+		  3, true },
+		{ DISCOVER_MEMALIGN, "memalign-like", "memalign_entry", HT_MEMALIGN, 2, true },
+		{ DISCOVER_POSIX_MEMALIGN, "posix_memalign-like", "posix_memalign_entry",
+		  HT_POSIX_MEMALIGN, 3, true },
+		{ DISCOVER_VALLOC, "valloc-like", "valloc_entry", HT_VALLOC, 1, true },
+		{ DISCOVER_PVALLOC, "pvalloc-like", "pvalloc_entry", HT_PVALLOC, 1, true },
+		{ DISCOVER_NEW, "new-like", "new_entry", HT_OPERATOR_NEW, 1, true },
+		{ DISCOVER_FREE, "free-like", "free_entry", HT_FREE, 1, false },
+		{ DISCOVER_SIZED_FREE, "sized-free", "free_entry", HT_FREE, 1, false },
+		/* What has been attached to mallocx since jemalloc was first probed. */
+		{ DISCOVER_MALLOCX, "mallocx-like", "new_entry", HT_OPERATOR_NEW, 1, true },
+		{ DISCOVER_RALLOCX, "rallocx-like", "rallocx_entry", HT_RALLOCX, 2, true },
+		{ DISCOVER_XALLOCX, "xallocx-like", "xallocx_entry", HT_XALLOCX, 2, true },
+		{ DISCOVER_DALLOCX, "dallocx-like", "free_entry", HT_FREE, 1, false },
+		{ DISCOVER_SDALLOCX, "sdallocx-like", "free_entry", HT_FREE, 1, false },
 	};
 	size_t i, agree = 0;
 

@@ -30,11 +30,11 @@ static void test_durations(void)
 		const char *s;
 		uint64_t ns;
 	} good[] = {
-	    {"500ms", 500000000ull},  {"30s", 30000000000ull}, {"5m", 300000000000ull},
-	    {"1h", 3600000000000ull}, {"2", 2000000000ull},    {"1.5s", 1500000000ull},
-	    {"250us", 250000ull},
+		{ "500ms", 500000000ull },  { "30s", 30000000000ull }, { "5m", 300000000000ull },
+		{ "1h", 3600000000000ull }, { "2", 2000000000ull },    { "1.5s", 1500000000ull },
+		{ "250us", 250000ull },
 	};
-	static const char *const bad[] = {"", "10x", "-1s", "0s", "s", "1 s", "abc", "1e30h"};
+	static const char *const bad[] = { "", "10x", "-1s", "0s", "s", "1 s", "abc", "1e30h" };
 	uint64_t ns;
 	size_t i;
 
@@ -117,8 +117,7 @@ static void test_command_lines(void)
 	ok(parse("heaptrace -p 1 --bogus", &env, err) == -EINVAL && strstr(err, "unknown option"),
 	   "unknown option: '%s'", err);
 	env__free(&env);
-	ok(parse("heaptrace -p 1 -xv", &env, err) == -EINVAL &&
-	       strstr(err, "unknown option '-x'"),
+	ok(parse("heaptrace -p 1 -xv", &env, err) == -EINVAL && strstr(err, "unknown option '-x'"),
 	   "an unknown short option in a group is named: '%s'", err);
 	env__free(&env);
 	ok(parse("heaptrace -vp", &env, err) == -EINVAL && strstr(err, "option '-p' needs a value"),
@@ -211,16 +210,16 @@ static char *parse_stdout(const char *line, int *ret)
 static void test_help(void)
 {
 	static const char *const lines[] = {
-	    "Usage: heaptrace [options] -p PID [-p PID...]\n",
-	    "\n  -p, --pid PID            trace process PID (repeat for several)\n",
-	    "  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
-	    "                           1 records every allocation)\n",
-	    "      --cool-down DURATION how long the valve keeps probes off (default 60s)\n",
-	    "      --max-call-rate N    safety valve: when a target's allocation calls\n"
-	    "                           exceed N per second (100k, 2M ...), take its\n"
-	    "                           probes off for the --cool-down period (default off)\n",
-	    "  -h, --help               print this help\n"
-	    "      --version            print the version\n\nDURATION is",
+		"Usage: heaptrace [options] -p PID [-p PID...]\n",
+		"\n  -p, --pid PID            trace process PID (repeat for several)\n",
+		"  -r, --sample-rate BYTES  mean bytes between samples (default 524288;\n"
+		"                           1 records every allocation)\n",
+		"      --cool-down DURATION how long the valve keeps probes off (default 60s)\n",
+		"      --max-call-rate N    safety valve: when a target's allocation calls\n"
+		"                           exceed N per second (100k, 2M ...), take its\n"
+		"                           probes off for the --cool-down period (default off)\n",
+		"  -h, --help               print this help\n"
+		"      --version            print the version\n\nDURATION is",
 	};
 	char *text;
 	size_t i;

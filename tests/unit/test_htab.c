@@ -38,7 +38,7 @@ static struct item *put(struct htab *t, uint64_t hash, uint64_t key, uint32_t va
 	struct item *it = htab__insert(t, hash, &key, item_eq, &found);
 
 	if (it && !found)
-		*it = (struct item){key, value};
+		*it = (struct item){ key, value };
 	return it;
 }
 
@@ -133,7 +133,7 @@ static void test_many(void)
 		good = (htab__find(&t, mix64(i), &i, item_eq) != NULL) == !(i & 1);
 	ok(good, "after removals: the rest found, the removed not");
 	htab__clear(&t);
-	ok(htab__count(&t) == 0 && !htab__find(&t, mix64(2), &(uint64_t){2}, item_eq), "cleared");
+	ok(htab__count(&t) == 0 && !htab__find(&t, mix64(2), &(uint64_t){ 2 }, item_eq), "cleared");
 	htab__release(&t);
 }
 
@@ -187,7 +187,7 @@ static bool str_eq(const void *entry, const void *key, const void *ctx)
 /* The index-map use: entries are indices into the caller's array, eq reads it through ctx. */
 static void test_index_map(void)
 {
-	static const char *const strs[] = {"alpha", "beta", "gamma", "delta"};
+	static const char *const strs[] = { "alpha", "beta", "gamma", "delta" };
 	struct htab t;
 	uint32_t *e, i;
 	bool found, good = true;

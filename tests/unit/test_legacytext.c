@@ -23,14 +23,14 @@ static char *render(const struct pprof_builder *b, const struct legacy_stat *st,
 int main(void)
 {
 	struct pprof_frame leaf[2] = {
-	    {.function = "inlined", .file = "/src/a.c", .line = 7},
-	    {.function = "leaf_fn", .file = "/src/a.c", .line = 12},
+		{ .function = "inlined", .file = "/src/a.c", .line = 7 },
+		{ .function = "leaf_fn", .file = "/src/a.c", .line = 12 },
 	};
-	struct pprof_frame caller = {.function = "main", .file = "/src/m.c", .line = 3};
-	struct legacy_stat stats[] = {{"VmRSS", 4096}, {"Samples", 3}};
-	struct pprof_mapping_info mi = {.start = 0x1000, .limit = 0x9000, .file = "/bin/x"};
-	int64_t v1[4] = {4, 400, 1, 100}, r1[4] = {4, 400, 1, 100};
-	int64_t v2[4] = {2, 2000, 2, 2000}, r2[4] = {2, 2000, 2, 2000};
+	struct pprof_frame caller = { .function = "main", .file = "/src/m.c", .line = 3 };
+	struct legacy_stat stats[] = { { "VmRSS", 4096 }, { "Samples", 3 } };
+	struct pprof_mapping_info mi = { .start = 0x1000, .limit = 0x9000, .file = "/bin/x" };
+	int64_t v1[4] = { 4, 400, 1, 100 }, r1[4] = { 4, 400, 1, 100 };
+	int64_t v2[4] = { 2, 2000, 2, 2000 }, r2[4] = { 2, 2000, 2, 2000 };
 	int64_t rc, rb;
 	struct pprof_builder *b, *c;
 	uint64_t s1[2], s2[1];
@@ -85,7 +85,7 @@ int main(void)
 	b = pprof__new(4096, 0, 0);
 	s2[0] = (uint64_t)pprof__add_location(b, 0x10, 0, NULL, 0);
 	{
-		int64_t v[4] = {0, 0, 0, 0};
+		int64_t v[4] = { 0, 0, 0, 0 };
 		int64_t raw_c, raw_b;
 
 		/* 10 objects of 4096 bytes sampled at rate 4096: unbiased, then back. */

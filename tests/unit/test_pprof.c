@@ -34,7 +34,7 @@ static Profile *read_profile(const char *path)
 	unsigned char *out = NULL, *p;
 	size_t out_len = 0, out_cap = 0;
 	Profile *prof = NULL;
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	FILE *f;
 	int ret = Z_OK;
 
@@ -155,44 +155,46 @@ static char *path_in_tmp(const char *name)
 static struct pprof_builder *build_small(int64_t ids[8])
 {
 	const struct pprof_mapping_info exe = {
-	    .start = 0x400000,
-	    .limit = 0x500000,
-	    .offset = 0,
-	    .file = "/usr/bin/heaptrace-test-exe",
-	    .build_id = "0123456789abcdef",
-	    .has_functions = true,
-	    .has_filenames = true,
-	    .has_line_numbers = true,
-	    .has_inline_frames = true,
+		.start = 0x400000,
+		.limit = 0x500000,
+		.offset = 0,
+		.file = "/usr/bin/heaptrace-test-exe",
+		.build_id = "0123456789abcdef",
+		.has_functions = true,
+		.has_filenames = true,
+		.has_line_numbers = true,
+		.has_inline_frames = true,
 	};
 	const struct pprof_mapping_info lib = {
-	    .start = 0x7f0000000000,
-	    .limit = 0x7f0000100000,
-	    .offset = 0x1000,
-	    .file = "/usr/lib/libheaptrace-test.so",
-	    .build_id = NULL,
-	    .has_functions = true,
+		.start = 0x7f0000000000,
+		.limit = 0x7f0000100000,
+		.offset = 0x1000,
+		.file = "/usr/lib/libheaptrace-test.so",
+		.build_id = NULL,
+		.has_functions = true,
 	};
 	const struct pprof_frame inlined[] = {
-	    {.function = "ht_inner", .file = "a.c", .start_line = 10, .line = 12},
-	    {.function = "ht_outer",
-	     .system_name = "_Z8ht_outerv",
-	     .file = "a.c",
-	     .start_line = 20,
-	     .line = 25},
+		{ .function = "ht_inner", .file = "a.c", .start_line = 10, .line = 12 },
+		{ .function = "ht_outer",
+		  .system_name = "_Z8ht_outerv",
+		  .file = "a.c",
+		  .start_line = 20,
+		  .line = 25 },
 	};
 	const struct pprof_frame outer_again[] = {
-	    {.function = "ht_outer",
-	     .system_name = "_Z8ht_outerv",
-	     .file = "a.c",
-	     .start_line = 20,
-	     .line = 30},
+		{ .function = "ht_outer",
+		  .system_name = "_Z8ht_outerv",
+		  .file = "a.c",
+		  .start_line = 20,
+		  .line = 30 },
 	};
 	const struct pprof_frame libfn[] = {
-	    {.function = "ht_lib_alloc", .file = "lib.c", .line = 7},
-	    {.function = NULL, .file = NULL}, /* carries nothing: dropped */
+		{ .function = "ht_lib_alloc", .file = "lib.c", .line = 7 },
+		{ .function = NULL, .file = NULL }, /* carries nothing: dropped */
 	};
-	const struct pprof_frame main_fn[] = {{.function = "main", .file = "main.c", .line = 3}};
+	const struct pprof_frame main_fn[] = {
+		{ .function = "main", .file = "main.c", .line = 3 }
+	};
 	struct pprof_builder *b;
 	int64_t id;
 
@@ -223,13 +225,13 @@ static struct pprof_builder *build_small(int64_t ids[8])
 	ok(pprof__add_location(b, 0x1, 3, NULL, 0) == -EINVAL, "unknown mapping id is -EINVAL");
 
 	{
-		const uint64_t st1[] = {ids[2], ids[5]};
-		const uint64_t st2[] = {ids[4], ids[3], ids[5]};
-		const uint64_t st3[] = {ids[6]};
-		const uint64_t bad[] = {ids[2], 99};
-		const int64_t v1[] = {10, 1000, 4, 400};
-		const int64_t v2[] = {3, 96, 3, 96};
-		const int64_t v3[] = {1, 8, 0, 0};
+		const uint64_t st1[] = { ids[2], ids[5] };
+		const uint64_t st2[] = { ids[4], ids[3], ids[5] };
+		const uint64_t st3[] = { ids[6] };
+		const uint64_t bad[] = { ids[2], 99 };
+		const int64_t v1[] = { 10, 1000, 4, 400 };
+		const int64_t v2[] = { 3, 96, 3, 96 };
+		const int64_t v3[] = { 1, 8, 0, 0 };
 
 		ok(pprof__add_sample(b, st1, 2, v1, 100) == 0, "add sample 1");
 		ok(pprof__add_sample(b, st2, 3, v2, 32) == 0, "add sample 2");
@@ -247,9 +249,9 @@ static void test_small(void)
 	const Perftools__Profiles__Location *l;
 	const Perftools__Profiles__Function *f;
 	const Perftools__Profiles__Mapping *m;
-	static const char *const types[] = {"alloc_objects", "alloc_space", "inuse_objects",
-					    "inuse_space"};
-	static const char *const units[] = {"count", "bytes", "count", "bytes"};
+	static const char *const types[] = { "alloc_objects", "alloc_space", "inuse_objects",
+					     "inuse_space" };
+	static const char *const units[] = { "count", "bytes", "count", "bytes" };
 	const char *path = path_in_tmp("small.pb.gz");
 	struct pprof_builder *b;
 	struct stat st;
@@ -381,7 +383,7 @@ static void test_errors(void)
 	FILE *f;
 	int err;
 
-	ok(pprof__add_sample(NULL, NULL, 0, (int64_t[4]){0}, 0) == -EINVAL, "NULL builder");
+	ok(pprof__add_sample(NULL, NULL, 0, (int64_t[4]){ 0 }, 0) == -EINVAL, "NULL builder");
 	pprof__free(NULL);
 	ok(1, "pprof__free(NULL) is a no-op");
 
@@ -455,8 +457,9 @@ static void test_go_pprof(void)
 static void test_many(void)
 {
 	const char *path = path_in_tmp("many.pb.gz");
-	const struct pprof_mapping_info exe = {
-	    .start = 0x400000, .limit = 0x40000000, .file = "exe"};
+	const struct pprof_mapping_info exe = { .start = 0x400000,
+						.limit = 0x40000000,
+						.file = "exe" };
 	struct pprof_builder *b;
 	int64_t map, root, id, sum = 0, want = 0;
 	bool good = true;
@@ -469,12 +472,12 @@ static void test_many(void)
 	if (!b)
 		return;
 	map = pprof__add_mapping(b, &exe);
-	root = pprof__add_location(b, 0x400000, map,
-				   &(struct pprof_frame){.function = "main", .file = "main.c"}, 1);
+	root = pprof__add_location(
+	    b, 0x400000, map, &(struct pprof_frame){ .function = "main", .file = "main.c" }, 1);
 	for (i = 0; i < NR_MANY && good; i++) {
-		struct pprof_frame fr = {.function = name, .file = "gen.c", .line = (int64_t)i};
+		struct pprof_frame fr = { .function = name, .file = "gen.c", .line = (int64_t)i };
 		uint64_t stack[2];
-		int64_t v[4] = {1, (int64_t)i + 1, i % 2, i % 2 ? (int64_t)i + 1 : 0};
+		int64_t v[4] = { 1, (int64_t)i + 1, i % 2, i % 2 ? (int64_t)i + 1 : 0 };
 
 		snprintf(name, sizeof(name), "fn_%zu", i);
 		id = pprof__add_location(b, 0x400010 + i * 4, map, &fr, 1);

@@ -31,7 +31,7 @@ static int sum(const struct ht_agg_val *v, const struct ht_stack *st, void *ctx)
 
 static struct totals totals_of(struct sample_store *s)
 {
-	struct totals t = {0};
+	struct totals t = { 0 };
 
 	samples__for_each(s, sum, &t);
 	return t;
@@ -40,7 +40,7 @@ static struct totals totals_of(struct sample_store *s)
 static void test_lifecycle(void)
 {
 	struct sample_store *s = samples__new(16, 16);
-	uint64_t a[] = {0x1000, 0x2000, 0x3000}, b[] = {0x1000, 0x2000, 0x4000};
+	uint64_t a[] = { 0x1000, 0x2000, 0x3000 }, b[] = { 0x1000, 0x2000, 0x4000 };
 	struct totals t;
 
 	ok(s != NULL, "store created");
@@ -92,7 +92,7 @@ static void test_churn(void)
 {
 	enum { N = 20000, LIVE = 500 };
 	struct sample_store *s = samples__new(64, LIVE + 1);
-	uint64_t pcs[2] = {0x10, 0x20}, seq;
+	uint64_t pcs[2] = { 0x10, 0x20 }, seq;
 	int bad = 0;
 	struct totals t;
 
@@ -119,7 +119,7 @@ static void test_churn(void)
 static void test_depth_cap(void)
 {
 	struct sample_store *s = samples__new(4, 4);
-	uint64_t pcs[HT_MAX_STACK_DEPTH + 5] = {0};
+	uint64_t pcs[HT_MAX_STACK_DEPTH + 5] = { 0 };
 	struct totals t;
 	int i;
 
@@ -137,7 +137,7 @@ static void test_inherit(void)
 {
 	struct sample_store *p = samples__new(16, 16), *c = samples__new(16, 16);
 	struct sample_store *small = samples__new(16, 1);
-	uint64_t a[] = {0x1000, 0x2000}, b[] = {0x1000, 0x3000};
+	uint64_t a[] = { 0x1000, 0x2000 }, b[] = { 0x1000, 0x3000 };
 	struct totals t;
 
 	samples__add_stack(p, 7, 1, a, 2);

@@ -23,7 +23,7 @@ static uint32_t rng_u32(void)
 
 static void test_log2(void)
 {
-	static const uint32_t xs[] = {1, 2, 3, 5, 1000, 65535, 65536, 123456789, 0xffffffffu};
+	static const uint32_t xs[] = { 1, 2, 3, 5, 1000, 65535, 65536, 123456789, 0xffffffffu };
 	double worst = 0;
 	size_t i;
 
@@ -66,11 +66,11 @@ static void test_budget_mean(uint64_t rate)
  */
 static void test_sampling_probability(void)
 {
-	static const uint64_t sizes[] = {64, 4096, 65536, 524288, 2097152};
+	static const uint64_t sizes[] = { 64, 4096, 65536, 524288, 2097152 };
 	const uint64_t rate = 524288;
 	const int per_size = 60000;
 	uint64_t budget = ht_next_sample_budget(rng_u32(), rate);
-	int sampled[5] = {0}, i, k;
+	int sampled[5] = { 0 }, i, k;
 
 	for (i = 0; i < per_size; i++) {
 		for (k = 0; k < 5; k++) {

@@ -249,13 +249,13 @@ static void test_demangle(struct symbolizer *s)
 
 static void test_special(struct symbolizer *s, const struct procmaps *pm)
 {
-	struct procmap anon = {.start = 0x10000, .end = 0x20000, .perms = "rw-p", .path = ""};
-	struct procmap gone = {.start = 0x10000,
-			       .end = 0x20000,
-			       .perms = "r-xp",
-			       .dev_major = 8,
-			       .inode = 123456789,
-			       .path = "/nonexistent/libnothing.so.1"};
+	struct procmap anon = { .start = 0x10000, .end = 0x20000, .perms = "rw-p", .path = "" };
+	struct procmap gone = { .start = 0x10000,
+				.end = 0x20000,
+				.perms = "r-xp",
+				.dev_major = 8,
+				.inode = 123456789,
+				.path = "/nonexistent/libnothing.so.1" };
 	const struct procmap *vdso = NULL;
 	struct sym_object_info info;
 	struct sym_frame f[MAX];

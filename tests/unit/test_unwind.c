@@ -112,7 +112,7 @@ __attribute__((noipa)) int cmp_int(const void *a, const void *b)
 
 __attribute__((noipa)) void sort_and_capture(struct sample *s)
 {
-	int v[] = {3, 1, 2};
+	int v[] = { 3, 1, 2 };
 
 	cmp_sample = s;
 	qsort(v, 3, sizeof(v[0]), cmp_int);

@@ -482,7 +482,7 @@ static __u64 call_slot_calls(struct loader *l, pid_t pid, bool release)
 		calls += per_cpu[i].calls;
 		held = true;
 		if (release)
-			per_cpu[i] = (struct ht_call_count){0};
+			per_cpu[i] = (struct ht_call_count){ 0 };
 	}
 	if (release && held)
 		bpf_map__update_elem(l->skel->maps.call_counts, &key, sizeof(key), per_cpu,
@@ -541,7 +541,7 @@ int loader__remove_target(struct loader *l, pid_t pid)
 
 	drop_links_of(l, pid);
 	bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
-	delete_data(l, &(struct pidset){.pids = &pid, .nr = 1});
+	delete_data(l, &(struct pidset){ .pids = &pid, .nr = 1 });
 	return 0;
 }
 
@@ -571,7 +571,7 @@ size_t loader__nr_retired(const struct loader *l)
 
 void loader__purge(struct loader *l)
 {
-	struct pidset set = {.pids = l->retired, .nr = l->nr_retired};
+	struct pidset set = { .pids = l->retired, .nr = l->nr_retired };
 	size_t i;
 
 	if (!l->nr_retired)

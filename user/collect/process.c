@@ -89,14 +89,14 @@ static void handle_stack(struct process *p, const struct ht_stack_event *ev, siz
 {
 	uint64_t pcs[HT_MAX_STACK_DEPTH];
 	struct unwind_regs regs = {
-	    .ip = ev->regs.ip,
-	    .sp = ev->regs.sp,
-	    .bp = ev->regs.bp,
-	    .bx = ev->regs.bx,
-	    .r12 = ev->regs.r12,
-	    .r13 = ev->regs.r13,
-	    .r14 = ev->regs.r14,
-	    .r15 = ev->regs.r15,
+		.ip = ev->regs.ip,
+		.sp = ev->regs.sp,
+		.bp = ev->regs.bp,
+		.bx = ev->regs.bx,
+		.r12 = ev->regs.r12,
+		.r13 = ev->regs.r13,
+		.r14 = ev->regs.r14,
+		.r15 = ev->regs.r15,
 	};
 	size_t len = ev->stack_len;
 	int n, truncated = 0;

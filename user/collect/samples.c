@@ -77,7 +77,7 @@ struct sample_store *samples__new(uint32_t max_stacks, uint32_t max_seqs)
 static uint32_t intern_stack(struct sample_store *s, uint32_t tgid, const uint64_t *pcs, uint32_t n,
 			     int *err)
 {
-	struct stack_key key = {tgid, n, pcs};
+	struct stack_key key = { tgid, n, pcs };
 	uint64_t h = hash_u64s(mix64(tgid + 0x9e3779b97f4a7c15ull), pcs, n);
 	struct stack_entry *e;
 	uint32_t *idx;
@@ -130,7 +130,7 @@ static struct seq_slot *add_seq(struct sample_store *s, uint64_t seq, uint32_t s
 	struct seq_slot *slot = htab__insert(&s->seqs, mix64(seq), &seq, seq_eq, NULL);
 
 	if (slot)
-		*slot = (struct seq_slot){.seq = seq, .stack = stack};
+		*slot = (struct seq_slot){ .seq = seq, .stack = stack };
 	return slot;
 }
 

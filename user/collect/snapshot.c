@@ -52,10 +52,10 @@ static int add_entry(const struct ht_agg_val *v, const struct ht_stack *st, void
 		return -ENOMEM;
 	memcpy(s->frames + s->nframes, st->frames, depth * sizeof(*s->frames));
 	s->entries[s->len++] = (struct snap_entry){
-	    .val = *v,
-	    .hash = hash_frames(s->frames + s->nframes, depth),
-	    .frame_pos = s->nframes,
-	    .depth = depth,
+		.val = *v,
+		.hash = hash_frames(s->frames + s->nframes, depth),
+		.frame_pos = s->nframes,
+		.depth = depth,
 	};
 	s->nframes += depth;
 	return 0;

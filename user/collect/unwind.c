@@ -152,7 +152,7 @@ static int open_mapped(pid_t pid, const struct procmap *m)
 static int load_bias(int fd, const struct procmap *m, uint64_t *bias)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	GElf_Phdr ph, best = {0};
+	GElf_Phdr ph, best = { 0 };
 	bool found = false;
 	GElf_Ehdr eh;
 	size_t i, phnum;
@@ -195,7 +195,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 		    char **file_name, Elf **elfp)
 {
 	struct unwinder *u = *userdata;
-	struct procmap m = {.path = (char *)modname};
+	struct procmap m = { .path = (char *)modname };
 	int fd;
 
 	(void)mod;
@@ -211,9 +211,9 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 }
 
 static const Dwfl_Callbacks dwfl_callbacks = {
-    .find_elf = find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
+	.find_elf = find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
 };
 
 /* The unwinder is a process with one thread, the current sample. */
@@ -257,8 +257,8 @@ static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	struct unwinder *u = arg;
 	const struct unwind_regs *r = u->regs;
-	Dwarf_Word bx = r->bx, bp_sp[2] = {r->bp, r->sp},
-		   r12_15[4] = {r->r12, r->r13, r->r14, r->r15};
+	Dwarf_Word bx = r->bx, bp_sp[2] = { r->bp, r->sp },
+		   r12_15[4] = { r->r12, r->r13, r->r14, r->r15 };
 
 	if (!dwfl_thread_state_registers(thread, DW_X86_64_RBX, 1, &bx) ||
 	    !dwfl_thread_state_registers(thread, DW_X86_64_RBP, 2, bp_sp) ||
@@ -276,10 +276,10 @@ static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
 }
 
 static const Dwfl_Thread_Callbacks thread_callbacks = {
-    .next_thread = next_thread,
-    .get_thread = get_thread,
-    .memory_read = memory_read,
-    .set_initial_registers = set_initial_registers,
+	.next_thread = next_thread,
+	.get_thread = get_thread,
+	.memory_read = memory_read,
+	.set_initial_registers = set_initial_registers,
 };
 
 /* The module of `t` for this file that is loaded around `m`, or NULL. */
@@ -344,7 +344,7 @@ static int report_file(struct unwinder *u, const struct procmap *m, struct unw_m
  */
 static int report_maps(struct unwinder *u, const struct procmaps *maps, struct unw_table *old)
 {
-	struct unw_table t = {0};
+	struct unw_table t = { 0 };
 	size_t i;
 	int err = 0;
 
@@ -612,8 +612,10 @@ static bool saved_at(Dwarf_Frame *frame, int regno, int16_t *off)
 static void make_rule(struct unwinder *u, uint64_t addr, struct unw_rule *r)
 {
 	static const int dwarf_regs[NR_REGS] = {
-	    [R_BP] = DW_X86_64_RBP,	 [R_BX] = DW_X86_64_RBX,      [R_R12] = DW_X86_64_R12,
-	    [R_R13] = DW_X86_64_R12 + 1, [R_R14] = DW_X86_64_R12 + 2, [R_R15] = DW_X86_64_R12 + 3};
+		[R_BP] = DW_X86_64_RBP,	     [R_BX] = DW_X86_64_RBX,
+		[R_R12] = DW_X86_64_R12,     [R_R13] = DW_X86_64_R12 + 1,
+		[R_R14] = DW_X86_64_R12 + 2, [R_R15] = DW_X86_64_R12 + 3
+	};
 	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, addr);
 	Dwarf_Frame *frame = NULL;
 	Dwarf_Addr bias;
@@ -692,9 +694,9 @@ static bool read_word(const struct walk_mem *m, uint64_t addr, uint64_t *out)
 static int fast_walk(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
 		     size_t stack_len, uint64_t *pcs, int max, int *truncated)
 {
-	const struct walk_mem mem = {.sp = regs->sp, .stack = stack, .len = stack_len};
-	uint64_t v[NR_REGS] = {regs->sp,  regs->bp,  regs->bx, regs->r12,
-			       regs->r13, regs->r14, regs->r15};
+	const struct walk_mem mem = { .sp = regs->sp, .stack = stack, .len = stack_len };
+	uint64_t v[NR_REGS] = { regs->sp,  regs->bp,  regs->bx, regs->r12,
+				regs->r13, regs->r14, regs->r15 };
 	unsigned known = (1u << NR_REGS) - 1; /* which of v[] hold the caller's values */
 	uint64_t pc = regs->ip, cfa, ra, nv[NR_REGS];
 	const struct unw_rule *r;
@@ -741,7 +743,7 @@ void unwinder__use_libdw_only(struct unwinder *u, bool on)
 int unwinder__unwind(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
 		     size_t stack_len, uint64_t *pcs, int max, int *truncated)
 {
-	struct walk w = {.u = u, .first_ip = regs->ip, .pcs = pcs, .max = max};
+	struct walk w = { .u = u, .first_ip = regs->ip, .pcs = pcs, .max = max };
 	int n;
 
 	*truncated = 0;

@@ -5,7 +5,7 @@
 
 void valve__init(struct valve *v, uint64_t max_rate, uint64_t cool_ns, uint64_t now_ns)
 {
-	*v = (struct valve){.max_rate = max_rate, .cool_ns = cool_ns, .window_start_ns = now_ns};
+	*v = (struct valve){ .max_rate = max_rate, .cool_ns = cool_ns, .window_start_ns = now_ns };
 }
 
 static void start_window(struct valve *v, uint64_t now_ns)

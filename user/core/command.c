@@ -51,7 +51,7 @@ static void child_main(char **argv, const sigset_t *blocked, int go_fd, int err_
 
 int command__start(char **argv, const sigset_t *blocked, struct command **out)
 {
-	int go[2] = {-1, -1}, errp[2] = {-1, -1};
+	int go[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct command *c;
 
 	c = calloc(1, sizeof(*c));

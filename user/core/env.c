@@ -80,10 +80,10 @@ struct env_option {
 
 /* Indexed by enum env_unwind: the index is what is stored. */
 static const char *const unwind_names[] = {
-    [ENV_UNWIND_AUTO] = "auto",
-    [ENV_UNWIND_FP] = "fp",
-    [ENV_UNWIND_DWARF] = "dwarf",
-    [ENV_UNWIND_DWARF + 1] = NULL,
+	[ENV_UNWIND_AUTO] = "auto",
+	[ENV_UNWIND_FP] = "fp",
+	[ENV_UNWIND_DWARF] = "dwarf",
+	[ENV_UNWIND_DWARF + 1] = NULL,
 };
 
 static int pid__apply(struct env *env, const char *value);
@@ -93,240 +93,240 @@ static int version__apply(struct env *env, const char *value);
 
 /* In --help order. */
 static const struct env_option options[] = {
-    {
-	.name = "pid",
-	.short_name = 'p',
-	.kind = OPT_CUSTOM,
-	.apply = pid__apply,
-	.invalid = "invalid PID '%s': give a process ID such as -p 1234",
-	.metavar = "PID",
-	.help = "trace process PID (repeat for several)",
-    },
-    {
-	.name = "interval",
-	.short_name = 'i',
-	.kind = OPT_DURATION,
-	FIELD(interval_ns),
-	.def = ENV_DEFAULT_INTERVAL_NS,
-	.invalid = "invalid interval '%s': use a duration such as 500ms, 30s or 5m",
-	.metavar = "DURATION",
-	.help = "write profiles this often (default 30s)",
-    },
-    {
-	.name = "output-dir",
-	.short_name = 'o',
-	.kind = OPT_STRING,
-	FIELD(output_dir),
-	.def_str = ".",
-	.metavar = "DIR",
-	.help = "write profiles into DIR (default .)",
-    },
-    {
-	.name = "sample-rate",
-	.short_name = 'r',
-	.kind = OPT_NUMBER,
-	FIELD(sample_rate),
-	.def = ENV_DEFAULT_SAMPLE_RATE,
-	.invalid = "invalid sample rate '%s': give a byte count of at least 1, such as 524288 "
-		   "or 512k",
-	.metavar = "BYTES",
-	.help = "mean bytes between samples (default 524288;\n"
-		"1 records every allocation)",
-    },
-    {
-	.name = "duration",
-	.short_name = 'd',
-	.kind = OPT_DURATION,
-	FIELD(duration_ns),
-	.invalid = "invalid duration '%s': use a duration such as 500ms, 30s or 5m",
-	.metavar = "DURATION",
-	.help = "stop after DURATION, writing a final profile",
-    },
-    {
-	.name = "cgroup",
-	.kind = OPT_STRING,
-	FIELD(cgroup),
-	.metavar = "PATH",
-	.help = "system-wide: only processes in this cgroup v2\n"
-		"directory (/sys/fs/cgroup/...) and below",
-    },
-    {
-	.name = "comm",
-	.kind = OPT_STRING,
-	FIELD(comm),
-	/* The kernel keeps 15 bytes of a name: a longer one could never match. */
-	.min = 1,
-	.max = 15,
-	.invalid = "invalid --comm '%s': give a process name of 1 to 15 bytes, as "
-		   "/proc/PID/comm shows it",
-	.metavar = "NAME",
-	.help = "system-wide: only processes named NAME",
-    },
-    {
-	.name = "follow-forks",
-	.kind = OPT_FLAG,
-	FIELD(follow_forks),
-	.help = "also trace the processes traced ones fork",
-    },
-    {
-	.name = "max-processes",
-	.kind = OPT_NUMBER,
-	FIELD(max_processes),
-	.max = 65536,
-	.def = 1024,
-	.invalid = "invalid count '%s' for --max-processes: give a number from 1 to 65536",
-	.metavar = "N",
-	.help = "processes traced at once (default 1024)",
-    },
-    {
-	.name = "http",
-	.kind = OPT_CUSTOM,
-	.apply = http__apply,
-	.invalid = "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT, such as "
-		   "127.0.0.1:6060",
-	.metavar = "ADDR",
-	.help = "serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
-		"[IPV6]:PORT; a bare port is on 127.0.0.1)",
-    },
-    {
-	.name = "unwind",
-	.kind = OPT_CHOICE,
-	FIELD(unwind),
-	.choices = unwind_names,
-	.def = ENV_UNWIND_AUTO,
-	.invalid = "invalid unwind method '%s': use auto, fp or dwarf",
-	.metavar = "METHOD",
-	.help = "auto (default), fp (frame pointers, walked in the\n"
-		"kernel) or dwarf (call frame information)",
-    },
-    {
-	.name = "stack-size",
-	.kind = OPT_NUMBER,
-	FIELD(stack_copy_size),
-	/* The kernel copies whole 8-byte words; 32 KiB bounds the event size. */
-	.min = 64,
-	.max = 32768,
-	.multiple = 8,
-	.def = 16384,
-	.invalid = "invalid stack size '%s': give a multiple of 8 bytes from 64 to 32k",
-	.metavar = "BYTES",
-	.help = "user stack copied per sample for dwarf (default 16k,\n"
-		"at most 32k)",
-    },
-    {
-	.name = "ring-size",
-	.kind = OPT_NUMBER,
-	FIELD(ring_size),
-	.min = 65536,
-	.max = 1ull << 30,
-	.pow2 = true,
-	/* 0: chosen from the sample rate, see env__ring_size() */
-	.invalid = "invalid ring size '%s': give a power of two from 64k to 1g",
-	.metavar = "BYTES",
-	.help = "event buffer for dwarf (default 8m, 64m with -r 1)",
-    },
-    {
-	.name = "max-stacks",
-	.kind = OPT_NUMBER,
-	FIELD(max_stacks),
-	.def = 65536,
-	.invalid = "invalid count '%s' for --max-stacks: give a positive number",
-	.metavar = "N",
-	.help = "distinct stacks kept (default 65536)",
-    },
-    {
-	.name = "max-live",
-	.kind = OPT_NUMBER,
-	FIELD(max_live),
-	.def = 1048576,
-	.invalid = "invalid count '%s' for --max-live: give a positive number",
-	.metavar = "N",
-	.help = "live sampled blocks tracked (default 1048576)",
-    },
-    {
-	.name = "max-threads",
-	.kind = OPT_NUMBER,
-	FIELD(max_threads),
-	.def = 16384,
-	.invalid = "invalid count '%s' for --max-threads: give a positive number",
-	.metavar = "N",
-	.help = "threads inside an allocator at once (default 16384)",
-    },
-    {
-	.name = "max-call-rate",
-	.kind = OPT_RATE,
-	FIELD(max_call_rate),
-	/* 0: the safety valve is off */
-	.invalid = "invalid call rate '%s' for --max-call-rate: give calls per second, such as "
-		   "200000 or 200k",
-	.metavar = "N",
-	.help = "safety valve: when a target's allocation calls\n"
-		"exceed N per second (100k, 2M ...), take its\n"
-		"probes off for the --cool-down period (default off)",
-    },
-    {
-	.name = "cool-down",
-	.kind = OPT_DURATION,
-	FIELD(cool_down_ns),
-	.def = ENV_DEFAULT_COOL_DOWN_NS,
-	.invalid = "invalid duration '%s' for --cool-down: use a duration such as 10s or 5m",
-	.metavar = "DURATION",
-	.help = "how long the valve keeps probes off (default 60s)",
-    },
-    {
-	.name = "alloc-only",
-	.kind = OPT_FLAG,
-	FIELD(alloc_only),
-	.help = "probe allocations only, not free: half the traps;\n"
-		"in-use sample types are written as zero",
-    },
-    {
-	.name = "list-probes",
-	.kind = OPT_FLAG,
-	FIELD(list_probes),
-	.help = "print where each allocator entry point of the\n"
-		"targets would be probed, and why; then exit",
-    },
-    {
-	.name = "list-allocators",
-	.kind = OPT_FLAG,
-	FIELD(list_allocators),
-	.help = "print which objects serve each -p target's\n"
-		"allocations, and why; then exit",
-    },
-    {
-	.name = "probe-at-entry",
-	.kind = OPT_FLAG,
-	FIELD(probe_at_entry),
-	.help = "probe each entry point's first instruction instead\n"
-		"of the first one the kernel emulates (slower)",
-    },
-    {
-	.name = "verbose",
-	.short_name = 'v',
-	.kind = OPT_FLAG,
-	FIELD(verbose),
-	.help = "print libbpf's messages",
-    },
-    {
-	.name = "help",
-	.short_name = 'h',
-	.kind = OPT_CUSTOM,
-	.apply = help__apply,
-	.cli_only = true,
-	.help = "print this help",
-    },
-    {
-	.name = "version",
-	.kind = OPT_CUSTOM,
-	.apply = version__apply,
-	.cli_only = true,
-	.help = "print the version",
-    },
-    /* Benchmark only, undocumented: empty programs at the probe sites (docs/performance.md). */
-    {.name = "floor", .kind = OPT_FLAG, FIELD(floor)},
-    /* Tests and benchmark, undocumented: uprobe + uretprobe pairs even where sessions work. */
-    {.name = "no-session", .kind = OPT_FLAG, FIELD(no_session)},
+	{
+	    .name = "pid",
+	    .short_name = 'p',
+	    .kind = OPT_CUSTOM,
+	    .apply = pid__apply,
+	    .invalid = "invalid PID '%s': give a process ID such as -p 1234",
+	    .metavar = "PID",
+	    .help = "trace process PID (repeat for several)",
+	},
+	{
+	    .name = "interval",
+	    .short_name = 'i',
+	    .kind = OPT_DURATION,
+	    FIELD(interval_ns),
+	    .def = ENV_DEFAULT_INTERVAL_NS,
+	    .invalid = "invalid interval '%s': use a duration such as 500ms, 30s or 5m",
+	    .metavar = "DURATION",
+	    .help = "write profiles this often (default 30s)",
+	},
+	{
+	    .name = "output-dir",
+	    .short_name = 'o',
+	    .kind = OPT_STRING,
+	    FIELD(output_dir),
+	    .def_str = ".",
+	    .metavar = "DIR",
+	    .help = "write profiles into DIR (default .)",
+	},
+	{
+	    .name = "sample-rate",
+	    .short_name = 'r',
+	    .kind = OPT_NUMBER,
+	    FIELD(sample_rate),
+	    .def = ENV_DEFAULT_SAMPLE_RATE,
+	    .invalid = "invalid sample rate '%s': give a byte count of at least 1, such as 524288 "
+		       "or 512k",
+	    .metavar = "BYTES",
+	    .help = "mean bytes between samples (default 524288;\n"
+		    "1 records every allocation)",
+	},
+	{
+	    .name = "duration",
+	    .short_name = 'd',
+	    .kind = OPT_DURATION,
+	    FIELD(duration_ns),
+	    .invalid = "invalid duration '%s': use a duration such as 500ms, 30s or 5m",
+	    .metavar = "DURATION",
+	    .help = "stop after DURATION, writing a final profile",
+	},
+	{
+	    .name = "cgroup",
+	    .kind = OPT_STRING,
+	    FIELD(cgroup),
+	    .metavar = "PATH",
+	    .help = "system-wide: only processes in this cgroup v2\n"
+		    "directory (/sys/fs/cgroup/...) and below",
+	},
+	{
+	    .name = "comm",
+	    .kind = OPT_STRING,
+	    FIELD(comm),
+	    /* The kernel keeps 15 bytes of a name: a longer one could never match. */
+	    .min = 1,
+	    .max = 15,
+	    .invalid = "invalid --comm '%s': give a process name of 1 to 15 bytes, as "
+		       "/proc/PID/comm shows it",
+	    .metavar = "NAME",
+	    .help = "system-wide: only processes named NAME",
+	},
+	{
+	    .name = "follow-forks",
+	    .kind = OPT_FLAG,
+	    FIELD(follow_forks),
+	    .help = "also trace the processes traced ones fork",
+	},
+	{
+	    .name = "max-processes",
+	    .kind = OPT_NUMBER,
+	    FIELD(max_processes),
+	    .max = 65536,
+	    .def = 1024,
+	    .invalid = "invalid count '%s' for --max-processes: give a number from 1 to 65536",
+	    .metavar = "N",
+	    .help = "processes traced at once (default 1024)",
+	},
+	{
+	    .name = "http",
+	    .kind = OPT_CUSTOM,
+	    .apply = http__apply,
+	    .invalid = "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT, such as "
+		       "127.0.0.1:6060",
+	    .metavar = "ADDR",
+	    .help = "serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
+		    "[IPV6]:PORT; a bare port is on 127.0.0.1)",
+	},
+	{
+	    .name = "unwind",
+	    .kind = OPT_CHOICE,
+	    FIELD(unwind),
+	    .choices = unwind_names,
+	    .def = ENV_UNWIND_AUTO,
+	    .invalid = "invalid unwind method '%s': use auto, fp or dwarf",
+	    .metavar = "METHOD",
+	    .help = "auto (default), fp (frame pointers, walked in the\n"
+		    "kernel) or dwarf (call frame information)",
+	},
+	{
+	    .name = "stack-size",
+	    .kind = OPT_NUMBER,
+	    FIELD(stack_copy_size),
+	    /* The kernel copies whole 8-byte words; 32 KiB bounds the event size. */
+	    .min = 64,
+	    .max = 32768,
+	    .multiple = 8,
+	    .def = 16384,
+	    .invalid = "invalid stack size '%s': give a multiple of 8 bytes from 64 to 32k",
+	    .metavar = "BYTES",
+	    .help = "user stack copied per sample for dwarf (default 16k,\n"
+		    "at most 32k)",
+	},
+	{
+	    .name = "ring-size",
+	    .kind = OPT_NUMBER,
+	    FIELD(ring_size),
+	    .min = 65536,
+	    .max = 1ull << 30,
+	    .pow2 = true,
+	    /* 0: chosen from the sample rate, see env__ring_size() */
+	    .invalid = "invalid ring size '%s': give a power of two from 64k to 1g",
+	    .metavar = "BYTES",
+	    .help = "event buffer for dwarf (default 8m, 64m with -r 1)",
+	},
+	{
+	    .name = "max-stacks",
+	    .kind = OPT_NUMBER,
+	    FIELD(max_stacks),
+	    .def = 65536,
+	    .invalid = "invalid count '%s' for --max-stacks: give a positive number",
+	    .metavar = "N",
+	    .help = "distinct stacks kept (default 65536)",
+	},
+	{
+	    .name = "max-live",
+	    .kind = OPT_NUMBER,
+	    FIELD(max_live),
+	    .def = 1048576,
+	    .invalid = "invalid count '%s' for --max-live: give a positive number",
+	    .metavar = "N",
+	    .help = "live sampled blocks tracked (default 1048576)",
+	},
+	{
+	    .name = "max-threads",
+	    .kind = OPT_NUMBER,
+	    FIELD(max_threads),
+	    .def = 16384,
+	    .invalid = "invalid count '%s' for --max-threads: give a positive number",
+	    .metavar = "N",
+	    .help = "threads inside an allocator at once (default 16384)",
+	},
+	{
+	    .name = "max-call-rate",
+	    .kind = OPT_RATE,
+	    FIELD(max_call_rate),
+	    /* 0: the safety valve is off */
+	    .invalid = "invalid call rate '%s' for --max-call-rate: give calls per second, such as "
+		       "200000 or 200k",
+	    .metavar = "N",
+	    .help = "safety valve: when a target's allocation calls\n"
+		    "exceed N per second (100k, 2M ...), take its\n"
+		    "probes off for the --cool-down period (default off)",
+	},
+	{
+	    .name = "cool-down",
+	    .kind = OPT_DURATION,
+	    FIELD(cool_down_ns),
+	    .def = ENV_DEFAULT_COOL_DOWN_NS,
+	    .invalid = "invalid duration '%s' for --cool-down: use a duration such as 10s or 5m",
+	    .metavar = "DURATION",
+	    .help = "how long the valve keeps probes off (default 60s)",
+	},
+	{
+	    .name = "alloc-only",
+	    .kind = OPT_FLAG,
+	    FIELD(alloc_only),
+	    .help = "probe allocations only, not free: half the traps;\n"
+		    "in-use sample types are written as zero",
+	},
+	{
+	    .name = "list-probes",
+	    .kind = OPT_FLAG,
+	    FIELD(list_probes),
+	    .help = "print where each allocator entry point of the\n"
+		    "targets would be probed, and why; then exit",
+	},
+	{
+	    .name = "list-allocators",
+	    .kind = OPT_FLAG,
+	    FIELD(list_allocators),
+	    .help = "print which objects serve each -p target's\n"
+		    "allocations, and why; then exit",
+	},
+	{
+	    .name = "probe-at-entry",
+	    .kind = OPT_FLAG,
+	    FIELD(probe_at_entry),
+	    .help = "probe each entry point's first instruction instead\n"
+		    "of the first one the kernel emulates (slower)",
+	},
+	{
+	    .name = "verbose",
+	    .short_name = 'v',
+	    .kind = OPT_FLAG,
+	    FIELD(verbose),
+	    .help = "print libbpf's messages",
+	},
+	{
+	    .name = "help",
+	    .short_name = 'h',
+	    .kind = OPT_CUSTOM,
+	    .apply = help__apply,
+	    .cli_only = true,
+	    .help = "print this help",
+	},
+	{
+	    .name = "version",
+	    .kind = OPT_CUSTOM,
+	    .apply = version__apply,
+	    .cli_only = true,
+	    .help = "print the version",
+	},
+	/* Benchmark only, undocumented: empty programs at the probe sites (docs/performance.md). */
+	{ .name = "floor", .kind = OPT_FLAG, FIELD(floor) },
+	/* Tests and benchmark, undocumented: uprobe + uretprobe pairs even where sessions work. */
+	{ .name = "no-session", .kind = OPT_FLAG, FIELD(no_session) },
 };
 
 #define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -337,7 +337,8 @@ int env__parse_duration(const char *s, uint64_t *ns)
 		const char *unit;
 		double ns;
 	} units[] = {
-	    {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},
+		{ "ns", 1 },  { "us", 1e3 }, { "ms", 1e6 },
+		{ "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
 	};
 	char *end;
 	double v;
@@ -676,7 +677,7 @@ int env__set_option(struct env *env, const char *name, const char *value, char *
  */
 static void say_bad_option(int c, const char *arg, char *err, size_t errlen)
 {
-	char name[3] = {'-', (char)optopt, '\0'};
+	char name[3] = { '-', (char)optopt, '\0' };
 	const char *what = strncmp(arg, "--", 2) && optopt > ' ' && optopt < 127 ? name : arg;
 
 	snprintf(err, errlen,
@@ -713,15 +714,15 @@ static int getopt_spec__build(struct getopt_spec *spec)
 		if (VEC_RESERVE(spec->longopts, spec->cap, spec->nr + 2))
 			return -ENOMEM;
 		spec->longopts[spec->nr++] = (struct option){
-		    .name = opt->name,
-		    .has_arg = opt->metavar ? required_argument : no_argument,
-		    .val = option__getopt_val(i),
+			.name = opt->name,
+			.has_arg = opt->metavar ? required_argument : no_argument,
+			.val = option__getopt_val(i),
 		};
 		if (opt->short_name)
 			strbuf__addf(&spec->shortopts, "%c%s", opt->short_name,
 				     opt->metavar ? ":" : "");
 	}
-	spec->longopts[spec->nr] = (struct option){0};
+	spec->longopts[spec->nr] = (struct option){ 0 };
 	return spec->shortopts.failed ? -ENOMEM : 0;
 }
 

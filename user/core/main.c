@@ -9,7 +9,7 @@
 
 int main(int argc, char **argv)
 {
-	struct env env = {0};
+	struct env env = { 0 };
 	char err_msg[512];
 	int parsed, code;
 

@@ -144,10 +144,10 @@ static bool always(const struct env *env, int parsed)
 
 /* In order of precedence; a new mode is one line here and its run function. */
 static const struct mode modes[] = {
-    {"print", is_print, run_print},
-    {"--list-probes", is_list_probes, run_list_probes},
-    {"--list-allocators", is_list_allocators, run_list_allocators},
-    {"trace", always, trace__run},
+	{ "print", is_print, run_print },
+	{ "--list-probes", is_list_probes, run_list_probes },
+	{ "--list-allocators", is_list_allocators, run_list_allocators },
+	{ "trace", always, trace__run },
 };
 
 const struct mode *modes__select(const struct env *env, int parsed)

@@ -159,7 +159,7 @@ static int probe_object(struct sysscan *ss, pid_t pid, const struct alloc_object
 			o->failed = true;
 			return added;
 		}
-		o->sites[o->nr_sites++] = (struct probed_site){s->file_offset, s->entry};
+		o->sites[o->nr_sites++] = (struct probed_site){ s->file_offset, s->entry };
 		added += n;
 	}
 	if (added)

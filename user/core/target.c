@@ -73,7 +73,7 @@ static int attach_object(struct target *t, struct loader *l, const struct alloc_
 /* Attaches every planned object and says in t->probed what went in. */
 static int attach_plan(struct target *t, struct loader *l, const struct alloc_plan *plan)
 {
-	struct strbuf objects = {0};
+	struct strbuf objects = { 0 };
 	int err = 0, probes = 0;
 	size_t i;
 
@@ -128,7 +128,7 @@ void target__announce(const struct target *t)
 
 bool target__exited(struct target *t)
 {
-	struct pollfd p = {.fd = t->pidfd, .events = POLLIN};
+	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
 
 	if (!t->proc.alive)
 		return true;

@@ -66,8 +66,8 @@ static int listen_http(struct tracer *tr)
 	if (!tr->env->http_addr)
 		return 0;
 	tr->serve = (struct serve_ctx){
-	    .opts = tr->popts,
-	    .procs = {serve_count, serve_at, serve_find, serve_note, tr},
+		.opts = tr->popts,
+		.procs = { serve_count, serve_at, serve_find, serve_note, tr },
 	};
 	err = http__listen(tr->env->http_addr, serve__handle, &tr->serve, &tr->http, msg,
 			   sizeof(msg));
@@ -79,24 +79,24 @@ static int listen_http(struct tracer *tr)
 static void loader_options(const struct env *env, struct loader_opts *o)
 {
 	*o = (struct loader_opts){
-	    .sample_rate = env->sample_rate,
-	    .max_targets = env->max_processes,
-	    .trace_all = env->system_wide,
-	    .follow_forks = env->follow_forks,
-	    .self = getpid(),
-	    .comm = env->comm,
-	    .cgroup_fd = -1,
-	    .max_stacks = env->max_stacks,
-	    .max_live = env->max_live,
-	    .max_threads = env->max_threads,
-	    .verbose = env->verbose,
-	    .unwind = env->unwind == ENV_UNWIND_FP ? HT_UNWIND_FP : HT_UNWIND_DWARF,
-	    .stack_copy_size = env->stack_copy_size,
-	    .ring_size = env__ring_size(env),
-	    .alloc_only = env->alloc_only,
-	    .probe_at_entry = env->probe_at_entry,
-	    .floor = env->floor,
-	    .no_session = env->no_session,
+		.sample_rate = env->sample_rate,
+		.max_targets = env->max_processes,
+		.trace_all = env->system_wide,
+		.follow_forks = env->follow_forks,
+		.self = getpid(),
+		.comm = env->comm,
+		.cgroup_fd = -1,
+		.max_stacks = env->max_stacks,
+		.max_live = env->max_live,
+		.max_threads = env->max_threads,
+		.verbose = env->verbose,
+		.unwind = env->unwind == ENV_UNWIND_FP ? HT_UNWIND_FP : HT_UNWIND_DWARF,
+		.stack_copy_size = env->stack_copy_size,
+		.ring_size = env__ring_size(env),
+		.alloc_only = env->alloc_only,
+		.probe_at_entry = env->probe_at_entry,
+		.floor = env->floor,
+		.no_session = env->no_session,
 	};
 }
 
@@ -171,8 +171,8 @@ static int setup_signals(struct tracer *tr)
 static int add_sinks(struct tracer *tr)
 {
 	struct filesink_opts fo = {
-	    .dir = tr->env->output_dir,
-	    .subsecond_names = tr->env->interval_ns < 1000000000ull,
+		.dir = tr->env->output_dir,
+		.subsecond_names = tr->env->interval_ns < 1000000000ull,
 	};
 	void *file = filesink__new(&fo), *status = statusline__new();
 
@@ -232,8 +232,8 @@ int tracer__new(const struct env *env, struct tracer **out)
 	tr->env = env;
 	tr->sigfd = -1;
 	tr->targets.max = env->max_processes;
-	tr->popts = (struct profile_opts){.sample_rate = env->sample_rate,
-					  .alloc_only = env->alloc_only};
+	tr->popts =
+	    (struct profile_opts){ .sample_rate = env->sample_rate, .alloc_only = env->alloc_only };
 	/* Calls between their stack and their return are tracked too: one per thread at most. */
 	tr->max_live = env->max_live + env->max_threads;
 	err = listen_http(tr);

@@ -34,13 +34,13 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 {
 	int64_t now = (int64_t)clock__real_ns();
 	struct profile_request r = {
-	    .loader = tr->loader,
-	    .symbolizer = tr->symbolizer,
-	    .opts = &tr->popts,
-	    .proc = &t->proc,
-	    .note = strbuf__str(&t->note),
-	    .time_ns = now,
-	    .duration_ns = now - (int64_t)t->proc.start_realtime_ns,
+		.loader = tr->loader,
+		.symbolizer = tr->symbolizer,
+		.opts = &tr->popts,
+		.proc = &t->proc,
+		.note = strbuf__str(&t->note),
+		.time_ns = now,
+		.duration_ns = now - (int64_t)t->proc.start_realtime_ns,
 	};
 	struct heap_snapshot *snap = NULL;
 	struct pprof_builder *b = NULL;
@@ -52,11 +52,11 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 		err = profile__build(&r, sum, &b);
 	}
 	if (!err)
-		err = sinks__write(tr->sinks, &(struct profile_output){.proc = &t->proc,
-								     .profile = b,
-								     .sum = sum,
-								     .time_ns = now,
-								     .final = final});
+		err = sinks__write(tr->sinks, &(struct profile_output){ .proc = &t->proc,
+									.profile = b,
+									.sum = sum,
+									.time_ns = now,
+									.final = final });
 	else
 		log_error("cannot build the profile of pid %d (%s): %s", t->proc.pid, t->proc.comm,
 			  strerror(-err));

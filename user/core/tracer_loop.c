@@ -16,8 +16,7 @@
 /* SIGCHLD of the command: its exit stop (write its profile while its maps exist) or its exec. */
 static void on_child(struct tracer *tr)
 {
-	enum command_state cs =
-	    tr->command ? command__handle_child(tr->command) : COMMAND_RUNNING;
+	enum command_state cs = tr->command ? command__handle_child(tr->command) : COMMAND_RUNNING;
 	ssize_t i;
 
 	if (cs != COMMAND_EXITING && cs != COMMAND_EXECED)

@@ -160,8 +160,7 @@ static struct target *adopt_target(struct tracer *tr, pid_t pid, bool attach)
  * sampled blocks. The ring buffer is in order, so the parent's store is
  * what it was at the fork.
  */
-static void inherit_samples(struct tracer *tr, struct target *child,
-			    const struct ht_proc_event *ev)
+static void inherit_samples(struct tracer *tr, struct target *child, const struct ht_proc_event *ev)
 {
 	struct target *parent = targets__find(&tr->targets, (pid_t)ev->parent_tgid);
 
@@ -222,10 +221,9 @@ static void wait_for_image(struct tracer *tr, pid_t pid, bool attach)
 {
 	if (VEC_RESERVE(tr->pending, tr->cap_pending, tr->nr_pending + 1))
 		return;
-	tr->pending[tr->nr_pending++] = (struct pending_exec){.pid = pid,
-							      .since_ns = clock__mono_ns(),
-							      .last_nr_maps = SIZE_MAX,
-							      .attach = attach};
+	tr->pending[tr->nr_pending++] = (struct pending_exec){
+		.pid = pid, .since_ns = clock__mono_ns(), .last_nr_maps = SIZE_MAX, .attach = attach
+	};
 	evloop__arm(tr->loop, tr->timer_settle, clock__mono_ns() + EXEC_SETTLE_NS);
 }
 

@@ -79,8 +79,8 @@ static const char *reason(int status)
 int http__listen(const char *addr, http_handler_fn fn, void *ctx, struct http_server **out,
 		 char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct addrinfo *ai = NULL;
@@ -181,7 +181,7 @@ size_t http__pollfds(struct http_server *s, struct pollfd *pfds)
 {
 	size_t i, n = 0;
 
-	pfds[n++] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+	pfds[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 	for (i = 0; i < HTTP_MAX_CONNS; i++) {
 		struct http_conn *c = s->conns[i];
 		short ev = 0;
@@ -200,7 +200,7 @@ size_t http__pollfds(struct http_server *s, struct pollfd *pfds)
 			ev = POLLOUT;
 			break;
 		}
-		pfds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
+		pfds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
 	}
 	return n;
 }
@@ -492,8 +492,8 @@ static void source_dispatch(void *ctx, const struct pollfd *fds, size_t n, uint6
 
 void http__as_source(struct http_server *s, struct evloop_source *src)
 {
-	*src = (struct evloop_source){.max_fds = HTTP_MAX_POLLFDS,
-				      .prepare = source_prepare,
-				      .dispatch = source_dispatch,
-				      .ctx = s};
+	*src = (struct evloop_source){ .max_fds = HTTP_MAX_POLLFDS,
+				       .prepare = source_prepare,
+				       .dispatch = source_dispatch,
+				       .ctx = s };
 }

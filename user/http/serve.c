@@ -151,10 +151,10 @@ static int sum_live(const struct ht_agg_val *v, const uint64_t *frames, uint32_t
 static int write_text(struct serve_ctx *ctx, struct process *t, const struct pprof_builder *b,
 		      const struct heap_snapshot *snap, FILE *f)
 {
-	static const char *const status[] = {"VmPeak",	"VmSize",  "VmHWM",  "VmRSS",
-					     "RssAnon", "RssFile", "VmData", "VmSwap"};
-	static const char *const rollup[] = {"Rss",	      "Pss",	   "Pss_Anon",
-					     "Private_Dirty", "Anonymous", "Swap"};
+	static const char *const status[] = { "VmPeak",	 "VmSize",  "VmHWM",  "VmRSS",
+					      "RssAnon", "RssFile", "VmData", "VmSwap" };
+	static const char *const rollup[] = { "Rss",	       "Pss",	    "Pss_Anon",
+					      "Private_Dirty", "Anonymous", "Swap" };
 	struct legacy_stat stats[32];
 	char labels[32][48], path[64], title[96];
 	struct ht_target counters = {};
@@ -167,15 +167,15 @@ static int write_text(struct serve_ctx *ctx, struct process *t, const struct ppr
 	n += read_kb(path, rollup, 6, stats + n, labels + n, "Smaps");
 	loader__target_stats(ctx->loader, t->pid, &counters);
 	snapshot__for_each(snap, sum_live, &live);
-	stats[n++] = (struct legacy_stat){"SampleRate", (int64_t)ctx->opts.sample_rate};
-	stats[n++] = (struct legacy_stat){"Samples", (int64_t)counters.samples};
-	stats[n++] = (struct legacy_stat){"TrackedFrees", (int64_t)counters.frees_tracked};
-	stats[n++] = (struct legacy_stat){"LiveTrackedBlocks", live};
-	stats[n++] = (struct legacy_stat){"Stacks", (int64_t)snapshot__len(snap)};
-	stats[n++] = (struct legacy_stat){"Lost",
-					  (int64_t)(profile__lost(&counters) + process__lost(t))};
+	stats[n++] = (struct legacy_stat){ "SampleRate", (int64_t)ctx->opts.sample_rate };
+	stats[n++] = (struct legacy_stat){ "Samples", (int64_t)counters.samples };
+	stats[n++] = (struct legacy_stat){ "TrackedFrees", (int64_t)counters.frees_tracked };
+	stats[n++] = (struct legacy_stat){ "LiveTrackedBlocks", live };
+	stats[n++] = (struct legacy_stat){ "Stacks", (int64_t)snapshot__len(snap) };
+	stats[n++] =
+	    (struct legacy_stat){ "Lost", (int64_t)(profile__lost(&counters) + process__lost(t)) };
 	if (t->store)
-		stats[n++] = (struct legacy_stat){"UnwindFailures", (int64_t)t->unwind_failures};
+		stats[n++] = (struct legacy_stat){ "UnwindFailures", (int64_t)t->unwind_failures };
 	snprintf(title, sizeof(title), "heaptrace.MemStats of pid %d (%s)", t->pid, t->comm);
 	return legacytext__write(f, b, title, stats, n);
 }
@@ -187,17 +187,17 @@ static void send_profile(struct serve_ctx *ctx, struct http_conn *c, struct proc
 {
 	int64_t now = (int64_t)clock__real_ns();
 	struct profile_request r = {
-	    .loader = ctx->loader,
-	    .symbolizer = ctx->symbolizer,
-	    .opts = &ctx->opts,
-	    .proc = t,
-	    .note = ctx->procs.note ? ctx->procs.note(ctx->procs.ctx, t) : NULL,
-	    .snap = snap,
-	    .base = base,
-	    .time_ns = now,
-	    .duration_ns =
-		base ? (int64_t)seconds * 1000000000 : now - (int64_t)t->start_realtime_ns,
-	    .default_alloc = allocs,
+		.loader = ctx->loader,
+		.symbolizer = ctx->symbolizer,
+		.opts = &ctx->opts,
+		.proc = t,
+		.note = ctx->procs.note ? ctx->procs.note(ctx->procs.ctx, t) : NULL,
+		.snap = snap,
+		.base = base,
+		.time_ns = now,
+		.duration_ns =
+		    base ? (int64_t)seconds * 1000000000 : now - (int64_t)t->start_realtime_ns,
+		.default_alloc = allocs,
 	};
 	struct pprof_builder *b = NULL;
 	struct profile_summary sum;
@@ -349,7 +349,8 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		return;
 	}
 	*p = (struct pending){
-	    .ctx = ctx, .pid = t->pid, .seconds = (int)seconds, .allocs = allocs, .p0 = snap};
+		.ctx = ctx, .pid = t->pid, .seconds = (int)seconds, .allocs = allocs, .p0 = snap
+	};
 	http__defer(c, clock__mono_ns() + (uint64_t)seconds * 1000000000ull, pending_fire,
 		    pending_drop, p);
 }

@@ -32,7 +32,7 @@
 struct serve_processes {
 	size_t (*count)(void *ctx);
 	struct process *(*at)(void *ctx, size_t i);
-	struct process *(*find)(void *ctx, pid_t pid); /* NULL: not traced */
+	struct process *(*find)(void *ctx, pid_t pid);		 /* NULL: not traced */
 	const char *(*note)(void *ctx, const struct process *p); /* its profiles' note, or NULL */
 	void *ctx;
 };

@@ -64,7 +64,8 @@ static int filesink_write(void *state, const struct profile_output *out)
 	 * rather than replace a profile someone may be diffing against.
 	 */
 	while (access(path, F_OK) == 0) {
-		struct timespec tick = {0, fs->o.subsecond_names ? 1000000 : 1000000000 - now.tv_nsec};
+		struct timespec tick = { 0, fs->o.subsecond_names ? 1000000
+								  : 1000000000 - now.tv_nsec };
 
 		uint64_t ns;
 
@@ -86,7 +87,7 @@ static int filesink_write(void *state, const struct profile_output *out)
 }
 
 const struct sink_ops filesink_ops = {
-    .name = "file",
-    .write = filesink_write,
-    .free = free,
+	.name = "file",
+	.write = filesink_write,
+	.free = free,
 };

@@ -21,10 +21,10 @@
 #include "output/pprof_impl.h"
 
 const struct pprof_sample_type pprof_sample_types[PPROF_NR_VALUES] = {
-    [PPROF_ALLOC_OBJECTS] = {"alloc_objects", "count"},
-    [PPROF_ALLOC_SPACE] = {"alloc_space", "bytes"},
-    [PPROF_INUSE_OBJECTS] = {"inuse_objects", "count"},
-    [PPROF_INUSE_SPACE] = {"inuse_space", "bytes"},
+	[PPROF_ALLOC_OBJECTS] = { "alloc_objects", "count" },
+	[PPROF_ALLOC_SPACE] = { "alloc_space", "bytes" },
+	[PPROF_INUSE_OBJECTS] = { "inuse_objects", "count" },
+	[PPROF_INUSE_SPACE] = { "inuse_space", "bytes" },
 };
 
 /* Table entries are uint32_t indices into the builder's arrays; ctx is the builder. */
@@ -169,9 +169,10 @@ int64_t pprof__add_mapping(struct pprof_builder *b, const struct pprof_mapping_i
 		return build_id;
 
 	k = (struct mapping_key){
-	    .start = m->start, .limit = m->limit, .offset = m->offset, .file = file};
+		.start = m->start, .limit = m->limit, .offset = m->offset, .file = file
+	};
 	e = htab__insert(&b->mapping_tab,
-			 hash_u64s(0, (const uint64_t[]){k.start, k.limit, k.offset, k.file}, 4),
+			 hash_u64s(0, (const uint64_t[]){ k.start, k.limit, k.offset, k.file }, 4),
 			 &k, mapping_eq, &found);
 	if (!e)
 		return -ENOMEM;
@@ -219,7 +220,8 @@ static int64_t add_function(struct pprof_builder *b, const struct pprof_frame *f
 		return k.filename;
 	k.start_line = fr->start_line;
 
-	hash = hash_u64s(0, (const uint64_t[]){k.name, k.system_name, k.filename, k.start_line}, 4);
+	hash =
+	    hash_u64s(0, (const uint64_t[]){ k.name, k.system_name, k.filename, k.start_line }, 4);
 	e = htab__insert(&b->function_tab, hash, &k, function_eq, &found);
 	if (!e)
 		return -ENOMEM;
@@ -267,7 +269,7 @@ static int add_lines(struct pprof_builder *b, const struct pprof_frame *frames, 
 int64_t pprof__add_location(struct pprof_builder *b, uint64_t address, uint64_t mapping_id,
 			    const struct pprof_frame *frames, size_t nframes)
 {
-	const uint64_t key[2] = {address, mapping_id};
+	const uint64_t key[2] = { address, mapping_id };
 	size_t saved_nlines;
 	uint64_t hash;
 	uint32_t *e;
@@ -297,10 +299,10 @@ int64_t pprof__add_location(struct pprof_builder *b, uint64_t address, uint64_t 
 	}
 	*e = b->nlocs;
 	b->locs[b->nlocs++] = (struct pprof_loc){
-	    .address = address,
-	    .mapping_id = mapping_id,
-	    .nlines = b->nlines - saved_nlines,
-	    .line_pos = saved_nlines,
+		.address = address,
+		.mapping_id = mapping_id,
+		.nlines = b->nlines - saved_nlines,
+		.line_pos = saved_nlines,
 	};
 	return b->nlocs;
 
@@ -311,7 +313,7 @@ cleanup:
 
 int64_t pprof__find_location(const struct pprof_builder *b, uint64_t address, uint64_t mapping_id)
 {
-	const uint64_t key[2] = {address, mapping_id};
+	const uint64_t key[2] = { address, mapping_id };
 	const uint32_t *e;
 
 	if (!b)
@@ -680,11 +682,11 @@ int pprof__location(const struct pprof_builder *b, uint64_t id, uint64_t *addres
 		const Perftools__Profiles__Function *f = &b->functions[ln->function_id - 1];
 
 		frames[i] = (struct pprof_frame){
-		    .function = pprof_str_or_null(b, f->name),
-		    .system_name = pprof_str_or_null(b, f->system_name),
-		    .file = pprof_str_or_null(b, f->filename),
-		    .start_line = f->start_line,
-		    .line = ln->line,
+			.function = pprof_str_or_null(b, f->name),
+			.system_name = pprof_str_or_null(b, f->system_name),
+			.file = pprof_str_or_null(b, f->filename),
+			.start_line = f->start_line,
+			.line = ln->line,
 		};
 	}
 	return (int)n;

@@ -112,15 +112,15 @@ static int load_mappings(struct pprof_builder *b, const Profile *p, uint64_t *ma
 	for (i = 0; i < p->n_mapping; i++) {
 		const Perftools__Profiles__Mapping *m = p->mapping[i];
 		struct pprof_mapping_info mi = {
-		    .start = m->memory_start,
-		    .limit = m->memory_limit,
-		    .offset = m->file_offset,
-		    .file = pb_string(p, m->filename),
-		    .build_id = pb_string(p, m->build_id),
-		    .has_functions = m->has_functions,
-		    .has_filenames = m->has_filenames,
-		    .has_line_numbers = m->has_line_numbers,
-		    .has_inline_frames = m->has_inline_frames,
+			.start = m->memory_start,
+			.limit = m->memory_limit,
+			.offset = m->file_offset,
+			.file = pb_string(p, m->filename),
+			.build_id = pb_string(p, m->build_id),
+			.has_functions = m->has_functions,
+			.has_filenames = m->has_filenames,
+			.has_line_numbers = m->has_line_numbers,
+			.has_inline_frames = m->has_inline_frames,
 		};
 		int64_t id;
 
@@ -151,7 +151,7 @@ static int load_locations(struct pprof_builder *b, const Profile *p, const uint6
 			const Perftools__Profiles__Function *f =
 			    k == (size_t)-1 ? NULL : p->function[k];
 
-			frames[j] = (struct pprof_frame){.line = l->line[j]->line};
+			frames[j] = (struct pprof_frame){ .line = l->line[j]->line };
 			if (f) {
 				frames[j].function = pb_string(p, f->name);
 				frames[j].system_name = pb_string(p, f->system_name);
@@ -316,15 +316,15 @@ static int merge_mappings(struct pprof_builder *dst, const struct pprof_builder 
 	for (i = 0; i < src->nmappings; i++) {
 		const Perftools__Profiles__Mapping *m = &src->mappings[i];
 		struct pprof_mapping_info mi = {
-		    .start = m->memory_start,
-		    .limit = m->memory_limit,
-		    .offset = m->file_offset,
-		    .file = src->strings[m->filename],
-		    .build_id = src->strings[m->build_id],
-		    .has_functions = m->has_functions,
-		    .has_filenames = m->has_filenames,
-		    .has_line_numbers = m->has_line_numbers,
-		    .has_inline_frames = m->has_inline_frames,
+			.start = m->memory_start,
+			.limit = m->memory_limit,
+			.offset = m->file_offset,
+			.file = src->strings[m->filename],
+			.build_id = src->strings[m->build_id],
+			.has_functions = m->has_functions,
+			.has_filenames = m->has_filenames,
+			.has_line_numbers = m->has_line_numbers,
+			.has_inline_frames = m->has_inline_frames,
 		};
 		int64_t id = pprof__add_mapping(dst, &mi);
 
@@ -351,11 +351,11 @@ static int merge_locations(struct pprof_builder *dst, const struct pprof_builder
 			    &src->functions[ln->function_id - 1];
 
 			frames[j] = (struct pprof_frame){
-			    .function = pprof_str_or_null(src, f->name),
-			    .system_name = pprof_str_or_null(src, f->system_name),
-			    .file = pprof_str_or_null(src, f->filename),
-			    .start_line = f->start_line,
-			    .line = ln->line,
+				.function = pprof_str_or_null(src, f->name),
+				.system_name = pprof_str_or_null(src, f->system_name),
+				.file = pprof_str_or_null(src, f->filename),
+				.start_line = f->start_line,
+				.line = ln->line,
 			};
 		}
 		pos += l->nlines;
@@ -376,9 +376,9 @@ static int index_samples(const struct pprof_builder *dst, struct htab *index)
 	if (htab__reserve(index, dst->nsamples))
 		return -ENOMEM;
 	for (i = 0; i < dst->nsamples; i++) {
-		struct pprof_sample_view key = {.location_ids =
-						    dst->loc_ids + dst->samples[i].loc_pos,
-						.n = dst->samples[i].nlocs};
+		struct pprof_sample_view key = { .location_ids =
+						     dst->loc_ids + dst->samples[i].loc_pos,
+						 .n = dst->samples[i].nlocs };
 		bool found;
 		uint32_t *e = htab__insert(index, stack_hash(key.location_ids, key.n), &key,
 					   sample_eq, &found);
@@ -402,7 +402,7 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 	for (i = 0; i < src->nsamples; i++) {
 		const struct pprof_sample *s = &src->samples[i];
 		int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
-		struct pprof_sample_view key = {.location_ids = stack, .n = s->nlocs};
+		struct pprof_sample_view key = { .location_ids = stack, .n = s->nlocs };
 		const uint32_t *e;
 
 		for (j = 0; j < s->nlocs; j++)

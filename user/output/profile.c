@@ -90,7 +90,7 @@ static int64_t location_id(struct build_ctx *c, uint64_t addr)
 
 	if (addr == HT_FRAME_TRUNCATED) {
 		/* Marks a stack cut at the depth limit: shown as a frame of its own. */
-		pf[0] = (struct pprof_frame){.function = "[truncated]"};
+		pf[0] = (struct pprof_frame){ .function = "[truncated]" };
 		return pprof__add_location(c->b, 0, 0, pf, 1);
 	}
 	m = procmaps__find(c->p->maps, addr);
@@ -232,13 +232,13 @@ static int add_comments(struct build_ctx *c, const struct profile_request *r)
 int profile__build(const struct profile_request *r, struct profile_summary *sum,
 		   struct pprof_builder **out)
 {
-	struct build_ctx c = {.s = r->symbolizer,
-			      .p = r->proc,
-			      .rate = r->opts->sample_rate,
-			      .sum = sum,
-			      .snap = r->snap,
-			      .base = r->base,
-			      .sign = 1};
+	struct build_ctx c = { .s = r->symbolizer,
+			       .p = r->proc,
+			       .rate = r->opts->sample_rate,
+			       .sum = sum,
+			       .snap = r->snap,
+			       .base = r->base,
+			       .sign = 1 };
 	struct ht_target counters = {};
 	int err;
 

@@ -28,7 +28,7 @@ int sinks__add(struct sinks *s, const struct sink_ops *ops, void *state)
 			ops->free(state);
 		return -ENOMEM;
 	}
-	s->items[s->nr++] = (struct sink){ops, state};
+	s->items[s->nr++] = (struct sink){ ops, state };
 	return 0;
 }
 

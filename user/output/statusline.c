@@ -28,7 +28,7 @@ void *statusline__new(void)
 
 void statusline__format_bytes(int64_t bytes, char *buf, size_t len)
 {
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	double v = (double)(bytes < 0 ? -bytes : bytes);
 	const char *sign = bytes < 0 ? "-" : "";
 	size_t u = 0;
@@ -53,7 +53,7 @@ static struct last_inuse *entry_of(struct statusline *sl, const struct process *
 			return &sl->items[i];
 	if (VEC_RESERVE(sl->items, sl->cap, sl->nr + 1))
 		return NULL;
-	sl->items[sl->nr] = (struct last_inuse){.pid = p->pid, .start_time = p->start_time};
+	sl->items[sl->nr] = (struct last_inuse){ .pid = p->pid, .start_time = p->start_time };
 	return &sl->items[sl->nr++];
 }
 
@@ -91,7 +91,7 @@ static void statusline_free(void *state)
 }
 
 const struct sink_ops statusline_ops = {
-    .name = "status line",
-    .write = statusline_write,
-    .free = statusline_free,
+	.name = "status line",
+	.write = statusline_write,
+	.free = statusline_free,
 };

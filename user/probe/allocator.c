@@ -27,7 +27,7 @@ static bool symbol_matches(const char *name, const char *symbol)
  */
 static bool find_function(Elf *elf, const char *symbol, uint64_t value, GElf_Sym *out)
 {
-	static const Elf64_Word types[] = {SHT_SYMTAB, SHT_DYNSYM};
+	static const Elf64_Word types[] = { SHT_SYMTAB, SHT_DYNSYM };
 	bool found_other = false;
 	GElf_Sym other;
 	size_t t, i;
@@ -106,10 +106,10 @@ unsigned int allocator__needs(enum ht_entry entry)
 {
 	/* By how many argument registers the program reads, from the first. */
 	static const unsigned int args[] = {
-	    0,
-	    PROBEPLACE_ARG1,
-	    PROBEPLACE_ARG1 | PROBEPLACE_ARG2,
-	    PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_ARG3,
+		0,
+		PROBEPLACE_ARG1,
+		PROBEPLACE_ARG1 | PROBEPLACE_ARG2,
+		PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_ARG3,
 	};
 
 	switch (entry) {

@@ -40,17 +40,26 @@ struct cat_name {
 	enum family fam;
 };
 
+/*
+ * jemalloc's names under a prefix ("je_", or Rust's "_rjem_"): one row per
+ * name, each row a whole initializer with its comma, so the list needs none
+ * after it.
+ */
 #define JE_NAMES(p)                                                                                \
-	{p "malloc", DISCOVER_MALLOC, FAM_JE}, {p "calloc", DISCOVER_CALLOC, FAM_JE},              \
-	    {p "realloc", DISCOVER_REALLOC, FAM_JE}, {p "free", DISCOVER_FREE, FAM_JE},            \
-	    {p "posix_memalign", DISCOVER_POSIX_MEMALIGN, FAM_JE},                                 \
-	    {p "aligned_alloc", DISCOVER_MEMALIGN, FAM_JE},                                        \
-	    {p "memalign", DISCOVER_MEMALIGN, FAM_JE}, {p "valloc", DISCOVER_VALLOC, FAM_JE},      \
-	    {p "mallocx", DISCOVER_MALLOCX, FAM_JE}, {p "rallocx", DISCOVER_RALLOCX, FAM_JE},      \
-	    {p "xallocx", DISCOVER_XALLOCX, FAM_JE}, {p "dallocx", DISCOVER_DALLOCX, FAM_JE},      \
-	{                                                                                          \
-		p "sdallocx", DISCOVER_SDALLOCX, FAM_JE                                            \
-	}
+	JE_NAME(p, "malloc", DISCOVER_MALLOC)                                                      \
+	JE_NAME(p, "calloc", DISCOVER_CALLOC)                                                      \
+	JE_NAME(p, "realloc", DISCOVER_REALLOC)                                                    \
+	JE_NAME(p, "free", DISCOVER_FREE)                                                          \
+	JE_NAME(p, "posix_memalign", DISCOVER_POSIX_MEMALIGN)                                      \
+	JE_NAME(p, "aligned_alloc", DISCOVER_MEMALIGN)                                             \
+	JE_NAME(p, "memalign", DISCOVER_MEMALIGN)                                                  \
+	JE_NAME(p, "valloc", DISCOVER_VALLOC)                                                      \
+	JE_NAME(p, "mallocx", DISCOVER_MALLOCX)                                                    \
+	JE_NAME(p, "rallocx", DISCOVER_RALLOCX)                                                    \
+	JE_NAME(p, "xallocx", DISCOVER_XALLOCX)                                                    \
+	JE_NAME(p, "dallocx", DISCOVER_DALLOCX)                                                    \
+	JE_NAME(p, "sdallocx", DISCOVER_SDALLOCX)
+#define JE_NAME(p, name, kind) { p name, kind, FAM_JE },
 
 /*
  * Every name that can be an allocator entry point. Order matters: of names
@@ -58,103 +67,105 @@ struct cat_name {
  * come first.
  */
 static const struct cat_name catalog[] = {
-    {"malloc", DISCOVER_MALLOC, FAM_STD},
-    {"calloc", DISCOVER_CALLOC, FAM_STD},
-    {"realloc", DISCOVER_REALLOC, FAM_STD},
-    {"reallocarray", DISCOVER_REALLOCARRAY, FAM_STD},
-    {"free", DISCOVER_FREE, FAM_STD},
-    {"posix_memalign", DISCOVER_POSIX_MEMALIGN, FAM_STD},
-    {"aligned_alloc", DISCOVER_MEMALIGN, FAM_STD},
-    {"memalign", DISCOVER_MEMALIGN, FAM_STD},
-    {"valloc", DISCOVER_VALLOC, FAM_STD},
-    {"pvalloc", DISCOVER_PVALLOC, FAM_STD},
-    {"free_sized", DISCOVER_SIZED_FREE, FAM_C23},
-    {"free_aligned_sized", DISCOVER_SIZED_FREE, FAM_C23},
-    /* jemalloc: the plain standard names are above; mallocx etc. only here. */
-    {"mallocx", DISCOVER_MALLOCX, FAM_JE},
-    {"rallocx", DISCOVER_RALLOCX, FAM_JE},
-    {"xallocx", DISCOVER_XALLOCX, FAM_JE},
-    {"dallocx", DISCOVER_DALLOCX, FAM_JE},
-    {"sdallocx", DISCOVER_SDALLOCX, FAM_JE},
-    JE_NAMES("je_"),
-    JE_NAMES("_rjem_"), /* Rust's tikv-jemallocator */
-    /* tcmalloc (gperftools) */
-    {"tc_malloc", DISCOVER_MALLOC, FAM_TC},
-    {"tc_malloc_skip_new_handler", DISCOVER_MALLOC, FAM_TC},
-    {"tc_calloc", DISCOVER_CALLOC, FAM_TC},
-    {"tc_realloc", DISCOVER_REALLOC, FAM_TC},
-    {"tc_memalign", DISCOVER_MEMALIGN, FAM_TC},
-    {"tc_posix_memalign", DISCOVER_POSIX_MEMALIGN, FAM_TC},
-    {"tc_valloc", DISCOVER_VALLOC, FAM_TC},
-    {"tc_pvalloc", DISCOVER_PVALLOC, FAM_TC},
-    {"tc_free", DISCOVER_FREE, FAM_TC},
-    {"tc_cfree", DISCOVER_FREE, FAM_TC},
-    {"tc_free_sized", DISCOVER_SIZED_FREE, FAM_TC},
-    {"tc_new", DISCOVER_NEW, FAM_TC},
-    {"tc_newarray", DISCOVER_NEW, FAM_TC},
-    {"tc_new_nothrow", DISCOVER_NEW, FAM_TC},
-    {"tc_newarray_nothrow", DISCOVER_NEW, FAM_TC},
-    {"tc_new_aligned", DISCOVER_NEW, FAM_TC},
-    {"tc_newarray_aligned", DISCOVER_NEW, FAM_TC},
-    {"tc_new_aligned_nothrow", DISCOVER_NEW, FAM_TC},
-    {"tc_newarray_aligned_nothrow", DISCOVER_NEW, FAM_TC},
-    {"tc_delete", DISCOVER_FREE, FAM_TC},
-    {"tc_deletearray", DISCOVER_FREE, FAM_TC},
-    {"tc_delete_nothrow", DISCOVER_FREE, FAM_TC},
-    {"tc_deletearray_nothrow", DISCOVER_FREE, FAM_TC},
-    {"tc_delete_aligned", DISCOVER_FREE, FAM_TC},
-    {"tc_deletearray_aligned", DISCOVER_FREE, FAM_TC},
-    {"tc_delete_aligned_nothrow", DISCOVER_FREE, FAM_TC},
-    {"tc_deletearray_aligned_nothrow", DISCOVER_FREE, FAM_TC},
-    {"tc_delete_sized", DISCOVER_SIZED_FREE, FAM_TC},
-    {"tc_deletearray_sized", DISCOVER_SIZED_FREE, FAM_TC},
-    {"tc_delete_sized_aligned", DISCOVER_SIZED_FREE, FAM_TC},
-    {"tc_deletearray_sized_aligned", DISCOVER_SIZED_FREE, FAM_TC},
-    /* mimalloc: size comes first in mi_malloc_aligned and mi_new_aligned. */
-    {"mi_malloc", DISCOVER_MALLOC, FAM_MI},
-    {"mi_zalloc", DISCOVER_MALLOC, FAM_MI},
-    {"mi_malloc_aligned", DISCOVER_MALLOC, FAM_MI},
-    {"mi_zalloc_aligned", DISCOVER_MALLOC, FAM_MI},
-    {"mi_calloc", DISCOVER_CALLOC, FAM_MI},
-    {"mi_realloc", DISCOVER_REALLOC, FAM_MI},
-    {"mi_reallocn", DISCOVER_REALLOCARRAY, FAM_MI},
-    {"mi_reallocarray", DISCOVER_REALLOCARRAY, FAM_MI},
-    {"mi_posix_memalign", DISCOVER_POSIX_MEMALIGN, FAM_MI},
-    {"mi_memalign", DISCOVER_MEMALIGN, FAM_MI},
-    {"mi_aligned_alloc", DISCOVER_MEMALIGN, FAM_MI},
-    {"mi_valloc", DISCOVER_VALLOC, FAM_MI},
-    {"mi_pvalloc", DISCOVER_PVALLOC, FAM_MI},
-    {"mi_new", DISCOVER_NEW, FAM_MI},
-    {"mi_new_nothrow", DISCOVER_NEW, FAM_MI},
-    {"mi_new_aligned", DISCOVER_NEW, FAM_MI},
-    {"mi_free", DISCOVER_FREE, FAM_MI},
-    {"mi_free_aligned", DISCOVER_FREE, FAM_MI},
-    {"mi_free_size", DISCOVER_SIZED_FREE, FAM_MI},
-    {"mi_free_size_aligned", DISCOVER_SIZED_FREE, FAM_MI},
-    /* C++ (Itanium ABI, size_t is 'm' on x86-64) */
-    {"_Znwm", DISCOVER_NEW, FAM_NEW},
-    {"_Znam", DISCOVER_NEW, FAM_NEW},
-    {"_ZnwmRKSt9nothrow_t", DISCOVER_NEW, FAM_NEW},
-    {"_ZnamRKSt9nothrow_t", DISCOVER_NEW, FAM_NEW},
-    {"_ZnwmSt11align_val_t", DISCOVER_NEW, FAM_NEW},
-    {"_ZnamSt11align_val_t", DISCOVER_NEW, FAM_NEW},
-    {"_ZnwmSt11align_val_tRKSt9nothrow_t", DISCOVER_NEW, FAM_NEW},
-    {"_ZnamSt11align_val_tRKSt9nothrow_t", DISCOVER_NEW, FAM_NEW},
-    {"_ZdlPv", DISCOVER_FREE, FAM_DELETE},
-    {"_ZdaPv", DISCOVER_FREE, FAM_DELETE},
-    {"_ZdlPvRKSt9nothrow_t", DISCOVER_FREE, FAM_DELETE},
-    {"_ZdaPvRKSt9nothrow_t", DISCOVER_FREE, FAM_DELETE},
-    {"_ZdlPvSt11align_val_t", DISCOVER_FREE, FAM_DELETE},
-    {"_ZdaPvSt11align_val_t", DISCOVER_FREE, FAM_DELETE},
-    {"_ZdlPvSt11align_val_tRKSt9nothrow_t", DISCOVER_FREE, FAM_DELETE},
-    {"_ZdaPvSt11align_val_tRKSt9nothrow_t", DISCOVER_FREE, FAM_DELETE},
-    {"_ZdlPvm", DISCOVER_SIZED_FREE, FAM_DELETE},
-    {"_ZdaPvm", DISCOVER_SIZED_FREE, FAM_DELETE},
-    {"_ZdlPvmSt11align_val_t", DISCOVER_SIZED_FREE, FAM_DELETE},
-    {"_ZdaPvmSt11align_val_t", DISCOVER_SIZED_FREE, FAM_DELETE},
-    /* glibc's malloc: tcmalloc also defines __libc_malloc, but not these. */
-    {"malloc_trim", DISCOVER_MALLOC, FAM_MARK},
-    {"mallinfo2", DISCOVER_MALLOC, FAM_MARK},
+	{ "malloc", DISCOVER_MALLOC, FAM_STD },
+	{ "calloc", DISCOVER_CALLOC, FAM_STD },
+	{ "realloc", DISCOVER_REALLOC, FAM_STD },
+	{ "reallocarray", DISCOVER_REALLOCARRAY, FAM_STD },
+	{ "free", DISCOVER_FREE, FAM_STD },
+	{ "posix_memalign", DISCOVER_POSIX_MEMALIGN, FAM_STD },
+	{ "aligned_alloc", DISCOVER_MEMALIGN, FAM_STD },
+	{ "memalign", DISCOVER_MEMALIGN, FAM_STD },
+	{ "valloc", DISCOVER_VALLOC, FAM_STD },
+	{ "pvalloc", DISCOVER_PVALLOC, FAM_STD },
+	{ "free_sized", DISCOVER_SIZED_FREE, FAM_C23 },
+	{ "free_aligned_sized", DISCOVER_SIZED_FREE, FAM_C23 },
+	/* jemalloc: the plain standard names are above; mallocx etc. only here. */
+	{ "mallocx", DISCOVER_MALLOCX, FAM_JE },
+	{ "rallocx", DISCOVER_RALLOCX, FAM_JE },
+	{ "xallocx", DISCOVER_XALLOCX, FAM_JE },
+	{ "dallocx", DISCOVER_DALLOCX, FAM_JE },
+	{ "sdallocx", DISCOVER_SDALLOCX, FAM_JE },
+	/* jemalloc built with a prefix */
+	JE_NAMES("je_")
+	/* Rust's tikv-jemallocator */
+	JE_NAMES("_rjem_")
+	/* tcmalloc (gperftools) */
+	{ "tc_malloc", DISCOVER_MALLOC, FAM_TC },
+	{ "tc_malloc_skip_new_handler", DISCOVER_MALLOC, FAM_TC },
+	{ "tc_calloc", DISCOVER_CALLOC, FAM_TC },
+	{ "tc_realloc", DISCOVER_REALLOC, FAM_TC },
+	{ "tc_memalign", DISCOVER_MEMALIGN, FAM_TC },
+	{ "tc_posix_memalign", DISCOVER_POSIX_MEMALIGN, FAM_TC },
+	{ "tc_valloc", DISCOVER_VALLOC, FAM_TC },
+	{ "tc_pvalloc", DISCOVER_PVALLOC, FAM_TC },
+	{ "tc_free", DISCOVER_FREE, FAM_TC },
+	{ "tc_cfree", DISCOVER_FREE, FAM_TC },
+	{ "tc_free_sized", DISCOVER_SIZED_FREE, FAM_TC },
+	{ "tc_new", DISCOVER_NEW, FAM_TC },
+	{ "tc_newarray", DISCOVER_NEW, FAM_TC },
+	{ "tc_new_nothrow", DISCOVER_NEW, FAM_TC },
+	{ "tc_newarray_nothrow", DISCOVER_NEW, FAM_TC },
+	{ "tc_new_aligned", DISCOVER_NEW, FAM_TC },
+	{ "tc_newarray_aligned", DISCOVER_NEW, FAM_TC },
+	{ "tc_new_aligned_nothrow", DISCOVER_NEW, FAM_TC },
+	{ "tc_newarray_aligned_nothrow", DISCOVER_NEW, FAM_TC },
+	{ "tc_delete", DISCOVER_FREE, FAM_TC },
+	{ "tc_deletearray", DISCOVER_FREE, FAM_TC },
+	{ "tc_delete_nothrow", DISCOVER_FREE, FAM_TC },
+	{ "tc_deletearray_nothrow", DISCOVER_FREE, FAM_TC },
+	{ "tc_delete_aligned", DISCOVER_FREE, FAM_TC },
+	{ "tc_deletearray_aligned", DISCOVER_FREE, FAM_TC },
+	{ "tc_delete_aligned_nothrow", DISCOVER_FREE, FAM_TC },
+	{ "tc_deletearray_aligned_nothrow", DISCOVER_FREE, FAM_TC },
+	{ "tc_delete_sized", DISCOVER_SIZED_FREE, FAM_TC },
+	{ "tc_deletearray_sized", DISCOVER_SIZED_FREE, FAM_TC },
+	{ "tc_delete_sized_aligned", DISCOVER_SIZED_FREE, FAM_TC },
+	{ "tc_deletearray_sized_aligned", DISCOVER_SIZED_FREE, FAM_TC },
+	/* mimalloc: size comes first in mi_malloc_aligned and mi_new_aligned. */
+	{ "mi_malloc", DISCOVER_MALLOC, FAM_MI },
+	{ "mi_zalloc", DISCOVER_MALLOC, FAM_MI },
+	{ "mi_malloc_aligned", DISCOVER_MALLOC, FAM_MI },
+	{ "mi_zalloc_aligned", DISCOVER_MALLOC, FAM_MI },
+	{ "mi_calloc", DISCOVER_CALLOC, FAM_MI },
+	{ "mi_realloc", DISCOVER_REALLOC, FAM_MI },
+	{ "mi_reallocn", DISCOVER_REALLOCARRAY, FAM_MI },
+	{ "mi_reallocarray", DISCOVER_REALLOCARRAY, FAM_MI },
+	{ "mi_posix_memalign", DISCOVER_POSIX_MEMALIGN, FAM_MI },
+	{ "mi_memalign", DISCOVER_MEMALIGN, FAM_MI },
+	{ "mi_aligned_alloc", DISCOVER_MEMALIGN, FAM_MI },
+	{ "mi_valloc", DISCOVER_VALLOC, FAM_MI },
+	{ "mi_pvalloc", DISCOVER_PVALLOC, FAM_MI },
+	{ "mi_new", DISCOVER_NEW, FAM_MI },
+	{ "mi_new_nothrow", DISCOVER_NEW, FAM_MI },
+	{ "mi_new_aligned", DISCOVER_NEW, FAM_MI },
+	{ "mi_free", DISCOVER_FREE, FAM_MI },
+	{ "mi_free_aligned", DISCOVER_FREE, FAM_MI },
+	{ "mi_free_size", DISCOVER_SIZED_FREE, FAM_MI },
+	{ "mi_free_size_aligned", DISCOVER_SIZED_FREE, FAM_MI },
+	/* C++ (Itanium ABI, size_t is 'm' on x86-64) */
+	{ "_Znwm", DISCOVER_NEW, FAM_NEW },
+	{ "_Znam", DISCOVER_NEW, FAM_NEW },
+	{ "_ZnwmRKSt9nothrow_t", DISCOVER_NEW, FAM_NEW },
+	{ "_ZnamRKSt9nothrow_t", DISCOVER_NEW, FAM_NEW },
+	{ "_ZnwmSt11align_val_t", DISCOVER_NEW, FAM_NEW },
+	{ "_ZnamSt11align_val_t", DISCOVER_NEW, FAM_NEW },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", DISCOVER_NEW, FAM_NEW },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", DISCOVER_NEW, FAM_NEW },
+	{ "_ZdlPv", DISCOVER_FREE, FAM_DELETE },
+	{ "_ZdaPv", DISCOVER_FREE, FAM_DELETE },
+	{ "_ZdlPvRKSt9nothrow_t", DISCOVER_FREE, FAM_DELETE },
+	{ "_ZdaPvRKSt9nothrow_t", DISCOVER_FREE, FAM_DELETE },
+	{ "_ZdlPvSt11align_val_t", DISCOVER_FREE, FAM_DELETE },
+	{ "_ZdaPvSt11align_val_t", DISCOVER_FREE, FAM_DELETE },
+	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", DISCOVER_FREE, FAM_DELETE },
+	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", DISCOVER_FREE, FAM_DELETE },
+	{ "_ZdlPvm", DISCOVER_SIZED_FREE, FAM_DELETE },
+	{ "_ZdaPvm", DISCOVER_SIZED_FREE, FAM_DELETE },
+	{ "_ZdlPvmSt11align_val_t", DISCOVER_SIZED_FREE, FAM_DELETE },
+	{ "_ZdaPvmSt11align_val_t", DISCOVER_SIZED_FREE, FAM_DELETE },
+	/* glibc's malloc: tcmalloc also defines __libc_malloc, but not these. */
+	{ "malloc_trim", DISCOVER_MALLOC, FAM_MARK },
+	{ "mallinfo2", DISCOVER_MALLOC, FAM_MARK },
 };
 
 #define NR_CAT (sizeof(catalog) / sizeof(catalog[0]))
@@ -165,9 +176,9 @@ enum { CAT_MALLOC = 0, CAT_FREE = 4 };
 /* Per BPF entry program, what every kind it serves inherits (bpf/entry_kinds.h). */
 static const struct discover_kind_info program_info[HT_NR_ENTRIES] = {
 #define PROGRAM_INFO_(ENTRY, prog, SIG, CLASS, always_track)                                       \
-	[HT_##ENTRY] = {NULL, #prog "_entry", HT_##ENTRY, HT_SIG_NARGS_##SIG,                      \
-			HT_CLASS_ALLOCATES_##CLASS},
-    HT_ENTRY_PROGRAMS(PROGRAM_INFO_)
+	[HT_##ENTRY] = { NULL, #prog "_entry", HT_##ENTRY, HT_SIG_NARGS_##SIG,                     \
+			 HT_CLASS_ALLOCATES_##CLASS },
+	HT_ENTRY_PROGRAMS(PROGRAM_INFO_)
 #undef PROGRAM_INFO_
 };
 
@@ -176,8 +187,8 @@ static const struct {
 	const char *name;
 	enum ht_entry entry;
 } kind_rows[DISCOVER_NR_KINDS] = {
-#define KIND_ROW_(KIND, name, ENTRY) [DISCOVER_##KIND] = {name, HT_##ENTRY},
-    HT_ENTRY_KINDS(KIND_ROW_)
+#define KIND_ROW_(KIND, name, ENTRY) [DISCOVER_##KIND] = { name, HT_##ENTRY },
+	HT_ENTRY_KINDS(KIND_ROW_)
 #undef KIND_ROW_
 };
 
@@ -835,8 +846,8 @@ static void mark_forwarders(struct discover *d)
 
 static enum discover_allocator classify(const struct dobj *o)
 {
-	static const char *const je[] = {"mallocx", "je_malloc", "je_mallocx", "_rjem_malloc",
-					 "_rjem_mallocx"};
+	static const char *const je[] = { "mallocx", "je_malloc", "je_mallocx", "_rjem_malloc",
+					  "_rjem_mallocx" };
 	size_t i;
 
 #define HAS(name) (cat_find(name) >= 0 && o->hits[cat_find(name)].where != HIT_NONE)
@@ -951,7 +962,7 @@ static int build_objects(struct discover *d)
 			if (k < out->nr_entries) {
 				out->entries[k].aliases = aliases[k].len ? aliases[k].buf : "";
 				if (aliases[k].len)
-					aliases[k] = (struct strbuf){0};
+					aliases[k] = (struct strbuf){ 0 };
 			}
 			strbuf__release(&aliases[k]);
 		}
@@ -1204,7 +1215,7 @@ static void entry_why(const struct discover_object *o, const struct discover_ent
 
 static void serves_text(unsigned int serves, char *buf, size_t len)
 {
-	static const char *const names[] = {"malloc", "free", "operator new"};
+	static const char *const names[] = { "malloc", "free", "operator new" };
 	size_t i, n;
 
 	n = (size_t)snprintf(buf, len, "%s", serves ? "serves" : "serves only the names below");

@@ -97,12 +97,12 @@ int uprobe_session__probe(void)
 {
 	/* r0 = 1; exit: the entry run asks for no return run. */
 	const struct bpf_insn insns[] = {
-	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
-	    {.code = BPF_JMP | BPF_EXIT},
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts,
 		    .expected_attach_type = (enum bpf_attach_type)UPROBE_SESSION_ATTACH_TYPE);
-	struct find_ctx ctx = {.addr = (uintptr_t)&probe_target};
+	struct find_ctx ctx = { .addr = (uintptr_t)&probe_target };
 	int prog_fd = -1, link_fd = -1, err;
 
 	if (!dl_iterate_phdr(find_object, &ctx) || !ctx.found) {

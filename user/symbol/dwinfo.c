@@ -143,7 +143,7 @@ static int build_cu_ranges(struct dwinfo *d)
 			if (err)
 				goto out;
 			d->ranges[d->nr_ranges++] =
-			    (struct dw_range){.lo = lo, .hi = hi, .cu = idx};
+			    (struct dw_range){ .lo = lo, .hi = hi, .cu = idx };
 		}
 	}
 out:
@@ -214,7 +214,8 @@ static int index_scope(Dwarf_Die *parent, struct func_vec *fv, int level)
 				if (err)
 					return err;
 				fv->v[fv->nr++] = (struct dw_func){
-				    .lo = lo, .hi = hi, .die = dwarf_dieoffset(&child)};
+					.lo = lo, .hi = hi, .die = dwarf_dieoffset(&child)
+				};
 			}
 			break;
 		}
@@ -246,7 +247,7 @@ static const struct dw_func *find_func(struct dw_cu *cu, Dwarf_Die *cudie, uint6
 	size_t lo = 0, hi, i, stop;
 
 	if (!cu->indexed) {
-		struct func_vec fv = {0};
+		struct func_vec fv = { 0 };
 
 		cu->indexed = true;
 		if (index_scope(cudie, &fv, 0)) {
@@ -318,7 +319,7 @@ static bool descend(Dwarf_Die *die, uint64_t addr, Dwarf_Die *chain, int *depth,
  */
 static const char *die_name(Dwarf_Die *die)
 {
-	static const unsigned int linkage[] = {DW_AT_linkage_name, DW_AT_MIPS_linkage_name};
+	static const unsigned int linkage[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name };
 	Dwarf_Attribute attr;
 	size_t i;
 
@@ -428,7 +429,7 @@ int dwinfo__resolve(struct dwinfo *d, uint64_t addr, struct dwinfo_frame *frames
 	if (!depth) {
 		if (!file && !line)
 			return 0;
-		frames[0] = (struct dwinfo_frame){.file = file, .line = line};
+		frames[0] = (struct dwinfo_frame){ .file = file, .line = line };
 		return 1;
 	}
 	for (i = depth - 1; i >= 0 && n < max; i--) {

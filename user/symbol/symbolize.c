@@ -321,7 +321,7 @@ static int add_object(struct symbolizer *s, struct elfsym *elf, int err, struct 
 static int get_object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		      struct sym_object **out)
 {
-	struct obj_key key = {m->dev_major, m->dev_minor, m->inode, m->path};
+	struct obj_key key = { m->dev_major, m->dev_minor, m->inode, m->path };
 	uint64_t hash = hash_obj_key(&key);
 	struct obj_alias *alias = cache_find(&s->by_file, hash, &key, eq_alias);
 	struct sym_object *obj = NULL;
@@ -448,7 +448,7 @@ static struct addr_entry *make_entry(struct symbolizer *s, struct sym_object *o,
 	int i, n = dw ? dwinfo__resolve(dw, vaddr, df, MAX_FRAMES) : 0;
 
 	if (!n) {
-		df[0] = (struct dwinfo_frame){0};
+		df[0] = (struct dwinfo_frame){ 0 };
 		n = 1;
 	}
 	/* The containing function: DWARF's name, else the ELF symbol's. */
@@ -463,8 +463,9 @@ static struct addr_entry *make_entry(struct symbolizer *s, struct sym_object *o,
 	for (i = 0; i < n; i++) {
 		struct sym_frame *f = &e->frames[i];
 
-		*f = (struct sym_frame){
-		    .file = df[i].file, .line = df[i].line, .start_line = df[i].start_line};
+		*f = (struct sym_frame){ .file = df[i].file,
+					 .line = df[i].line,
+					 .start_line = df[i].start_line };
 		if (df[i].name) {
 			struct name_entry *name = intern_name(s, df[i].name);
 
@@ -490,7 +491,7 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m
 
 	if (max <= 0 || addr < m->start || addr >= m->end)
 		return -EINVAL;
-	frames[0] = (struct sym_frame){0};
+	frames[0] = (struct sym_frame){ 0 };
 	if (is_special(m))
 		return 1;
 	err = get_object(s, pid, m, &o);
@@ -499,7 +500,7 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m
 	if (!o->elf || elfsym__offset_to_vaddr(o->elf, addr - m->start + m->offset, &vaddr))
 		return 1;
 
-	key = (struct addr_key){o, vaddr};
+	key = (struct addr_key){ o, vaddr };
 	hash = hash_addr_key(&key);
 	e = cache_find(&s->addrs, hash, &key, eq_addr);
 	if (!e) {

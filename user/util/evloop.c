@@ -55,7 +55,7 @@ int evloop__add_fd(struct evloop *l, int fd, evloop_fd_fn fn, void *ctx)
 {
 	if (VEC_RESERVE(l->fds, l->cap_fds, l->nr_fds + 1))
 		return -ENOMEM;
-	l->fds[l->nr_fds++] = (struct ev_fd){fd, fn, ctx};
+	l->fds[l->nr_fds++] = (struct ev_fd){ fd, fn, ctx };
 	return 0;
 }
 
@@ -78,7 +78,7 @@ int evloop__add_source(struct evloop *l, const struct evloop_source *src)
 {
 	if (VEC_RESERVE(l->sources, l->cap_sources, l->nr_sources + 1))
 		return -ENOMEM;
-	l->sources[l->nr_sources++] = (struct ev_source){.src = *src};
+	l->sources[l->nr_sources++] = (struct ev_source){ .src = *src };
 	return 0;
 }
 
@@ -86,7 +86,7 @@ int evloop__add_round_hook(struct evloop *l, evloop_fn fn, void *ctx)
 {
 	if (VEC_RESERVE(l->hooks, l->cap_hooks, l->nr_hooks + 1))
 		return -ENOMEM;
-	l->hooks[l->nr_hooks++] = (struct ev_call){fn, ctx, EVLOOP_NEVER};
+	l->hooks[l->nr_hooks++] = (struct ev_call){ fn, ctx, EVLOOP_NEVER };
 	return 0;
 }
 
@@ -94,7 +94,7 @@ int evloop__add_timer(struct evloop *l, evloop_fn fn, void *ctx, int *id)
 {
 	if (VEC_RESERVE(l->timers, l->cap_timers, l->nr_timers + 1))
 		return -ENOMEM;
-	l->timers[l->nr_timers] = (struct ev_call){fn, ctx, EVLOOP_NEVER};
+	l->timers[l->nr_timers] = (struct ev_call){ fn, ctx, EVLOOP_NEVER };
 	*id = (int)l->nr_timers++;
 	return 0;
 }
@@ -155,7 +155,7 @@ static int prepare(struct evloop *l, uint64_t now, size_t *n, int *timeout)
 		return -ENOMEM;
 	*timeout = lower(timers_timeout(l, now), l->max_wait_ms);
 	for (i = 0; i < l->nr_fds; i++)
-		l->pfds[i] = (struct pollfd){.fd = l->fds[i].fd, .events = POLLIN};
+		l->pfds[i] = (struct pollfd){ .fd = l->fds[i].fd, .events = POLLIN };
 	*n = l->nr_fds;
 	for (i = 0; i < l->nr_sources; i++) {
 		struct ev_source *s = &l->sources[i];

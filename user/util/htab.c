@@ -32,10 +32,10 @@ void htab__init(struct htab *t, size_t entry_size, const void *ctx)
 	size_t offset = entry_size <= sizeof(uint32_t) ? sizeof(uint32_t) : sizeof(uint64_t);
 
 	*t = (struct htab){
-	    .entry_offset = offset,
-	    .slot_size = (offset + entry_size + sizeof(uint64_t) - 1) & ~(sizeof(uint64_t) - 1),
-	    .entry_size = entry_size,
-	    .ctx = ctx,
+		.entry_offset = offset,
+		.slot_size = (offset + entry_size + sizeof(uint64_t) - 1) & ~(sizeof(uint64_t) - 1),
+		.entry_size = entry_size,
+		.ctx = ctx,
 	};
 }
 

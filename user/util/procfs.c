@@ -93,8 +93,8 @@ int procfs__mapped_path(pid_t pid, const char *path, uint64_t start, uint64_t en
 }
 
 /* Candidate `via` for the mapping, or -ENOENT where that place does not apply. */
-static int candidate(enum procfs_via via, pid_t pid, const char *path, uint64_t start,
-		     uint64_t end, char *buf, size_t len)
+static int candidate(enum procfs_via via, pid_t pid, const char *path, uint64_t start, uint64_t end,
+		     char *buf, size_t len)
 {
 	switch (via) {
 	case PROCFS_VIA_ROOT:
@@ -110,8 +110,8 @@ static int candidate(enum procfs_via via, pid_t pid, const char *path, uint64_t 
 	return -ENOENT;
 }
 
-int procfs__open_mapped(pid_t pid, const char *path, uint64_t start, uint64_t end,
-			uint64_t inode, enum procfs_via *via)
+int procfs__open_mapped(pid_t pid, const char *path, uint64_t start, uint64_t end, uint64_t inode,
+			enum procfs_via *via)
 {
 	char buf[PATH_MAX + 64];
 	int fallback = -1, err = -ENOENT;

@@ -51,7 +51,7 @@ int procfs__mapped_path(pid_t pid, const char *path, uint64_t start, uint64_t en
  * NULL) set, or a negative errno: the first error other than ENOENT and
  * ESRCH, else -ENOENT.
  */
-int procfs__open_mapped(pid_t pid, const char *path, uint64_t start, uint64_t end,
-			uint64_t inode, enum procfs_via *via);
+int procfs__open_mapped(pid_t pid, const char *path, uint64_t start, uint64_t end, uint64_t inode,
+			enum procfs_via *via);
 
 #endif /* HEAPTRACE_PROCFS_H */

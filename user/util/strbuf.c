@@ -63,5 +63,5 @@ const char *strbuf__str(const struct strbuf *sb)
 void strbuf__release(struct strbuf *sb)
 {
 	free(sb->buf);
-	*sb = (struct strbuf){0};
+	*sb = (struct strbuf){ 0 };
 }
