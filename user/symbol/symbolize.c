@@ -289,10 +289,9 @@ static int open_mapped_file(pid_t pid, const struct procmap *m, const char *path
 
 	if (fd < 0)
 		return fd;
+	root[0] = '\0';
 	if (pid > 0 && via != PROCFS_VIA_HOST)
-		snprintf(root, root_size, "/proc/%d/root", (int)pid);
-	else
-		root[0] = '\0';
+		procfs__root_path(pid, "", root, root_size);
 	*fd_out = fd;
 	return 0;
 }

@@ -77,7 +77,7 @@ static int map_files_path(pid_t pid, uint64_t start, uint64_t end, char *buf, si
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int root_path(pid_t pid, const char *path, char *buf, size_t len)
+int procfs__root_path(pid_t pid, const char *path, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
 
@@ -89,7 +89,7 @@ int procfs__mapped_path(pid_t pid, const char *path, uint64_t start, uint64_t en
 {
 	if (is_deleted(path))
 		return map_files_path(pid, start, end, buf, len);
-	return root_path(pid, path, buf, len);
+	return procfs__root_path(pid, path, buf, len);
 }
 
 /* Candidate `via` for the mapping, or -ENOENT where that place does not apply. */
@@ -98,7 +98,7 @@ static int candidate(enum procfs_via via, pid_t pid, const char *path, uint64_t 
 {
 	switch (via) {
 	case PROCFS_VIA_ROOT:
-		return is_deleted(path) ? -ENOENT : root_path(pid, path, buf, len);
+		return is_deleted(path) ? -ENOENT : procfs__root_path(pid, path, buf, len);
 	case PROCFS_VIA_MAP_FILES:
 		return map_files_path(pid, start, end, buf, len);
 	case PROCFS_VIA_HOST:

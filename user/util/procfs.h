@@ -36,6 +36,12 @@ int procfs__read_comm(pid_t pid, char *comm, size_t len);
 int procfs__start_time(pid_t pid, uint64_t *out);
 
 /*
+ * PATH as the process sees it: /proc/PID/root + path ("" gives the root
+ * itself, where its debug files are looked for). Returns 0 or -ENAMETOOLONG.
+ */
+int procfs__root_path(pid_t pid, const char *path, char *buf, size_t len);
+
+/*
  * The path through which a mapping of `path` at [start, end) is opened
  * while the process lives: map_files for a file the kernel marked
  * " (deleted)", the process's root otherwise. Returns 0 or -ENAMETOOLONG.
