@@ -45,6 +45,12 @@ volatile __u64 probe_epoch = 0;
  * `cgroup_filter` (filter_cgroup), named filter_comm (when not empty).
  */
 const volatile __u32 trace_all = 0;
+/*
+ * Filtered system-wide mode (--comm, --cgroup): the probes are per process,
+ * so no other process traps; an exec that makes a process wanted (its new
+ * name, or in the cgroup) is told to the daemon, which attaches to it.
+ */
+const volatile __u32 watch_execs = 0;
 const volatile __u32 self_tgid = 0;
 const volatile __u32 follow_forks = 0;
 const volatile __u32 filter_cgroup = 0;
@@ -1076,7 +1082,13 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct ht_target *t = bpf_map_lookup_elem(&targets, &tgid);
 
-	if (!t || t->frozen)
+	if (!t) {
+		/* The name is the new image's already: the filter sees what it will be. */
+		if (watch_execs && tgid != self_tgid && wanted_process())
+			send_proc_event(HT_EV_EXEC, tgid, 0, 0);
+		return 0;
+	}
+	if (t->frozen)
 		return 0;
 	t->frozen = HT_FROZEN_EXEC;
 	send_proc_event(HT_EV_EXEC, tgid, 0, 0);

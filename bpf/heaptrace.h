@@ -224,8 +224,9 @@ enum ht_event_type {
 	HT_EV_ALLOC = 2,   /* struct ht_alloc_event: that call returned */
 	HT_EV_FREE = 3,	   /* struct ht_free_event: a sampled block was freed */
 	HT_EV_PROCESS = 4, /* struct ht_proc_event: system-wide mode adopted a new process */
-	HT_EV_EXEC = 5,	   /* struct ht_proc_event: a traced process exec'ed (now frozen) */
-	HT_EV_FORK = 6,	   /* struct ht_proc_event: a traced process forked a traced child */
+	HT_EV_EXEC =
+	    5, /* struct ht_proc_event: a traced process exec'ed (now frozen), or one the filters now want (watch_execs) */
+	HT_EV_FORK = 6, /* struct ht_proc_event: a traced process forked a traced child */
 };
 
 /* Every event starts with this; seq names one sampled call for its lifetime. */

@@ -1,8 +1,10 @@
 #!/bin/bash
 # System-wide --comm NAME: only processes of that name are picked up. A
 # fixture of that name started afterwards gets its exact numbers at -r 1
-# (DWARF unwinding); another one, of another name, allocating at the same
-# time, gets nothing; nor does anything else on the host.
+# (DWARF unwinding) from the moment heaptrace says it traces it (probes go
+# in per process, shortly after its exec); another one, of another name,
+# allocating at the same time, gets nothing; nor does anything else on the
+# host.
 . "$(dirname "$0")/lib.sh"
 
 require_root_btf
@@ -10,7 +12,7 @@ require_fixture alloc_known-fp alloc_known-nofp
 
 out=$T/out
 mkdir -p "$out"
-env --default-signal=INT,TERM "$HEAPTRACE" --comm alloc_known-nof -r 1 -i 500ms -o "$out" \
+env --default-signal=INT,TERM "$HEAPTRACE" -v --comm alloc_known-nof -r 1 -i 500ms -o "$out" \
 	>"$T/err.out" 2>"$T/err" &
 HT_PID=$!
 track_pid "$HT_PID"
@@ -20,6 +22,8 @@ ok $? "heaptrace started system-wide, for processes named alloc_known-nof" ||
 
 start_fixture alloc_known-nofp --wait --hold 1 || bail_out "fixture did not start"
 wanted=$FIX_PID
+wait_for_line "$T/err" "^heaptrace: tracing pid $wanted " 10 1 "$HT_PID" ||
+	diag "heaptrace did not say it traces pid $wanted: $(tail -n 5 "$T/err")"
 start_fixture alloc_known-fp --wait --hold 1 || bail_out "fixture did not start"
 other=$FIX_PID
 kill -USR1 "$wanted" "$other"

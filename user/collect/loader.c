@@ -167,6 +167,7 @@ reopen:
 	l->skel->rodata->stack_copy_size = opts->stack_copy_size;
 	l->skel->rodata->alloc_only = opts->alloc_only;
 	l->skel->rodata->trace_all = opts->trace_all;
+	l->skel->rodata->watch_execs = opts->watch_execs;
 	l->skel->rodata->follow_forks = opts->follow_forks;
 	l->skel->rodata->self_tgid = (__u32)opts->self;
 	l->skel->rodata->filter_cgroup = opts->filter_cgroup;

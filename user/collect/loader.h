@@ -35,6 +35,7 @@ struct loader_opts {
 	bool no_session;	  /* uprobe + uretprobe pairs even where uprobe sessions work */
 	/* System-wide mode and lifecycle (see loader__attach_sites with pid -1). */
 	bool trace_all;	   /* an entry of a process not yet traced adopts it */
+	bool watch_execs;  /* an exec into a process the filters want is an HT_EV_EXEC */
 	bool follow_forks; /* children forked by a traced process are traced */
 	pid_t self;	   /* never traced: heaptrace itself */
 	int cgroup_fd;	   /* with filter_cgroup: a cgroup v2 directory, adopt its subtree only */

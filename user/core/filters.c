@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* filters.c - see filters.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include "core/filters.h"
 #include "util/log.h"
 #include "util/procfs.h"
+#include "util/vec.h"
 
 int filters__open_cgroup(const char *path)
 {
@@ -51,15 +53,16 @@ static void cgroup2_root(char *root, size_t len)
 		fclose(f);
 }
 
-static bool comm_matches(const struct env *env, pid_t pid)
+static bool comm_matches(const struct env *env, pid_t pid, bool say)
 {
 	char comm[64] = "";
 
 	procfs__read_comm(pid, comm, sizeof(comm));
 	if (!strcmp(comm, env->comm))
 		return true;
-	log_error("pid %d is named '%s', not '%s' (--comm): give matching processes", pid, comm,
-		  env->comm);
+	if (say)
+		log_error("pid %d is named '%s', not '%s' (--comm): give matching processes", pid,
+			  comm, env->comm);
 	return false;
 }
 
@@ -89,19 +92,62 @@ static bool in_cgroup(pid_t pid, const char *want)
 	return in;
 }
 
-bool filters__match(const struct env *env, pid_t pid)
+static bool check(const struct env *env, pid_t pid, bool say)
 {
 	char want[PATH_MAX];
 
-	if (env->comm && !comm_matches(env, pid))
+	if (env->comm && !comm_matches(env, pid, say))
 		return false;
 	if (!env->cgroup)
 		return true;
 	if (!realpath(env->cgroup, want))
-		return true; /* filters__open_cgroup says what is wrong with it */
+		return say; /* filters__open_cgroup says what is wrong with it */
 	if (in_cgroup(pid, want))
 		return true;
-	log_error("pid %d is not in the cgroup '%s' (--cgroup): give processes inside it", pid,
-		  env->cgroup);
+	if (say)
+		log_error("pid %d is not in the cgroup '%s' (--cgroup): give processes inside it",
+			  pid, env->cgroup);
 	return false;
+}
+
+bool filters__match(const struct env *env, pid_t pid)
+{
+	return check(env, pid, true);
+}
+
+bool filters__wants(const struct env *env, pid_t pid)
+{
+	return check(env, pid, false);
+}
+
+int filters__scan(const struct env *env, pid_t self, pid_t **out, size_t *nr)
+{
+	DIR *d = opendir("/proc");
+	pid_t *pids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == self || !filters__wants(env, (pid_t)pid))
+			continue;
+		if (VEC_RESERVE(pids, cap, n + 1)) {
+			err = -ENOMEM;
+			break;
+		}
+		pids[n++] = (pid_t)pid;
+	}
+	closedir(d);
+	if (err) {
+		free(pids);
+		return err;
+	}
+	*out = pids;
+	*nr = n;
+	return 0;
 }

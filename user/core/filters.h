@@ -22,4 +22,14 @@ int filters__open_cgroup(const char *path);
  */
 bool filters__match(const struct env *env, pid_t pid);
 
+/* filters__match without a word: whether the filters want `pid` (now). */
+bool filters__wants(const struct env *env, pid_t pid);
+
+/*
+ * Filtered system-wide mode: the PIDs of every process the filters want
+ * now, but `self`, into a new array (*out, *nr; the caller frees it).
+ * Returns 0 or a negative errno (/proc unreadable, no memory).
+ */
+int filters__scan(const struct env *env, pid_t self, pid_t **out, size_t *nr);
+
 #endif /* HEAPTRACE_FILTERS_H */

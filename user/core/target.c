@@ -12,6 +12,15 @@
 #include "probe/allocator.h"
 #include "util/log.h"
 
+/* A problem with a process a person named is an error; with one a filter picked, a detail. */
+#define say_problem(named, ...)                                                                    \
+	do {                                                                                       \
+		if (named)                                                                         \
+			log_error(__VA_ARGS__);                                                    \
+		else                                                                               \
+			log_debug(__VA_ARGS__);                                                    \
+	} while (0)
+
 static int pidfd_open_compat(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
@@ -47,7 +56,7 @@ int target__open_named(struct target *t, pid_t pid)
 
 /* Attaches the probes of one planned object; prints its own error. */
 static int attach_object(struct target *t, struct loader *l, const struct alloc_object_plan *op,
-			 int *total)
+			 int *total, bool named)
 {
 	const char *failed = NULL;
 	pid_t pid = t->proc.pid;
@@ -59,26 +68,30 @@ static int attach_object(struct target *t, struct loader *l, const struct alloc_
 		return 0;
 	}
 	if (n == -ESRCH || kill(pid, 0))
-		log_error("pid %d (%s) exited while heaptrace attached to it", pid, t->proc.comm);
+		say_problem(named, "pid %d (%s) exited while heaptrace attached to it", pid,
+			    t->proc.comm);
 	else if (n == -EPERM || n == -EACCES)
-		log_error("attaching uprobes to '%s' for pid %d was not permitted: run as root",
-			  op->path, pid);
+		say_problem(named,
+			    "attaching uprobes to '%s' for pid %d was not permitted: run as root",
+			    op->path, pid);
 	else
-		log_error("cannot attach a uprobe to %s in '%s' for pid %d: %s (run with -v for "
-			  "detail)",
-			  failed ? failed : "?", op->path, pid, strerror(-n));
+		say_problem(named,
+			    "cannot attach a uprobe to %s in '%s' for pid %d: %s (run with -v for "
+			    "detail)",
+			    failed ? failed : "?", op->path, pid, strerror(-n));
 	return n;
 }
 
 /* Attaches every planned object and says in t->probed what went in. */
-static int attach_plan(struct target *t, struct loader *l, const struct alloc_plan *plan)
+static int attach_plan(struct target *t, struct loader *l, const struct alloc_plan *plan,
+		       bool named)
 {
 	struct strbuf objects = { 0 };
 	int err = 0, probes = 0;
 	size_t i;
 
 	for (i = 0; i < plan->nr && !err; i++) {
-		err = attach_object(t, l, &plan->objects[i], &probes);
+		err = attach_object(t, l, &plan->objects[i], &probes, named);
 		strbuf__addf(&objects, "%s%s", i ? ", " : "", plan->objects[i].shown);
 	}
 	if (!err) {
@@ -92,7 +105,7 @@ static int attach_plan(struct target *t, struct loader *l, const struct alloc_pl
 	return err;
 }
 
-int target__probe(struct target *t, struct loader *l, bool probe_at_entry)
+int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool named)
 {
 	struct alloc_plan *plan = NULL;
 	pid_t pid = t->proc.pid;
@@ -100,30 +113,36 @@ int target__probe(struct target *t, struct loader *l, bool probe_at_entry)
 
 	err = allocator__plan(pid, t->proc.maps, probe_at_entry, &plan);
 	if (err == -ENOENT) {
-		log_error("allocator not found in pid %d (%s): no object it maps defines malloc "
-			  "(a stripped static binary?): see heaptrace --list-allocators -p %d",
-			  pid, t->proc.comm, pid);
+		say_problem(named,
+			    "allocator not found in pid %d (%s): no object it maps defines malloc "
+			    "(a stripped static binary?): see heaptrace --list-allocators -p %d",
+			    pid, t->proc.comm, pid);
 		goto cleanup;
 	}
 	if (err) {
-		log_error("cannot find the allocator of pid %d (%s): %s", pid, t->proc.comm,
-			  strerror(-err));
+		say_problem(named, "cannot find the allocator of pid %d (%s): %s", pid,
+			    t->proc.comm, strerror(-err));
 		goto cleanup;
 	}
 	err = loader__add_target(l, pid);
 	if (err) {
-		log_error("cannot trace pid %d: %s", pid, strerror(-err));
+		say_problem(named, "cannot trace pid %d: %s", pid, strerror(-err));
 		goto cleanup;
 	}
-	err = attach_plan(t, l, plan);
+	err = attach_plan(t, l, plan, named);
 cleanup:
 	allocator__plan_free(plan);
 	return err;
 }
 
-void target__announce(const struct target *t)
+void target__announce(const struct target *t, bool named)
 {
-	log_info("tracing pid %d (%s): %s", t->proc.pid, t->proc.comm, strbuf__str(&t->probed));
+	if (named)
+		log_info("tracing pid %d (%s): %s", t->proc.pid, t->proc.comm,
+			 strbuf__str(&t->probed));
+	else
+		log_debug("tracing pid %d (%s): %s", t->proc.pid, t->proc.comm,
+			  strbuf__str(&t->probed));
 }
 
 bool target__exited(struct target *t)

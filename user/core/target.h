@@ -51,13 +51,14 @@ int target__open_named(struct target *t, pid_t pid);
  * Starts tracing an open target: discovers its allocator from its current
  * maps snapshot and attaches the probes to its entry points (each on its
  * own first instruction with `probe_at_entry`), again after the safety
- * valve took them off. Prints one error line naming the PID on failure and
+ * valve took them off. Prints one line naming the PID on failure (an error
+ * for a process a person named, else a -v detail: a filter picked it) and
  * returns a negative errno.
  */
-int target__probe(struct target *t, struct loader *l, bool probe_at_entry);
+int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool named);
 
-/* Prints the "tracing pid" line: what the last target__probe attached. */
-void target__announce(const struct target *t);
+/* The "tracing pid" line: what the last target__probe attached (with -v only if not named). */
+void target__announce(const struct target *t, bool named);
 
 /* DWARF mode: sets up the unwinder and the counters; prints its own error. */
 int target__enable_dwarf(struct target *t, uint32_t max_stacks, uint32_t max_live);

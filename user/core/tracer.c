@@ -76,13 +76,17 @@ static int listen_http(struct tracer *tr)
 	return err;
 }
 
-static void loader_options(const struct env *env, struct loader_opts *o)
+static void loader_options(const struct tracer *tr, struct loader_opts *o)
 {
+	const struct env *env = tr->env;
+
 	*o = (struct loader_opts){
 		.sample_rate = env->sample_rate,
 		.max_targets = env->max_processes,
-		.trace_all = env->system_wide,
-		.follow_forks = env->follow_forks,
+		.trace_all = env->system_wide && !tr->filtered,
+		.watch_execs = tr->filtered,
+		/* A wanted process's children have its name and cgroup: wanted too. */
+		.follow_forks = env->follow_forks || tr->filtered,
 		.self = getpid(),
 		.comm = env->comm,
 		.cgroup_fd = -1,
@@ -123,7 +127,7 @@ static int load_probes(struct tracer *tr)
 	size_t i;
 	int err;
 
-	loader_options(env, &o);
+	loader_options(tr, &o);
 	if (env->cgroup) {
 		o.cgroup_fd = filters__open_cgroup(env->cgroup);
 		if (o.cgroup_fd < 0)
@@ -236,6 +240,8 @@ int tracer__new(const struct env *env, struct tracer **out)
 	    (struct profile_opts){ .sample_rate = env->sample_rate, .alloc_only = env->alloc_only };
 	/* Calls between their stack and their return are tracked too: one per thread at most. */
 	tr->max_live = env->max_live + env->max_threads;
+	tr->filtered = env->system_wide && (env->comm || env->cgroup);
+	tr->per_pid = !env->system_wide || tr->filtered;
 	err = listen_http(tr);
 	if (!err)
 		err = load_probes(tr);
@@ -273,6 +279,23 @@ static int start_system_wide(struct tracer *tr)
 	return 0;
 }
 
+/* Filtered system-wide mode: every wanted process now, the rest as they come (exec, fork). */
+static int start_filtered(struct tracer *tr)
+{
+	const struct env *env = tr->env;
+	int n = tracer__sweep_filtered(tr);
+
+	if (n < 0) {
+		log_error("cannot read /proc: %s", strerror(-n));
+		return n;
+	}
+	log_info("tracing every process%s%s%s%s: %d now, probes per process (no other process "
+		 "traps), at most %u processes",
+		 env->comm ? " named " : "", env->comm ? env->comm : "", env->cgroup ? " in " : "",
+		 env->cgroup ? env->cgroup : "", n, env->max_processes);
+	return 0;
+}
+
 /* The command runs to its entry point, is traced, then resumed. */
 static int start_command(struct tracer *tr)
 {
@@ -297,6 +320,8 @@ int tracer__start(struct tracer *tr)
 
 	if (tr->env->command)
 		err = start_command(tr);
+	else if (tr->filtered)
+		err = start_filtered(tr);
 	else if (tr->env->system_wide)
 		err = start_system_wide(tr);
 	else

@@ -61,6 +61,12 @@ struct tracer {
 	uint64_t reported_table_full;
 	struct valve valve; /* system-wide mode's safety valve (per target otherwise) */
 	uint32_t max_live;  /* a DWARF-mode target's sample store: live blocks and calls */
+	/*
+	 * Filtered system-wide mode (--comm, --cgroup without -p): each wanted
+	 * process gets probes of its own, as with -p, so the others never trap.
+	 */
+	bool filtered;
+	bool per_pid; /* probes are attached per process: -p, a command, or filtered */
 	struct evloop *loop;
 	int timer_deadline, timer_valve, timer_dump, timer_settle;
 	uint64_t next_dump;
@@ -90,6 +96,7 @@ int tracer__reattach(struct tracer *tr, size_t idx);
 void tracer__handle_execs(struct tracer *tr);
 void tracer__settle_pending(struct tracer *tr, uint64_t now);
 void tracer__sweep_system(struct tracer *tr);
+int tracer__sweep_filtered(struct tracer *tr);
 int tracer__add_target(struct tracer *tr, struct target *t);
 
 /* tracer_dump.c */

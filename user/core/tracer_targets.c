@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/filters.h"
 #include "core/tracer_int.h"
 #include "symbol/procmaps.h"
 #include "util/clock.h"
@@ -51,14 +53,16 @@ static int ready_target(struct tracer *tr, struct target *t)
  */
 static int attach_target(struct tracer *tr, struct target *t, pid_t pid)
 {
-	int err = target__open_named(t, pid);
+	/* A process a filter picked (filtered system-wide mode) is not named: no errors. */
+	bool named = !tr->env->system_wide;
+	int err = named ? target__open_named(t, pid) : target__open(t, pid);
 
 	if (!err)
-		err = target__probe(t, tr->loader, tr->env->probe_at_entry);
+		err = target__probe(t, tr->loader, tr->env->probe_at_entry, named);
 	if (!err)
 		err = ready_target(tr, t);
 	if (!err)
-		target__announce(t);
+		target__announce(t, named);
 	return err;
 }
 
@@ -186,7 +190,7 @@ int tracer__handle_event(const void *data, size_t size, void *ctx)
 		adopt_target(tr, (pid_t)hdr->tgid, false);
 		return 0;
 	case HT_EV_FORK:
-		t = adopt_target(tr, (pid_t)hdr->tgid, !tr->env->system_wide);
+		t = adopt_target(tr, (pid_t)hdr->tgid, tr->per_pid);
 		if (t && size >= sizeof(struct ht_proc_event))
 			inherit_samples(tr, t, data);
 		return 0;
@@ -248,7 +252,7 @@ static void handle_exec(struct tracer *tr, pid_t pid)
 	} else {
 		loader__remove_target(tr->loader, pid);
 	}
-	wait_for_image(tr, pid, !tr->env->system_wide);
+	wait_for_image(tr, pid, tr->per_pid);
 }
 
 void tracer__handle_execs(struct tracer *tr)
@@ -281,6 +285,8 @@ static bool settle_one(struct tracer *tr, struct pending_exec *p, uint64_t now)
 		if (!tr->valve.detached)
 			sysscan__scan_pid(tr->sysscan, p->pid);
 		done = true;
+	} else if (tr->filtered && !filters__wants(tr->env, p->pid)) {
+		done = true; /* a traced process's new image the filters do not want */
 	} else {
 		err = attach_new(tr, p->pid, true);
 		if (err == -ENOSPC)
@@ -346,4 +352,28 @@ void tracer__sweep_system(struct tracer *tr)
 			adopt_target(tr, pids[i], false);
 	}
 	free(pids);
+}
+
+/*
+ * Filtered system-wide mode, at start and every interval: each process the
+ * filters want that is not traced yet (started before heaptrace, renamed,
+ * moved into the cgroup) gets its probes. Returns how many processes are
+ * traced, or a negative errno when /proc cannot be read.
+ */
+int tracer__sweep_filtered(struct tracer *tr)
+{
+	pid_t *pids = NULL;
+	size_t nr = 0, i;
+	int err = filters__scan(tr->env, getpid(), &pids, &nr);
+
+	if (err)
+		return err;
+	for (i = 0; i < nr; i++) {
+		if (is_pending(tr, pids[i]) || targets__find(&tr->targets, pids[i]))
+			continue;
+		if (attach_new(tr, pids[i], true) == -ENOSPC)
+			tr->table_full++;
+	}
+	free(pids);
+	return (int)tr->targets.nr;
 }
