@@ -41,8 +41,10 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# libbpf's usdt.bpf.h includes <linux/errno.h>, whose <asm/errno.h> lives in the
+# host's multiarch directory: searched last, for constants only.
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	-I$(BUILD) -Ivmlinux/$(ARCH) -Ibpf
+	-I$(BUILD) -Ivmlinux/$(ARCH) -Ibpf -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 # user/ has one folder per stage (docs/design.md); every module but core/main.c

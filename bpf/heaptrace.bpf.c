@@ -15,6 +15,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
 
 #include "heaptrace.h"
 #include "sampling.h"
@@ -387,18 +388,21 @@ static __always_inline __u64 stack_salt(__u32 tgid)
  * address sits at the stack pointer, not yet in a frame. So frame 0 (the
  * allocator) is replaced by the word at the stack pointer.
  */
-static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, struct ht_target *t)
+static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, struct ht_target *t,
+					  bool at_probe)
 {
 	__u32 zero = 0;
 	struct ht_stack *st;
-	__u64 ret_addr, h, id;
+	__u64 ret_addr = 0, h, id;
 	long n;
 	__u32 depth, i;
 
 	st = bpf_map_lookup_elem(&scratch, &zero);
 	if (!st)
 		return 0;
-	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx))) {
+	/* At a USDT site inside the sampler the walk is whole: its frames are hidden later. */
+	if (!at_probe &&
+	    bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx))) {
 		count(&t->stack_errors);
 		return 0;
 	}
@@ -406,7 +410,10 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, stru
 	depth = n > 0 ? (__u32)(n / sizeof(__u64)) : 1;
 	if (depth > HT_MAX_STACK_DEPTH)
 		depth = HT_MAX_STACK_DEPTH;
-	st->frames[0] = ret_addr;
+	if (!at_probe)
+		st->frames[0] = ret_addr;
+	else if (n <= 0)
+		st->frames[0] = PT_REGS_IP(ctx);
 	/* A full buffer means the walk was cut: mark it rather than pass a partial stack as whole.
 	 */
 	if (depth == HT_MAX_STACK_DEPTH)
@@ -493,7 +500,8 @@ static __always_inline __u64 stack_room(__u64 base)
  * loss). The copy goes page by page so that it stops exactly where the
  * stack mapping ends instead of failing as a whole.
  */
-static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, struct ht_target *t)
+static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, struct ht_target *t,
+					    bool at_probe)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), i;
 	__u64 copied = 0, chunk; /* 64-bit: bounds checks then hold on the registers used */
@@ -503,13 +511,18 @@ static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, st
 	buf = bpf_map_lookup_elem(&stack_event_scratch, &cpu);
 	if (!buf)
 		return 0;
-	if (bpf_probe_read_user(&buf->regs.ip, sizeof(__u64), (void *)entry_sp)) {
+	if (at_probe) {
+		/* A USDT site: unwound from where it is; the daemon hides the sampler's frames. */
+		buf->regs.ip = PT_REGS_IP(ctx);
+		base = entry_sp;
+	} else if (bpf_probe_read_user(&buf->regs.ip, sizeof(__u64), (void *)entry_sp)) {
 		count(&t->stack_errors);
 		return 0;
+	} else {
+		/* At the allocator's first instruction the callee-saved registers are still the
+		 * caller's. */
+		base = entry_sp + 8;
 	}
-	/* At the allocator's first instruction the callee-saved registers are still the caller's.
-	 */
-	base = entry_sp + 8;
 	buf->regs.sp = base;
 	buf->regs.bp = ctx->bp;
 	buf->regs.bx = ctx->bx;
@@ -813,8 +826,9 @@ begin_call(struct pt_regs *ctx, __u32 tgid, struct ht_target *t, __u32 entry,
 
 	call->stack_id = 0;
 	if (sampled)
-		call->stack_id = unwind_mode == HT_UNWIND_DWARF ? send_stack_copy(ctx, tgid, t)
-								: capture_stack(ctx, tgid, t);
+		call->stack_id = unwind_mode == HT_UNWIND_DWARF
+					 ? send_stack_copy(ctx, tgid, t, false)
+					 : capture_stack(ctx, tgid, t, false);
 	call->sampled = call->stack_id != 0;
 	if (!call->sampled && !always_track)
 		return CALL_UNTRACKED;
@@ -1241,6 +1255,62 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	c.salt = stack_salt(ptgid) ^ stack_salt(ctgid);
 	bpf_for_each_map_elem(&live, inherit_block, &c, 0);
+	return 0;
+}
+
+/*
+ * ---- The in-process sampler's USDT probes (provider otel_memory) ----
+ *
+ * A process that carries them has already chosen its samples: alloc(ptr,
+ * size, weighted_bytes) fires only for sampled allocations, free(ptr) only
+ * for sampled blocks, so nothing is drawn here and unsampled calls never
+ * trap. A sample is recorded as the uprobe path records one (one object of
+ * `size` bytes), so the profiles are alike; the sampler's rate is told to
+ * the daemon by the smallest sample's weight (usdt_size, usdt_weight), from
+ * which it unbiases them as it does its own.
+ */
+static __always_inline void note_weight(struct ht_target *t, __u64 size, __u64 weighted)
+{
+	/* The smallest allocation tells the rate most precisely; a race keeps one of two. */
+	if (size && (!t->usdt_size || size < t->usdt_size)) {
+		t->usdt_weight = weighted;
+		t->usdt_size = size;
+	}
+}
+
+SEC("usdt")
+int BPF_USDT(otel_alloc, __u64 ptr, __u64 size, __u64 weighted)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct ht_target *t = live_target(tgid);
+	__u64 id;
+
+	if (!t || !ptr)
+		return 0;
+	note_weight(t, size, weighted);
+	if (unwind_mode == HT_UNWIND_DWARF) {
+		id = send_stack_copy(ctx, tgid, t, true);
+		if (id)
+			report_sample(tgid, ptr, size, id, t);
+		return 0;
+	}
+	id = capture_stack(ctx, tgid, t, true);
+	if (id)
+		record_sample(tgid, ptr, size, id, t);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(otel_free, __u64 ptr)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct ht_target *t;
+
+	if (!ptr || alloc_only)
+		return 0;
+	t = live_target(tgid);
+	if (t)
+		untrack_block(tgid, ptr, t);
 	return 0;
 }
 

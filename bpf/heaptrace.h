@@ -48,6 +48,9 @@ struct ht_target {
 	__u64 stack_errors;    /* user stack could not be read */
 	__u64 lost_events;     /* events ring buffer full: DWARF samples or frees lost */
 	__u64 lost_inherited;  /* fork: a parent's sampled block not copied (a map full) */
+	/* otel_memory USDT: the smallest sample's size and weight (its sampler's rate). */
+	__u64 usdt_size;
+	__u64 usdt_weight;
 	/*
 	 * Non-zero once the process exited (HT_FROZEN_EXIT) or exec'ed
 	 * (HT_FROZEN_EXEC): its calls are ignored from then on, so that a new

@@ -321,6 +321,33 @@ fail:
 	return err;
 }
 
+static int attach_usdt_one(struct loader *l, pid_t pid, const char *path, const char *name,
+			   struct bpf_program *prog)
+{
+	struct bpf_link *link;
+	int err;
+
+	link = bpf_program__attach_usdt(prog, pid, path, "otel_memory", name, NULL);
+	if (!link)
+		return -errno;
+	err = remember_link(l, pid, link, -1);
+	if (err)
+		bpf_link__destroy(link);
+	return err;
+}
+
+int loader__attach_usdt(struct loader *l, pid_t pid, const char *path)
+{
+	int err = attach_usdt_one(l, pid, path, "alloc", l->skel->progs.otel_alloc);
+
+	if (err)
+		return err;
+	if (l->alloc_only)
+		return 1;
+	err = attach_usdt_one(l, pid, path, "free", l->skel->progs.otel_free);
+	return err ? err : 2;
+}
+
 /* Collects the keys of `map` for which `belongs` is true, then deletes them. */
 static int cmp_pid(const void *a, const void *b)
 {

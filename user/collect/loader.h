@@ -70,6 +70,14 @@ int loader__attach_sites(struct loader *l, pid_t pid, const char *path,
  * Host-wide counters (processes not traced for want of room, lifecycle
  * events lost). Returns 0 or a negative errno.
  */
+/*
+ * Attaches the in-process sampler's USDT probes (otel_memory:alloc, and
+ * :free unless alloc-only) in the object at `path` for `pid` only; the
+ * kernel counts their semaphores. Returns the number attached, or a
+ * negative errno (-ENOENT: the object has no such probe).
+ */
+int loader__attach_usdt(struct loader *l, pid_t pid, const char *path);
+
 int loader__global_stats(struct loader *l, struct ht_global_stats *out);
 
 /*
