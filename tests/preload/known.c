@@ -14,9 +14,12 @@
  *    777     50  memalign(64)
  *
  * Usage: sampler-known [REPEAT]: does all of it REPEAT times (default 1).
+ * sampler-known hold: allocates nothing, prints "ready" and waits for a
+ * signal (a test reads its semaphores meanwhile).
  */
 #include <malloc.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -56,6 +59,12 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1, i;
 
+	if (argc > 1 && !strcmp(argv[1], "hold")) {
+		printf("ready\n");
+		fflush(stdout);
+		pause();
+		return 0;
+	}
 	for (i = 0; i < n; i++)
 		once();
 	printf("known ok\n");
