@@ -35,22 +35,27 @@ is "$(note_field alloc Base)" "0x$base_sec" "the notes' base is the .stapsdt.bas
 like "$(readelf -sW "$SAMPLER" | grep -F '_.stapsdt.base')" ' LOCAL ' "_.stapsdt.base is local (hidden)"
 is "$(nm -D "$SAMPLER" | grep -cE 'stapsdt|ht_gate')" 0 "neither it nor the semaphores are exported"
 
-# ---- the probe sites
+# ---- the probe sites: 1-byte nops in one build, 5-byte ones in the other
 site_bytes() {
 	local lib=$1 probe=$2 n=$3 off
 	off=$(file_offset "$(note_field "$probe" Location "$lib")" "$lib")
 	od -An -tx1 -j "$off" -N "$n" "$lib" | tr -s ' ' | sed 's/^ //; s/ $//'
 }
-for p in alloc free; do
-	is "$(site_bytes "$SAMPLER" $p 5)" "0f 1f 44 00 00" "$p: the probe site is a 5-byte nop (nopl 0x0(%rax,%rax,1))"
-done
-if [ -r "$SAMPLER_NOP1" ]; then
+ok "$([ -n "$SAMPLER_OTHER" ]; echo $?)" "the other kind of probe site is built too ($SAMPLER_OTHER)"
+kinds=
+for lib in "$SAMPLER" $SAMPLER_OTHER; do
+	kind=$(site_kind "$lib")
+	kinds="$kinds $kind"
 	for p in alloc free; do
-		is "$(site_bytes "$SAMPLER_NOP1" $p 1)" "90" "-DHT_SAMPLER_NOP1: $p's probe site is a 1-byte nop"
+		if [ "$kind" = nop5 ]; then
+			is "$(site_bytes "$lib" $p 5)" "0f 1f 44 00 00" \
+				"$(basename "$lib"): $p's probe site is a 5-byte nop (nopl 0x0(%rax,%rax,1))"
+		else
+			is "$(site_bytes "$lib" $p 1)" "90" "$(basename "$lib"): $p's probe site is a 1-byte nop"
+		fi
 	done
-else
-	ok 1 "$SAMPLER_NOP1 is built"
-fi
+done
+is "$(tr ' ' '\n' <<<"$kinds" | sort | tr '\n' ' ')" " nop1 nop5 " "one build of each kind"
 
 # ---- the same notes made by <sys/sdt.h>
 ref=$PRELOAD_BIN/sdt-reference

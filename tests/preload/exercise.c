@@ -226,6 +226,8 @@ static void forked(void)
 		_exit(0);
 	}
 	CHECK(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fprintf(stderr, "child: status 0x%x\n", status);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for (i = 0; i < 100; i++) {
 		CHECK(pattern_ok(p[i], (size_t)i * 50 + 1, (unsigned)i));

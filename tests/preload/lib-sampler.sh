@@ -5,7 +5,8 @@
 # the kernel's uprobe reference counters.
 
 SAMPLER=$BUILD/libheaptrace-sampler.so
-SAMPLER_NOP1=$BUILD/preload/libheaptrace-sampler-nop1.so
+# The other kind of probe site (user/preload/build.mk): nop5 or nop1.
+SAMPLER_OTHER=$(ls "$BUILD"/preload/libheaptrace-sampler-nop[15].so 2>/dev/null | head -n 1)
 PRELOAD_BIN=$BUILD/preload
 DLO=$PRELOAD_BIN/libsampler-dlo.so
 # Debian's own builds, not a version manager's shim.
@@ -52,20 +53,44 @@ file_offset() {
 	return 1
 }
 
-# start_bpftrace SCRIPT_FILE OUT: bpftrace in the background (BT_PID), once
-# its probes are attached.
+# site_kind LIB: nop5 or nop1, what LIB's alloc probe site is.
+site_kind() {
+	local off
+	off=$(file_offset "$(note_field alloc Location "$1")" "$1") || return 1
+	case "$(od -An -tx1 -j "$off" -N 5 "$1" | tr -s ' ' | sed 's/^ //; s/ $//')" in
+	"0f 1f 44 00 00") echo nop5 ;;
+	90*) echo nop1 ;;
+	*) echo unknown ;;
+	esac
+}
+
+# start_bpftrace SCRIPT_FILE OUT [LIB]: bpftrace in the background (BT_PID),
+# once its probes are attached: once a process that maps LIB sees its alloc
+# semaphore raised.
 BT_PID=
 start_bpftrace() {
-	local script=$1 out=$2
-	bpftrace "$script" >"$out" 2>&1 &
+	local script=$1 out=$2 lib=${3:-$SAMPLER} hold base sem v i
+	BPFTRACE_MAP_KEYS_MAX=1000000 bpftrace "$script" >"$out" 2>&1 &
 	BT_PID=$!
 	track_pid "$BT_PID"
-	if ! wait_for_line "$out" '^Attaching [0-9]+ probe' 30 1 "$BT_PID"; then
+	LD_PRELOAD=$lib "$PRELOAD_BIN/sampler-known" hold >"$out.hold" 2>&1 &
+	hold=$!
+	track_pid "$hold"
+	wait_for_line "$out.hold" '^ready$' 20 1 "$hold"
+	base=$(lib_base "$hold" "$lib")
+	sem=$(($(note_field alloc Semaphore "$lib")))
+	for i in $(seq 300); do
+		v=$(read_u16 "$hold" $((0x$base + sem)))
+		[ "${v:-0}" -gt 0 ] && break
+		is_running "$BT_PID" || break
+		sleep 0.1
+	done
+	kill "$hold"
+	wait "$hold" 2>/dev/null
+	if [ "${v:-0}" -eq 0 ]; then
 		diag "bpftrace did not attach: $(cat "$out")"
 		return 1
 	fi
-	# Attaching is printed just before the probes are; give them a moment.
-	sleep 0.5
 }
 
 # stop_bpftrace OUT: SIGINT, and wait for bpftrace to print its maps.
@@ -94,10 +119,13 @@ usdt:$lib:otel_memory:alloc {
 	@n[arg1] = count(); @sz[arg1] = sum(arg1); @w[arg1] = sum(arg2);
 	@live[arg0] = arg1; @events = count(); @bytes = sum(arg1); @weighted = sum(arg2);
 }
-usdt:$lib:otel_memory:free /@live[arg0]/ {
-	@f[@live[arg0]] = count(); @frees = count(); delete(@live[arg0]);
+usdt:$lib:otel_memory:free {
+	if (@live[arg0]) {
+		@f[@live[arg0]] = count(); @frees = count(); delete(@live[arg0]);
+	} else {
+		@unknown_frees = count();
+	}
 }
-usdt:$lib:otel_memory:free /!@live[arg0]/ { @unknown_frees = count(); }
 END { clear(@live); }
 EOF
 }
@@ -107,8 +135,8 @@ read_u16() {
 	dd if="/proc/$1/mem" bs=1 skip="$2" count=2 iflag=skip_bytes 2>/dev/null | od -An -tu2 | tr -d ' '
 }
 
-# lib_base PID: where the sampler is mapped in PID (its offset-0 mapping).
+# lib_base PID [LIB]: where the sampler is mapped in PID (its offset-0 mapping).
 lib_base() {
-	awk -v lib="$(readlink -f "$SAMPLER")" '$6 == lib && $3 == "00000000" { split($1, a, "-"); print a[1]; exit }' \
+	awk -v lib="$(readlink -f "${2:-$SAMPLER}")" '$6 == lib && $3 == "00000000" { split($1, a, "-"); print a[1]; exit }' \
 		"/proc/$1/maps"
 }

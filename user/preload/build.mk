@@ -4,11 +4,19 @@
 # reach of the Makefile's user/*/*.c (they must not go into libheaptrace.a:
 # they define malloc).
 
+# The probe sites are 1-byte nops by default, and $(SAMPLER_OTHER) is the
+# other kind: on Linux 6.18.44 a uprobe on a 5-byte nop, once the kernel has
+# turned it into a trampoline call, kills a forked child that reaches it
+# (SIGSEGV; docs/sampler.md). `make SAMPLER_NOP=5` swaps them.
+SAMPLER_NOP ?= 1
+SAMPLER_ALT := $(if $(filter 5,$(SAMPLER_NOP)),1,5)
 SAMPLER := $(BUILD)/libheaptrace-sampler.so
-SAMPLER_NOP1 := $(BUILD)/preload/libheaptrace-sampler-nop1.so
+SAMPLER_OTHER := $(BUILD)/preload/libheaptrace-sampler-nop$(SAMPLER_ALT).so
+SAMPLER_NOPFLAG_1 := -DHT_SAMPLER_NOP1
+SAMPLER_NOPFLAG_5 :=
 SAMPLER_SRCS := $(wildcard user/preload/src/*.c)
-SAMPLER_OBJS := $(patsubst user/preload/src/%.c,$(BUILD)/preload/obj/%.o,$(SAMPLER_SRCS))
-SAMPLER_NOP1_OBJS := $(patsubst user/preload/src/%.c,$(BUILD)/preload/obj-nop1/%.o,$(SAMPLER_SRCS))
+SAMPLER_OBJS := $(patsubst user/preload/src/%.c,$(BUILD)/preload/obj-nop$(SAMPLER_NOP)/%.o,$(SAMPLER_SRCS))
+SAMPLER_OTHER_OBJS := $(patsubst user/preload/src/%.c,$(BUILD)/preload/obj-nop$(SAMPLER_ALT)/%.o,$(SAMPLER_SRCS))
 
 # No builtins: the compiler must not turn our own calloc into a call to
 # calloc, nor treat our malloc as the one it knows. Thread-local state is
@@ -20,7 +28,7 @@ SAMPLER_LDFLAGS := -shared -Wl,-z,nodelete -Wl,-z,now -Wl,-z,relro -Wl,--no-unde
 	-Wl,-soname,libheaptrace-sampler.so
 
 SAMPLER_TEST_BINS := $(BUILD)/preload/sampler-exercise $(BUILD)/preload/sampler-known \
-	$(BUILD)/preload/libsampler-dlo.so $(SAMPLER_NOP1)
+	$(BUILD)/preload/libsampler-dlo.so $(SAMPLER_OTHER)
 # The cross-check against <sys/sdt.h> (systemtap-sdt-dev) where it is installed.
 ifneq ($(shell echo "#include <sys/sdt.h>" | $(CC) -E - >/dev/null 2>&1 && echo y),)
 SAMPLER_TEST_BINS += $(BUILD)/preload/sdt-reference
@@ -36,20 +44,20 @@ $(SAMPLER): $(SAMPLER_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAMPLER_LDFLAGS) $^ -o $@
 
-$(SAMPLER_NOP1): $(SAMPLER_NOP1_OBJS)
+$(SAMPLER_OTHER): $(SAMPLER_OTHER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAMPLER_LDFLAGS) $^ -o $@
 
-$(BUILD)/preload/obj/%.o: user/preload/src/%.c
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAMPLER_CFLAGS) -c $< -o $@
-
 $(BUILD)/preload/obj-nop1/%.o: user/preload/src/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAMPLER_CFLAGS) -DHT_SAMPLER_NOP1 -c $< -o $@
+	$(Q)$(CC) $(SAMPLER_CFLAGS) $(SAMPLER_NOPFLAG_1) -c $< -o $@
+
+$(BUILD)/preload/obj-nop5/%.o: user/preload/src/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAMPLER_CFLAGS) $(SAMPLER_NOPFLAG_5) -c $< -o $@
 
 SAMPLER_TEST_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN) -fno-builtin -MMD -MP
 
@@ -68,4 +76,4 @@ $(BUILD)/preload/sdt-reference: tests/preload/sdt_reference.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAMPLER_TEST_CFLAGS) $< -o $@
 
--include $(wildcard $(BUILD)/preload/obj/*.d $(BUILD)/preload/obj-nop1/*.d $(BUILD)/preload/*.d)
+-include $(wildcard $(BUILD)/preload/obj-nop*/*.d $(BUILD)/preload/*.d)
