@@ -187,3 +187,6 @@ clean:
 	rm -rf build build-san
 
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)
+
+# The in-process sampler, libheaptrace-sampler.so (docs/sampler.md).
+include user/preload/build.mk
