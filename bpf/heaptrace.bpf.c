@@ -389,7 +389,7 @@ static __always_inline __u64 stack_salt(__u32 tgid)
  * allocator) is replaced by the word at the stack pointer.
  */
 static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u32 tgid, struct ht_target *t,
-					  bool at_probe)
+					   bool at_probe)
 {
 	__u32 zero = 0;
 	struct ht_stack *st;
@@ -501,7 +501,7 @@ static __always_inline __u64 stack_room(__u64 base)
  * stack mapping ends instead of failing as a whole.
  */
 static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, struct ht_target *t,
-					    bool at_probe)
+					     bool at_probe)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), i;
 	__u64 copied = 0, chunk; /* 64-bit: bounds checks then hold on the registers used */
@@ -827,8 +827,8 @@ begin_call(struct pt_regs *ctx, __u32 tgid, struct ht_target *t, __u32 entry,
 	call->stack_id = 0;
 	if (sampled)
 		call->stack_id = unwind_mode == HT_UNWIND_DWARF
-					 ? send_stack_copy(ctx, tgid, t, false)
-					 : capture_stack(ctx, tgid, t, false);
+				     ? send_stack_copy(ctx, tgid, t, false)
+				     : capture_stack(ctx, tgid, t, false);
 	call->sampled = call->stack_id != 0;
 	if (!call->sampled && !always_track)
 		return CALL_UNTRACKED;

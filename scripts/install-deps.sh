@@ -8,7 +8,7 @@ PACKAGES=(
 	clang clang-format llvm libbpf-dev bpftool libelf-dev libdw-dev
 	libprotobuf-c-dev protobuf-c-compiler zlib1g-dev golang-go curl
 	pkg-config libiberty-dev make gcc g++ libc6-dev perl python3 libcapstone-dev
-	libjemalloc-dev libtcmalloc-minimal4 redis-server redis-tools
+	libjemalloc-dev libtcmalloc-minimal4 redis-server redis-tools bpftrace systemtap-sdt-dev
 )
 
 missing=()

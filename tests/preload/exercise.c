@@ -44,7 +44,7 @@ static void check_block(void *p, size_t n, size_t align)
 
 static void basic(void)
 {
-	size_t sizes[] = {0, 1, 15, 16, 17, 100, 4080, 4096, 4097, 65536, 200000, 1 << 20};
+	size_t sizes[] = { 0, 1, 15, 16, 17, 100, 4080, 4096, 4097, 65536, 200000, 1 << 20 };
 	/* volatile: the compiler would refuse the overflowing calls below. */
 	volatile size_t huge = SIZE_MAX / 2;
 	size_t i;

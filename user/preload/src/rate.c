@@ -25,7 +25,7 @@
 #define LN2	     0.6931471805599453
 #define INV_E	     0.36787944117144233
 
-struct ht_config ht_config = {.rate = DEFAULT_RATE};
+struct ht_config ht_config = { .rate = DEFAULT_RATE };
 HT_TLS struct ht_thread ht_self;
 
 static uint64_t splitmix64(uint64_t x)
@@ -53,7 +53,7 @@ static double ln(double x)
 	union {
 		double d;
 		uint64_t u;
-	} v = {.d = x};
+	} v = { .d = x };
 	int e = (int)((v.u >> 52) & 0x7ff) - 1023;
 	double m, z, z2, term, sum = 0;
 	int k;

@@ -35,17 +35,17 @@ static void *first_pvalloc(size_t n);
 static void *first_reallocarray(void *p, size_t n, size_t m);
 
 struct ht_real ht_real = {
-    .malloc = first_malloc,
-    .calloc = first_calloc,
-    .realloc = first_realloc,
-    .free = first_free,
-    .memalign = first_memalign,
-    .usable = first_usable,
-    .posix_memalign = first_posix_memalign,
-    .aligned_alloc = first_aligned_alloc,
-    .valloc = first_valloc,
-    .pvalloc = first_pvalloc,
-    .reallocarray = first_reallocarray,
+	.malloc = first_malloc,
+	.calloc = first_calloc,
+	.realloc = first_realloc,
+	.free = first_free,
+	.memalign = first_memalign,
+	.usable = first_usable,
+	.posix_memalign = first_posix_memalign,
+	.aligned_alloc = first_aligned_alloc,
+	.valloc = first_valloc,
+	.pvalloc = first_pvalloc,
+	.reallocarray = first_reallocarray,
 };
 
 /* Pool blocks: size_t size, padding to 16, then the block (aligned as asked). */
