@@ -4,8 +4,10 @@
 # stderr), put back after it (allocations then counted exactly again, at
 # -r 1), and every profile written after that says so in a comment. The
 # calls made while the probes were off are missing from the profile.
-# Per process with -p (both unwinding modes), and system-wide, where one
-# valve judges all traced processes together.
+# Per process with -p (both unwinding modes) and in filtered system-wide
+# mode (--comm: each process has probes of its own, so its own valve), and
+# unfiltered system-wide, where the probes every process shares come off
+# and back together, one valve judging all traced processes.
 . "$(dirname "$0")/lib.sh"
 
 require_root_btf
@@ -60,7 +62,7 @@ for mode in fp dwarf; do
 	check_run "-p, --unwind $mode" "$T/err-$mode" "$out" "$FIX_PID"
 done
 
-# System-wide: the probes every process shares come off and back together.
+# Filtered system-wide mode: the process's own probes come off and back.
 out=$T/out-sys
 mkdir -p "$out"
 env --default-signal=INT,TERM "$HEAPTRACE" --comm call_burst-nofp -r 1 -i 500ms \
@@ -81,8 +83,32 @@ wait_for_line "$T/err-sys" "^heaptrace: pid $FIX_PID \\(call_burst-nofp\\): inus
 kill -INT "$HT_PID"
 wait_exit "$HT_PID" 30
 is "$EXIT_STATUS" 0 "system-wide: SIGINT: heaptrace exits 0" || diag "$(tail -n 20 "$T/err-sys")"
-like "$(grep -m1 'exceed --max-call-rate' "$T/err-sys")" '^heaptrace: warning: all [0-9]+ traced processes: ' \
-	"system-wide: the valve speaks for all traced processes"
+like "$(grep -m1 'exceed --max-call-rate' "$T/err-sys")" "^heaptrace: warning: pid $FIX_PID \\(call_burst-nofp\\): " \
+	"--comm: the valve speaks for the process, whose probes are its own"
 check_run "system-wide" "$T/err-sys" "$out" "$FIX_PID"
+
+# Unfiltered system-wide mode: one valve for the probes every process shares.
+# Kept short: every process of the host traps while it runs.
+out=$T/out-all
+mkdir -p "$out"
+start_fixture call_burst-nofp --wait || bail_out "fixture did not start"
+env --default-signal=INT,TERM "$HEAPTRACE" -r 1 -i 1h --max-call-rate 1000 --cool-down 1s \
+	-o "$out" >"$T/err-all.out" 2>"$T/err-all" &
+HT_PID=$!
+track_pid "$HT_PID"
+wait_for_line "$T/err-all" '^heaptrace: tracing every process:' 30 1 "$HT_PID"
+ok $? "unfiltered: heaptrace started" || bail_out "$(cat "$T/err-all")"
+kill -USR1 "$FIX_PID"
+wait_for_line "$T/err-all" 'exceed --max-call-rate' 20 1 "$HT_PID"
+like "$(grep -m1 'exceed --max-call-rate' "$T/err-all")" '^heaptrace: warning: all [0-9]+ traced processes: ' \
+	"unfiltered: the valve speaks for all traced processes"
+wait_for_line "$T/err-all" 'all [0-9]+ traced processes: probes back on' 20 1 "$HT_PID"
+ok $? "unfiltered: the shared probes go back on after the cooling period"
+kill -INT "$HT_PID"
+wait_exit "$HT_PID" 30
+is "$EXIT_STATUS" 0 "unfiltered: SIGINT: heaptrace exits 0"
+kill -USR1 "$FIX_PID"
+kill -USR1 "$FIX_PID"
+wait_exit "$FIX_PID" 20
 
 done_testing
