@@ -512,8 +512,12 @@ static __always_inline __u64 send_stack_copy(struct pt_regs *ctx, __u32 tgid, st
 	if (!buf)
 		return 0;
 	if (at_probe) {
-		/* A USDT site: unwound from where it is; the daemon hides the sampler's frames. */
-		buf->regs.ip = PT_REGS_IP(ctx);
+		/*
+		 * A USDT site: unwound from where it is; the daemon hides the sampler's
+		 * frames. The unwinder takes ip for a return address and reads the
+		 * first frame's CFI at ip - 1: one past the site puts that at the site.
+		 */
+		buf->regs.ip = PT_REGS_IP(ctx) + 1;
 		base = entry_sp;
 	} else if (bpf_probe_read_user(&buf->regs.ip, sizeof(__u64), (void *)entry_sp)) {
 		count(&t->stack_errors);

@@ -41,7 +41,15 @@ struct process {
 	uint64_t last_refresh_ns;
 	bool last_refresh_found; /* the last re-read covered the address it was made for */
 	uint64_t maps_gen;	 /* bumped at each re-read of the maps */
-	uint64_t unwinder_gen;	 /* maps_gen the unwinder last saw */
+	/*
+	 * Traced through an in-process sampler's USDT probes: a stack starts at
+	 * the probe site, so its first frame (the function holding the probe)
+	 * and the frames in [hide_lo, hide_hi) after it (the sampler's code,
+	 * when it is a library of its own) are not the code that asked.
+	 */
+	bool at_probe;
+	uint64_t hide_lo, hide_hi;
+	uint64_t unwinder_gen; /* maps_gen the unwinder last saw */
 };
 
 /*

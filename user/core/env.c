@@ -86,6 +86,14 @@ static const char *const unwind_names[] = {
 	[ENV_UNWIND_DWARF + 1] = NULL,
 };
 
+/* Indexed by enum env_probes. */
+static const char *const probes_names[] = {
+	[ENV_PROBES_AUTO] = "auto",
+	[ENV_PROBES_UPROBES] = "uprobes",
+	[ENV_PROBES_USDT] = "usdt",
+	[ENV_PROBES_USDT + 1] = NULL,
+};
+
 static int pid__apply(struct env *env, const char *value);
 static int http__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
@@ -272,6 +280,24 @@ static const struct env_option options[] = {
 	    .invalid = "invalid duration '%s' for --cool-down: use a duration such as 10s or 5m",
 	    .metavar = "DURATION",
 	    .help = "how long the valve keeps probes off (default 60s)",
+	},
+	{
+	    .name = "probes",
+	    .kind = OPT_CHOICE,
+	    FIELD(probes),
+	    .choices = probes_names,
+	    .def = ENV_PROBES_AUTO,
+	    .invalid = "invalid --probes '%s': use auto, uprobes or usdt",
+	    .metavar = "KIND",
+	    .help = "auto (default: a process's otel_memory USDT probes\n"
+		    "where it has them, else uprobes), uprobes or usdt",
+	},
+	{
+	    .name = "preload",
+	    .kind = OPT_FLAG,
+	    FIELD(preload),
+	    .help = "run the command with heaptrace's in-process sampler\n"
+		    "(LD_PRELOAD, at -r): only sampled calls trap",
 	},
 	{
 	    .name = "alloc-only",
@@ -765,6 +791,18 @@ static int env__check(struct env *env, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "--cgroup and --comm select running processes: use them with -p or "
 			 "alone (system-wide), not with a command");
+		return -EINVAL;
+	}
+	if (env->preload && !env->command) {
+		snprintf(err, errlen,
+			 "--preload starts a command with the sampler: give the command after "
+			 "'--' (a running process loads it only if started with it)");
+		return -EINVAL;
+	}
+	if (env->preload && env->probes == ENV_PROBES_UPROBES) {
+		snprintf(err, errlen,
+			 "--preload with --probes uprobes: the sampler's probes would not be used; "
+			 "drop one of them");
 		return -EINVAL;
 	}
 	/* Neither -p nor a command: every process (the listings need a target). */

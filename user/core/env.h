@@ -41,6 +41,8 @@ struct env {
 	bool probe_at_entry;	/* --probe-at-entry: naive placement, for comparison */
 	bool floor;		/* --floor: empty programs at the probe sites (benchmark) */
 	bool no_session;	/* --no-session: uprobe + uretprobe, not uprobe sessions */
+	int probes;		/* --probes: enum env_probes */
+	bool preload;		/* --preload: the command runs with the in-process sampler */
 	const char *http_addr;	/* --http; NULL = no server */
 	bool system_wide;	/* neither -p nor a command: every process */
 	bool follow_forks;	/* --follow-forks: trace the children of traced processes */
@@ -51,6 +53,13 @@ struct env {
 	uint64_t cool_down_ns;	/* --cool-down: probes off this long once over the rate */
 	const char *print_file; /* heaptrace print FILE */
 	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
+};
+
+/* Where a process's allocations are seen (docs/design.md, "The in-process sampler"). */
+enum env_probes {
+	ENV_PROBES_AUTO = 0, /* its otel_memory USDT probes where it has them, else uprobes */
+	ENV_PROBES_UPROBES,  /* uprobes on the allocator's entry points */
+	ENV_PROBES_USDT,     /* its otel_memory USDT probes, or it is not traced */
 };
 
 enum env_unwind {

@@ -10,6 +10,7 @@
 
 #include "core/target.h"
 #include "probe/allocator.h"
+#include "probe/usdt.h"
 #include "util/log.h"
 
 /* A problem with a process a person named is an error; with one a filter picked, a detail. */
@@ -105,13 +106,75 @@ static int attach_plan(struct target *t, struct loader *l, const struct alloc_pl
 	return err;
 }
 
-int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool named)
+/* Attaches the USDT probes of `o` for t; says what went in, in t->probed. */
+static int attach_usdt(struct target *t, struct loader *l, const struct usdt_object *o, bool named)
+{
+	pid_t pid = t->proc.pid;
+	int n = loader__add_target(l, pid);
+
+	if (!n)
+		n = loader__attach_usdt(l, pid, o->path);
+	if (n < 0) {
+		/* Nothing half-attached stays: the allocator's entry points take over. */
+		loader__detach_probes(l, pid);
+		say_problem(
+		    named,
+		    "cannot attach the otel_memory USDT probes of '%s' for pid %d (%s): %s: "
+		    "tracing its allocator's entry points instead",
+		    o->shown, pid, t->proc.comm, strerror(-n));
+		return n;
+	}
+	t->proc.at_probe = true;
+	/* An emitter built into the program hides only its own frame, not the program's. */
+	t->proc.hide_lo = o->is_exe ? 0 : o->text_start;
+	t->proc.hide_hi = o->is_exe ? 0 : o->text_end;
+	strbuf__reset(&t->probed);
+	return strbuf__addf(&t->probed,
+			    "in-process sampler (otel_memory USDT), %d probes on %s: only sampled "
+			    "calls trap",
+			    n, o->shown);
+}
+
+/*
+ * The in-process sampler's probes, when the process carries them: 0 when
+ * attached, -ENOENT when it has none (or they could not be attached: then
+ * the caller probes the allocator instead), another negative errno.
+ */
+static int probe_usdt(struct target *t, struct loader *l, int probes, bool named)
+{
+	struct usdt_plan *plan = NULL;
+	pid_t pid = t->proc.pid;
+	int err = usdt__find(pid, t->proc.maps, &plan);
+
+	if (err == -ENOENT && probes == ENV_PROBES_USDT)
+		say_problem(
+		    named,
+		    "no otel_memory USDT probes in pid %d (%s): start it with the sampler "
+		    "(heaptrace --preload -- COMMAND, or LD_PRELOAD=libheaptrace-sampler.so), "
+		    "or use --probes uprobes",
+		    pid, t->proc.comm);
+	if (err)
+		return err == -ENOENT && probes == ENV_PROBES_USDT ? -ENODEV : err;
+	err = attach_usdt(t, l, &plan->objects[0], named);
+	usdt__plan_free(plan);
+	if (err < 0 && err != -ENOMEM)
+		return probes == ENV_PROBES_USDT ? err : -ENOENT;
+	return err;
+}
+
+int target__probe(struct target *t, struct loader *l, const struct target_probe_opts *o, bool named)
 {
 	struct alloc_plan *plan = NULL;
 	pid_t pid = t->proc.pid;
 	int err;
 
-	err = allocator__plan(pid, t->proc.maps, probe_at_entry, &plan);
+	t->proc.at_probe = false;
+	if (o->probes != ENV_PROBES_UPROBES) {
+		err = probe_usdt(t, l, o->probes, named);
+		if (err != -ENOENT)
+			return err;
+	}
+	err = allocator__plan(pid, t->proc.maps, o->probe_at_entry, &plan);
 	if (err == -ENOENT) {
 		say_problem(named,
 			    "allocator not found in pid %d (%s): no object it maps defines malloc "

@@ -14,6 +14,7 @@
 #include "collect/loader.h"
 #include "collect/process.h"
 #include "collect/valve.h"
+#include "core/env.h"
 #include "util/strbuf.h"
 
 struct target {
@@ -47,15 +48,25 @@ int target__open(struct target *t, pid_t pid);
  */
 int target__open_named(struct target *t, pid_t pid);
 
+/* How a target is probed (from the command line). */
+struct target_probe_opts {
+	bool probe_at_entry; /* --probe-at-entry: each entry point's first instruction */
+	int probes;	     /* --probes: enum env_probes */
+};
+
 /*
- * Starts tracing an open target: discovers its allocator from its current
+ * Starts tracing an open target: with --probes auto or usdt, through the
+ * otel_memory USDT probes of an in-process sampler where the process has
+ * them (a sampler that cannot be attached falls back to uprobes, said in
+ * one line); otherwise discovers its allocator from its current
  * maps snapshot and attaches the probes to its entry points (each on its
  * own first instruction with `probe_at_entry`), again after the safety
  * valve took them off. Prints one line naming the PID on failure (an error
  * for a process a person named, else a -v detail: a filter picked it) and
  * returns a negative errno.
  */
-int target__probe(struct target *t, struct loader *l, bool probe_at_entry, bool named);
+int target__probe(struct target *t, struct loader *l, const struct target_probe_opts *o,
+		  bool named);
 
 /* The "tracing pid" line: what the last target__probe attached (with -v only if not named). */
 void target__announce(const struct target *t, bool named);

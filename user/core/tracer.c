@@ -4,6 +4,9 @@
  * programs, the outputs, the first targets; see tracer.h.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +245,11 @@ int tracer__new(const struct env *env, struct tracer **out)
 	tr->max_live = env->max_live + env->max_threads;
 	tr->filtered = env->system_wide && (env->comm || env->cgroup);
 	tr->per_pid = !env->system_wide || tr->filtered;
+	/* Unfiltered system-wide probes are per object, shared: no process's own USDT probes. */
+	tr->probe_opts = (struct target_probe_opts){
+		.probe_at_entry = env->probe_at_entry,
+		.probes = tr->per_pid ? env->probes : ENV_PROBES_UPROBES,
+	};
 	err = listen_http(tr);
 	if (!err)
 		err = load_probes(tr);
@@ -296,12 +304,70 @@ static int start_filtered(struct tracer *tr)
 	return 0;
 }
 
+/*
+ * Where the in-process sampler is: beside the binary (the build tree, or
+ * an installation's sbin with the library copied beside it), else in the
+ * installation's library directory (../lib/heaptrace/).
+ */
+static int find_sampler(char *path, size_t len)
+{
+	static const char *const places[] = { "%s/libheaptrace-sampler.so",
+					      "%s/../lib/heaptrace/libheaptrace-sampler.so" };
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t i;
+
+	if (n <= 0)
+		return -ENOENT;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	for (i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		snprintf(path, len, places[i], exe);
+		if (!access(path, R_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/*
+ * --preload: the command (and what it runs) gets the sampler before any
+ * other library, at heaptrace's rate. Set in heaptrace's own environment,
+ * which only the command inherits: heaptrace runs nothing else.
+ */
+static int preload_sampler(const struct env *env)
+{
+	char path[PATH_MAX + 64], rate[32], *old = getenv("LD_PRELOAD");
+	struct strbuf sb = { 0 };
+	int err = find_sampler(path, sizeof(path));
+
+	if (err) {
+		log_error("cannot find libheaptrace-sampler.so beside heaptrace or in "
+			  "../lib/heaptrace/: build it with make, or install heaptrace");
+		return err;
+	}
+	err = strbuf__addf(&sb, "%s%s%s", path, old && *old ? " " : "", old ? old : "");
+	snprintf(rate, sizeof(rate), "%" PRIu64, env->sample_rate);
+	if (!err &&
+	    (setenv("LD_PRELOAD", strbuf__str(&sb), 1) || setenv("HEAPTRACE_SAMPLE_RATE", rate, 1)))
+		err = -errno;
+	strbuf__release(&sb);
+	if (err)
+		log_error("cannot set the command's environment: %s", strerror(-err));
+	else
+		log_debug("preloading %s at rate %s", path, rate);
+	return err;
+}
+
 /* The command runs to its entry point, is traced, then resumed. */
 static int start_command(struct tracer *tr)
 {
 	pid_t pid;
 	int err;
 
+	if (tr->env->preload && preload_sampler(tr->env))
+		return -ENOENT;
 	err = command__start(tr->env->command, &tr->mask, &tr->command);
 	if (err)
 		return err;

@@ -67,6 +67,7 @@ struct tracer {
 	 */
 	bool filtered;
 	bool per_pid; /* probes are attached per process: -p, a command, or filtered */
+	struct target_probe_opts probe_opts;
 	struct evloop *loop;
 	int timer_deadline, timer_valve, timer_dump, timer_settle;
 	uint64_t next_dump;

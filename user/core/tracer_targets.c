@@ -58,7 +58,7 @@ static int attach_target(struct tracer *tr, struct target *t, pid_t pid)
 	int err = named ? target__open_named(t, pid) : target__open(t, pid);
 
 	if (!err)
-		err = target__probe(t, tr->loader, tr->env->probe_at_entry, named);
+		err = target__probe(t, tr->loader, &tr->probe_opts, named);
 	if (!err)
 		err = ready_target(tr, t);
 	if (!err)

@@ -17,7 +17,7 @@ static bool valve_reattach(struct tracer *tr, struct target *t)
 		return sysscan__scan(tr->sysscan) >= 0;
 	/* Libraries may have come and gone while nothing was watched. */
 	process__refresh_maps(&t->proc);
-	return target__probe(t, tr->loader, tr->env->probe_at_entry, !tr->env->system_wide) == 0;
+	return target__probe(t, tr->loader, &tr->probe_opts, !tr->env->system_wide) == 0;
 }
 
 /* Carries out what a valve decided, and says so on stderr. */

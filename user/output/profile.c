@@ -149,6 +149,43 @@ static void stack_values(const struct ht_agg_val *v, uint64_t rate, int64_t valu
 	raw[PPROF_INUSE_SPACE] = (int64_t)inuse_bytes;
 }
 
+/* Whether the code at return address `addr` is C++'s operator new (any of its forms). */
+static bool in_operator_new(struct build_ctx *c, uint64_t addr)
+{
+	const struct procmap *m = procmaps__find(c->p->maps, addr);
+	struct sym_frame sf[MAX_INLINE_FRAMES];
+	int n;
+
+	if (!m)
+		return false;
+	n = symbolizer__resolve(c->s, c->p->pid, m, addr - 1, sf, MAX_INLINE_FRAMES);
+	/* The last frame is the function the address is in, the others inlined into it. */
+	return n > 0 && sf[n - 1].function && !strncmp(sf[n - 1].function, "operator new", 12);
+}
+
+/*
+ * The first frame of the code that asked for memory. A stack taken at an
+ * allocator's entry starts there already; one taken at a USDT probe of an
+ * in-process sampler starts in the function holding the probe, then the
+ * sampler's own code, then perhaps C++'s operator new, which called
+ * malloc: those are the allocator's frames, hidden as the uprobe path
+ * hides them (its probes are on operator new itself). The outermost frame
+ * always stays.
+ */
+static uint32_t first_frame(struct build_ctx *c, const uint64_t *frames, uint32_t depth)
+{
+	const struct process *p = c->p;
+	uint32_t i = 1;
+
+	if (!p->at_probe || depth < 2)
+		return 0;
+	while (i + 1 < depth && frames[i] >= p->hide_lo && frames[i] < p->hide_hi)
+		i++;
+	while (i + 1 < depth && in_operator_new(c, frames[i]))
+		i++;
+	return i;
+}
+
 static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_t depth, void *ctx)
 {
 	struct build_ctx *c = ctx;
@@ -157,7 +194,7 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 	const struct ht_agg_val *old = NULL;
 	bool zero = true;
 	uint64_t n;
-	uint32_t i;
+	uint32_t i, skip;
 	int64_t id;
 
 	if (c->sign < 0) {
@@ -187,18 +224,19 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 	if (c->base && zero)
 		return 0; /* nothing happened on this stack in the window */
 
-	for (i = 0; i < depth; i++) {
+	skip = first_frame(c, frames, depth);
+	for (i = skip; i < depth; i++) {
 		id = location_id(c, frames[i]);
 		if (id < 0) {
 			c->err = (int)id;
 			return 1;
 		}
-		locs[i] = (uint64_t)id;
+		locs[i - skip] = (uint64_t)id;
 	}
 	/* The average block size, inherited blocks (a forked child's) included. */
 	n = v->alloc_objects + v->inherited_objects;
 	c->err =
-	    pprof__add_sample_raw(c->b, locs, depth, values, raw,
+	    pprof__add_sample_raw(c->b, locs, depth - skip, values, raw,
 				  n ? (int64_t)((v->alloc_bytes + v->inherited_bytes) / n) : 0);
 	if (c->err)
 		return 1;
@@ -220,6 +258,9 @@ static int add_comments(struct build_ctx *c, const struct profile_request *r)
 		 " lost",
 		 HEAPTRACE_VERSION, r->proc->pid, r->proc->comm, c->rate, c->sum->samples,
 		 c->sum->lost);
+	if (r->proc->at_probe)
+		strncat(comment, ", sampled in the process (otel_memory USDT)",
+			sizeof(comment) - strlen(comment) - 1);
 	err = pprof__add_comment(c->b, comment);
 	if (!err && r->note && r->note[0])
 		err = pprof__add_comment(c->b, r->note);
@@ -243,6 +284,10 @@ int profile__build(const struct profile_request *r, struct profile_summary *sum,
 	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	/* Samples an in-process sampler chose are unbiased for its rate, told by their weights. */
+	if (c.p->at_probe && loader__target_stats(r->loader, c.p->pid, &counters) == 0 &&
+	    counters.usdt_size)
+		c.rate = unbias__rate_of(counters.usdt_size, counters.usdt_weight);
 	c.b = pprof__new((int64_t)c.rate, r->time_ns, r->duration_ns);
 	c.mapping_ids = calloc(c.p->maps->nr ? c.p->maps->nr : 1, sizeof(*c.mapping_ids));
 	if (!c.b || !c.mapping_ids) {

@@ -24,3 +24,14 @@ void unbias__scale(uint64_t count, uint64_t bytes, uint64_t rate, int64_t *est_c
 	*est_count = (int64_t)((double)count * scale);
 	*est_bytes = (int64_t)((double)bytes * scale);
 }
+
+uint64_t unbias__rate_of(uint64_t size, uint64_t weighted)
+{
+	double r;
+
+	if (!size || weighted <= size)
+		return 1;
+	/* -log1p(-x) is -ln(1 - x) without cancellation for small x. */
+	r = (double)size / -log1p(-(double)size / (double)weighted);
+	return r < 1.5 ? 1 : (uint64_t)(r + 0.5);
+}

@@ -16,4 +16,12 @@
 void unbias__scale(uint64_t count, uint64_t bytes, uint64_t rate, int64_t *est_count,
 		   int64_t *est_bytes);
 
+/*
+ * The sample rate R an in-process sampler used, from one sample's `size`
+ * and the weight it reported, weighted = size / (1 - exp(-size / R)):
+ * R = -size / ln(1 - size / weighted). A weight no larger than the size
+ * means every allocation was sampled: 1. Rounded to the nearest byte.
+ */
+uint64_t unbias__rate_of(uint64_t size, uint64_t weighted);
+
 #endif /* HEAPTRACE_UNBIAS_H */

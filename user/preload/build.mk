@@ -21,7 +21,9 @@ SAMPLER_OTHER_OBJS := $(patsubst user/preload/src/%.c,$(BUILD)/preload/obj-nop$(
 # No builtins: the compiler must not turn our own calloc into a call to
 # calloc, nor treat our malloc as the one it knows. Thread-local state is
 # initial-exec: reaching it never allocates.
+# Frame pointers: a frame-pointer walk from a probe site must cross the sampler's frames.
 SAMPLER_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-fno-builtin -fno-strict-aliasing -D_GNU_SOURCE $(WARN) -MMD -MP
 # nodelete: blocks it sampled may be freed after a dlclose.
 SAMPLER_LDFLAGS := -shared -Wl,-z,nodelete -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined \
@@ -77,3 +79,6 @@ $(BUILD)/preload/sdt-reference: tests/preload/sdt_reference.c
 	$(Q)$(CC) $(SAMPLER_TEST_CFLAGS) $< -o $@
 
 -include $(wildcard $(BUILD)/preload/obj-nop*/*.d $(BUILD)/preload/*.d)
+
+# A change of flags here rebuilds the sampler.
+$(SAMPLER_OBJS) $(SAMPLER_OTHER_OBJS): user/preload/build.mk
