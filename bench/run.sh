@@ -44,7 +44,12 @@
 # (snapshot, symbolization, encoding, write) is timed, with --unwind fp and
 # dwarf.
 #
-# Usage: sudo bench/run.sh [REPS [python|micro|redis|dump|all]]   (default 3 all).
+# compile: cc1plus -O2 on an STL-heavy file (untraced, default, --preload,
+# heaptrack); filtered: an untraced process beside system-wide heaptrace,
+# filtered and unfiltered.
+#
+# Usage: sudo bench/run.sh [REPS [python|micro|compile|filtered|redis|dump|all]]
+# (default 3 all).
 # Needs root, like heaptrace. All parts with 3 rounds take about 10 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -133,13 +138,23 @@ AWK_MEDIAN='function median(a, n,   i, j, t) {
 MB=$BUILD/bench/mallocbench
 MICRO_CONFIGS=(untraced "floor-entry:--floor --probe-at-entry" "floor:--floor"
 	"floor-pair:--floor --no-session" "entry:--probe-at-entry" "default:" "classic:--no-session"
-	"r1:-r 1")
+	"r1:-r 1" "sampler:--preload")
 # Other tools, each only where installed.
 command -v heaptrack >/dev/null && MICRO_CONFIGS+=("heaptrack:")
 command -v valgrind >/dev/null && MICRO_CONFIGS+=("massif:")
 # threads size pairs
 # "new": C++ operator new/delete (libstdc++'s, which hands each request to malloc).
-MICRO_LOADS=("1 64 100000" "1 4096 100000" "1 65536 100000" "$(nproc) 64 100000" "1 64 100000 new")
+# Long loops: a tool's start-up (heaptrack's above all) must not pass for its cost per call.
+MICRO_LOADS=("1 64 2000000" "1 4096 1000000" "1 65536 1000000" "$(nproc) 64 1000000"
+	"1 64 1000000 new")
+# MICRO_ONLY="untraced floor default sampler heaptrack" keeps only those configurations.
+if [ -n "${MICRO_ONLY:-}" ]; then
+	kept=()
+	for c in "${MICRO_CONFIGS[@]}"; do
+		case " $MICRO_ONLY " in *" ${c%%:*} "*) kept+=("$c") ;; esac
+	done
+	MICRO_CONFIGS=("${kept[@]}")
+fi
 
 micro_part() {
 	mkdir -p "$BUILD/bench"
@@ -169,6 +184,7 @@ micro_part() {
 	done
 	awk -v cfgs="${MICRO_CONFIGS[*]}" "$AWK_MEDIAN"'
 	function ratio(a, b) { return (b in m) && (a in m) && m[b] != m["untraced"] ? sprintf("%.2f", (m[a] - m["untraced"]) / (m[b] - m["untraced"])) : "-" }
+	function times(a, b) { return (b in m) && (a in m) && m[b] > 0 ? sprintf("%.2f", m[a] / m[b]) : "-" }
 	{
 		k = $1 SUBSEP $2; n[k]++; v[k, n[k]] = $3
 		if (!($1 in seen)) { seen[$1] = 1; loads[++nl] = $1 }
@@ -177,8 +193,8 @@ micro_part() {
 	END {
 		printf "%-16s", "thr/size/pairs"
 		for (i = 1; i <= nc; i++) printf " %11s", order[i]
-		printf " %9s %9s %9s %9s %9s %9s %9s\n", "dflt/flr", "dflt/cls", "cls/flr-p", "dflt/ent", "flr/flr-e",
-			"htk/dflt", "msf/dflt"
+		printf " %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "dflt/flr", "dflt/cls", "cls/flr-p", "dflt/ent", "flr/flr-e",
+			"htk/dflt", "msf/dflt", "smp/untr", "dflt/smp"
 		for (l = 1; l <= nl; l++) {
 			printf "%-16s", loads[l]
 			delete m
@@ -199,7 +215,8 @@ micro_part() {
 # Requests per redis-benchmark test; about 1.3 s per test untraced here.
 REDIS_N=${REDIS_N:-100000}
 # alloc-only: without the probe on free (jemalloc's cannot be moved off its first instruction).
-REDIS_CONFIGS=(untraced "floor:--floor" "default:" "alloc-only:--alloc-only" "r1:-r 1")
+# sampler: the server started with libheaptrace-sampler.so, heaptrace attached through its probes.
+REDIS_CONFIGS=(untraced "floor:--floor" "default:" "alloc-only:--alloc-only" "r1:-r 1" "sampler:")
 command -v heaptrack >/dev/null && REDIS_CONFIGS+=("heaptrack:")
 BG_PIDS=()
 
@@ -231,6 +248,8 @@ redis_one() {
 	if [ "$name" = heaptrack ]; then
 		# heaptrack's own work is done by heaptrack_interpret, its child.
 		heaptrack -o "$T/out/ht" "${server[@]}" >"$T/htk.log" 2>&1 &
+	elif [ "$name" = sampler ]; then
+		LD_PRELOAD=$(realpath "$BUILD/libheaptrace-sampler.so") "${server[@]}" >"$T/redis.log" 2>&1 &
 	else
 		"${server[@]}" >"$T/redis.log" 2>&1 &
 	fi
@@ -320,6 +339,103 @@ redis_part() {
 DS=$BUILD/bench/deepstacks
 DUMP_BITS=17
 
+# compile: Debian's cc1plus -O2 on bench/workloads/stl_heavy.cc (preprocessed
+# once): a real allocation-heavy program, about a million allocator calls.
+# Untraced, heaptrace at the default rate on the allocator's entry points,
+# heaptrace through the in-process sampler (--preload), and heaptrack.
+CC1PLUS=$(gcc -print-prog-name=cc1plus)
+COMPILE_CONFIGS=(untraced "default:" "sampler:--preload")
+command -v heaptrack >/dev/null && COMPILE_CONFIGS+=("heaptrack:")
+
+compile_part() {
+	local r c name args t0 t1 cmd
+	g++ -std=c++17 -E bench/workloads/stl_heavy.cc -o "$T/stl.ii"
+	cmd=("$CC1PLUS" -quiet -fpreprocessed -std=c++17 -O2 "$T/stl.ii" -o /dev/null)
+	echo "bench: cc1plus -O2, $REPS rounds of ${#COMPILE_CONFIGS[@]} configurations" >&2
+	: >"$T/compile"
+	for ((r = 1; r <= REPS; r++)); do
+		for c in "${COMPILE_CONFIGS[@]}"; do
+			name=${c%%:*}
+			args=${c#*:}
+			rm -rf "$T/out" && mkdir -p "$T/out"
+			t0=$(now_ns)
+			# shellcheck disable=SC2086
+			case "$name" in
+			untraced) "${cmd[@]}" ;;
+			heaptrack) heaptrack -o "$T/out/ht" "${cmd[@]}" >/dev/null 2>&1 ;;
+			*) "$HT" $args -o "$T/out" -- "${cmd[@]}" 2>/dev/null ;;
+			esac
+			t1=$(now_ns)
+			echo "$name $(((t1 - t0) / 1000000))" >>"$T/compile"
+		done
+		echo "bench: compile round $r done" >&2
+	done
+	awk "$AWK_MEDIAN"'
+	{ n[$1]++; v[$1, n[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 } }
+	END {
+		printf "%-10s %9s %8s\n", "config", "wall ms", "x untr."
+		for (i = 1; i <= no; i++) {
+			c = order[i]
+			for (k = 1; k <= n[c]; k++) a[k] = v[c, k]
+			m = median(a, n[c])
+			if (c == "untraced") base = m
+			printf "%-10s %9d %8.2f\n", c, m, m / base
+		}
+		print "(cc1plus -O2 wall time, median)"
+	}' "$T/compile"
+}
+
+# filtered: what a process heaptrace does not trace pays while heaptrace
+# runs system-wide: mallocbench (1 thread, 2,000,000 malloc(64)+free pairs)
+# alone, beside `heaptrace --comm` of another name (probes per wanted
+# process: none here), and beside unfiltered system-wide heaptrace (probes
+# for every process), alternating.
+FILTERED_CONFIGS=(alone "filtered:--comm nosuchprocess" "unfiltered:")
+
+filtered_part() {
+	local r c name args ht ns
+	mkdir -p "$BUILD/bench"
+	cc -O2 -Wall -Wextra -Werror bench/mallocbench.c -o "$MB" -lpthread -lstdc++
+	echo "bench: an untraced process beside system-wide heaptrace, $REPS rounds" >&2
+	: >"$T/filtered"
+	for ((r = 1; r <= REPS; r++)); do
+		for c in "${FILTERED_CONFIGS[@]}"; do
+			name=${c%%:*}
+			args=${c#*:}
+			ht=
+			if [ "$name" != alone ]; then
+				rm -rf "$T/out" && mkdir -p "$T/out"
+				# shellcheck disable=SC2086
+				env --default-signal=INT,TERM "$HT" $args -i 1h -o "$T/out" >/dev/null 2>"$T/ht.err" &
+				ht=$!
+				BG_PIDS+=("$ht")
+				wait_for "$T/ht.err" 'tracing every process' "$ht" || { cat "$T/ht.err" >&2; exit 1; }
+			fi
+			ns=$("$MB" 1 64 2000000 | sed -n 's/^ns_per_pair //p')
+			if [ -n "$ht" ]; then
+				kill -INT "$ht"
+				wait "$ht" || true
+				BG_PIDS=()
+			fi
+			echo "$name ${ns:-0}" >>"$T/filtered"
+		done
+		echo "bench: filtered round $r done" >&2
+	done
+	awk "$AWK_MEDIAN"'
+	{ n[$1]++; v[$1, n[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 } }
+	END {
+		printf "%-11s %9s %8s\n", "beside", "ns/pair", "x alone"
+		for (i = 1; i <= no; i++) {
+			c = order[i]
+			for (k = 1; k <= n[c]; k++) a[k] = v[c, k]
+			m = median(a, n[c])
+			if (c == "alone") base = m
+			printf "%-11s %9.1f %8.2f\n", c, m, m / base
+		}
+		print "(an untraced process: ns per malloc+free pair, median)"
+	}' "$T/filtered"
+}
+
 dump_part() {
 	mkdir -p "$BUILD/bench"
 	# Frame pointers for --unwind fp; no inlining or tail calls, so each path is its own stack.
@@ -372,6 +488,8 @@ trap cleanup EXIT
 case "$PARTS" in
 python) python_part ;;
 micro) micro_part ;;
+compile) compile_part ;;
+filtered) filtered_part ;;
 redis) redis_part ;;
 dump) dump_part ;;
 all)
@@ -379,12 +497,16 @@ all)
 	echo
 	micro_part
 	echo
+	compile_part
+	echo
+	filtered_part
+	echo
 	redis_part
 	echo
 	dump_part
 	;;
 *)
-	echo "bench: error: unknown part '$PARTS': python, micro, redis, dump or all" >&2
+	echo "bench: error: unknown part '$PARTS': python, micro, compile, filtered, redis, dump or all" >&2
 	exit 2
 	;;
 esac
