@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "probe/usdt.h"
+#include "util/log.h"
 #include "util/procfs.h"
 #include "util/vec.h"
 
@@ -198,6 +199,23 @@ static void text_range(const struct procmaps *maps, const char *path, struct usd
 	}
 }
 
+/* The arguments of a format string: "8@%rdi 8@%rsi" has two. */
+static int count_args(const char *args)
+{
+	int n = 0;
+	bool in = false;
+
+	for (; *args; args++) {
+		if (*args == ' ') {
+			in = false;
+		} else if (!in) {
+			in = true;
+			n++;
+		}
+	}
+	return n;
+}
+
 /* Reads one mapped object's otel_memory probes into *o; -ENOENT when it has no alloc probe. */
 static int read_object(pid_t pid, const struct procmap *m, struct usdt_object *o)
 {
@@ -216,8 +234,19 @@ static int read_object(pid_t pid, const struct procmap *m, struct usdt_object *o
 	if (err)
 		return err;
 	for (i = 0; i < o->notes.nr; i++) {
-		o->has_alloc |= !strcmp(o->notes.probes[i].name, "alloc");
-		o->has_free |= !strcmp(o->notes.probes[i].name, "free");
+		const struct usdt_probe *u = &o->notes.probes[i];
+		bool alloc = !strcmp(u->name, "alloc"), free_ = !strcmp(u->name, "free");
+		int want = alloc ? 3 : 1;
+
+		if ((alloc || free_) && count_args(u->args) != want) {
+			/* Another form of the contract: counting it would count it wrong. */
+			log_warn("'%s': otel_memory:%s takes %d arguments, not %d (another version of "
+				 "the contract?): its probes are not used",
+				 m->path, u->name, count_args(u->args), want);
+			return -EPROTO;
+		}
+		o->has_alloc |= alloc;
+		o->has_free |= free_;
 	}
 	if (!o->has_alloc)
 		return -ENOENT;
