@@ -248,6 +248,9 @@ static int read_object(pid_t pid, const struct procmap *m, struct usdt_object *o
 		o->has_alloc |= alloc;
 		o->has_free |= free_;
 	}
+	if (o->notes.malformed)
+		log_warn("'%s': %zu USDT notes that cannot be read: ignored", m->path,
+			 o->notes.malformed);
 	if (!o->has_alloc)
 		return -ENOENT;
 	o->path = strdup(path);
