@@ -259,7 +259,7 @@ static const struct env_option options[] = {
 	    FIELD(max_overhead_ppm),
 	    .def = ENV_DEFAULT_MAX_OVERHEAD_PPM,
 	    .invalid = "invalid share '%s' for --max-overhead: give a percentage of one core from "
-		       "0 to 100, such as 5% or 0.5%, or off",
+		       "0 to 100, such as 5%% or 0.5%%, or off",
 	    .metavar = "PERCENT",
 	    .help = "safety valve: when a target's probes cost it more\n"
 		    "than PERCENT of one core (measured at start-up),\n"
