@@ -379,17 +379,16 @@ static void test_max_overhead(void)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok(env__parse_percent(bad[i], &ppm) == -EINVAL, "percent '%s' rejected", bad[i]);
 	ok(parse("heaptrace -p 1", &env, err) == ENV_RUN &&
-	       env.max_overhead_ppm == ENV_DEFAULT_MAX_OVERHEAD_PPM &&
-	       env.max_overhead_ppm == 50000 && !env__given(&env, "max-overhead") &&
-	       !env__given(&env, "max-call-rate"),
+	       env.max_overhead == ENV_DEFAULT_MAX_OVERHEAD_PPM && env.max_overhead == 50000 &&
+	       !env__given(&env, "max-overhead") && !env__given(&env, "max-call-rate"),
 	   "the valve is on by default: 5%% of a core, neither option given");
 	env__free(&env);
 	ok(parse("heaptrace -p 1 --max-overhead off", &env, err) == ENV_RUN &&
-	       env.max_overhead_ppm == 0 && env__given(&env, "max-overhead"),
+	       env.max_overhead == 0 && env__given(&env, "max-overhead"),
 	   "--max-overhead off");
 	env__free(&env);
 	ok(parse("heaptrace -p 1 --max-overhead 5% --max-call-rate 1k", &env, err) == ENV_RUN &&
-	       env.max_overhead_ppm == 50000 && env.max_call_rate == 1000 &&
+	       env.max_overhead == 50000 && env.max_call_rate == 1000 &&
 	       env__given(&env, "max-overhead") && env__given(&env, "max-call-rate"),
 	   "both given, the default value included: both are known to be given");
 	env__free(&env);
@@ -403,12 +402,12 @@ static void test_max_overhead(void)
 	   "-1: '%s'", err);
 	env__free(&env);
 	env__set_defaults(&env);
-	ok(env.max_overhead_ppm == 50000 && !env.given, "env__set_defaults: 5%%, nothing given");
+	ok(env.max_overhead == 50000 && !env.given, "env__set_defaults: 5%%, nothing given");
 	ok(env__set_option(&env, "max-overhead", "0.5%", err, sizeof(err)) == 0 &&
-	       env.max_overhead_ppm == 5000 && env__given(&env, "max-overhead"),
+	       env.max_overhead == 5000 && env__given(&env, "max-overhead"),
 	   "max-overhead = 0.5%%");
 	ok(env__set_option(&env, "max-overhead", "abc", err, sizeof(err)) == -EINVAL &&
-	       env.max_overhead_ppm == 5000,
+	       env.max_overhead == 5000,
 	   "max-overhead = abc rejected, unchanged: '%s'", err);
 	ok(!env__given(&env, "no-such-option"), "an unknown name was never given");
 	env__free(&env);

@@ -256,7 +256,7 @@ static const struct env_option options[] = {
 	{
 	    .name = "max-overhead",
 	    .kind = OPT_PERCENT,
-	    FIELD(max_overhead_ppm),
+	    FIELD(max_overhead),
 	    .def = ENV_DEFAULT_MAX_OVERHEAD_PPM,
 	    .invalid = "invalid share '%s' for --max-overhead: give a percentage of one core from "
 		       "0 to 100, such as 5%% or 0.5%%, or off",

@@ -43,7 +43,7 @@ void tracer__setup_valve(struct tracer *tr)
 				 env->max_call_rate);
 		return;
 	}
-	if (!env->max_overhead_ppm)
+	if (!env->max_overhead)
 		return;
 	t0 = clock__mono_ns();
 	err = calibrate__trap_ns(tr->loader, &trap_ns);
@@ -53,7 +53,7 @@ void tracer__setup_valve(struct tracer *tr)
 	else
 		log_debug("safety valve: one uprobe trap takes %.2f us here (measured in %.1f ms)",
 			  trap_ns / 1e3, (double)(clock__mono_ns() - t0) / 1e6);
-	tr->valve_ppm = env->max_overhead_ppm;
+	tr->valve_ppm = env->max_overhead;
 	tr->valve_rate = valve__budget_rate(tr->valve_ppm, trap_ns * traps);
 	log_debug("safety valve: --max-overhead %g%% is %" PRIu64
 		  " allocation calls/s per target (%u traps a call)",
