@@ -355,6 +355,64 @@ static void test_set_option(void)
 	ok(!env.pids && !env.nr_pids, "env__free empties the pid list");
 }
 
+/* --max-overhead: a share of one core, on by default; --max-call-rate overrides it. */
+static void test_max_overhead(void)
+{
+	static const struct {
+		const char *s;
+		uint32_t ppm;
+	} good[] = {
+		{ "5%", 50000 },  { "5", 50000 },      { "0.5%", 5000 },
+		{ "0.0001%", 1 }, { "100%", 1000000 }, { "12.25", 122500 },
+		{ "0", 0 },	  { "off", 0 },	       { "0%", 0 },
+	};
+	static const char *const bad[] = { "200%", "100.01",  "abc", "-1", "",	  "5%%", "5 %",
+					   "1e1",  "0.00001", ".5",  "5.", "inf", "0x10" };
+	struct env env;
+	char err[256];
+	uint32_t ppm;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(env__parse_percent(good[i].s, &ppm) == 0 && ppm == good[i].ppm,
+		   "percent '%s' = %u millionths", good[i].s, good[i].ppm);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(env__parse_percent(bad[i], &ppm) == -EINVAL, "percent '%s' rejected", bad[i]);
+	ok(parse("heaptrace -p 1", &env, err) == ENV_RUN &&
+	       env.max_overhead == ENV_DEFAULT_MAX_OVERHEAD_PPM && env.max_overhead == 50000 &&
+	       !env__given(&env, "max-overhead") && !env__given(&env, "max-call-rate"),
+	   "the valve is on by default: 5%% of a core, neither option given");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-overhead off", &env, err) == ENV_RUN &&
+	       env.max_overhead == 0 && env__given(&env, "max-overhead"),
+	   "--max-overhead off");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-overhead 5% --max-call-rate 1k", &env, err) == ENV_RUN &&
+	       env.max_overhead == 50000 && env.max_call_rate == 1000 &&
+	       env__given(&env, "max-overhead") && env__given(&env, "max-call-rate"),
+	   "both given, the default value included: both are known to be given");
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-overhead 200%", &env, err) == -EINVAL &&
+	       !strcmp(err, "invalid share '200%' for --max-overhead: give a percentage of one "
+			    "core from 0 to 100, such as 5% or 0.5%, or off"),
+	   "200%%: '%s'", err);
+	env__free(&env);
+	ok(parse("heaptrace -p 1 --max-overhead -1", &env, err) == -EINVAL &&
+	       strstr(err, "'-1' for --max-overhead"),
+	   "-1: '%s'", err);
+	env__free(&env);
+	env__set_defaults(&env);
+	ok(env.max_overhead == 50000 && !env.given, "env__set_defaults: 5%%, nothing given");
+	ok(env__set_option(&env, "max-overhead", "0.5%", err, sizeof(err)) == 0 &&
+	       env.max_overhead == 5000 && env__given(&env, "max-overhead"),
+	   "max-overhead = 0.5%%");
+	ok(env__set_option(&env, "max-overhead", "abc", err, sizeof(err)) == -EINVAL &&
+	       env.max_overhead == 5000,
+	   "max-overhead = abc rejected, unchanged: '%s'", err);
+	ok(!env__given(&env, "no-such-option"), "an unknown name was never given");
+	env__free(&env);
+}
+
 int main(void)
 {
 	test_durations();
@@ -363,5 +421,6 @@ int main(void)
 	test_more_command_lines();
 	test_help();
 	test_set_option();
+	test_max_overhead();
 	return done_testing();
 }

@@ -51,6 +51,45 @@ int main(void)
 	valve__undo(&v, VALVE_DETACH, 34 * S);
 	ok(!v.detached && v.detaches == 2, "detach undone: attached, two detaches");
 
+	/* --max-overhead: the budget from what one call costs, and how it is said. */
+	ok(valve__budget_rate(50000, 1000.0) == 50000, "5%% at 1 us a call: 50000 calls/s");
+	ok(valve__budget_rate(50000, 1400.0) == 35714, "5%% at 1.4 us a call: %llu calls/s",
+	   (unsigned long long)valve__budget_rate(50000, 1400.0));
+	ok(valve__budget_rate(5000, 1000.0) == 5000, "0.5%% at 1 us: 5000 calls/s");
+	ok(valve__budget_rate(1000000, 1000.0) == 1000000, "a whole core at 1 us: 1M calls/s");
+	ok(valve__budget_rate(0, 1000.0) == 0, "a share of 0: no budget (off)");
+	ok(valve__budget_rate(1, 1e9) == 1, "at least one call a second");
+	ok(valve__budget_rate(50000, 0) == UINT64_MAX, "calls that cost nothing never trip it");
+	valve__init(&v, 35714, 60 * S, 0);
+	v.overhead_ppm = 50000;
+	valve__budget(&v, line, sizeof(line));
+	ok(!strcmp(line, "--max-overhead 5% (\u2248 35714 calls/s on this host)"), "budget: %s",
+	   line);
+	ok(valve__status(&v, 0, line, sizeof(line)) == 0 && !line[0], "probes on: no status");
+	ok(valve__tick(&v, 2300000, S) == VALVE_DETACH, "2300000/s over 35714/s: detach");
+	valve__status(&v, 19 * S, line, sizeof(line));
+	ok(!strcmp(line,
+		   "probes off (allocation calls over the 5% budget: 2300000/s), back in 42 s"),
+	   "status: %s", line);
+	valve__status(&v, 70 * S, line, sizeof(line));
+	ok(strstr(line, "back in 1 s") != NULL, "cooled down, not yet ticked: back in 1 s");
+	valve__describe(&v, 3 * S, line, sizeof(line));
+	ok(strstr(line, "max-overhead: probes detached 1 time, 2.0 s in all (now detached): ") ==
+		   line &&
+	       strstr(line, "peaked at 2300000/s (over --max-overhead 5%: \u2248 35714 calls/s on "
+			    "this host); calls in those"),
+	   "comment: %s", line);
+	v.overhead_ppm = 5000;
+	valve__status(&v, 2 * S, line, sizeof(line));
+	ok(strstr(line, "over the 0.5% budget") != NULL, "0.5%%: %s", line);
+	v.overhead_ppm = 0;
+	valve__budget(&v, line, sizeof(line));
+	ok(!strcmp(line, "--max-call-rate 35714"), "a rate given as such: %s", line);
+	valve__status(&v, 2 * S, line, sizeof(line));
+	ok(!strcmp(line, "probes off (allocation calls over --max-call-rate 35714: 2300000/s), "
+			 "back in 59 s"),
+	   "status: %s", line);
+
 	/* A rate beyond 64-bit multiplication: 2^40 calls in 1 s. */
 	valve__init(&v, 1, S, 0);
 	ok(valve__tick(&v, 1ull << 40, S) == VALVE_DETACH && v.last_rate == 1ull << 40,

@@ -563,6 +563,23 @@ void loader__detach_probes(struct loader *l, pid_t pid)
 	l->skel->bss->probe_epoch++;
 }
 
+int loader__run_probed(struct loader *l, const char *path, uint64_t offset, int (*fn)(void *ctx),
+		       void *ctx)
+{
+	struct bpf_link *link;
+	int ret;
+
+	link = bpf_program__attach_uprobe(l->skel->progs.floor_entry, false, getpid(), path,
+					  (size_t)offset);
+	if (!link)
+		return -errno;
+	ret = fn(ctx);
+	/* Taken off at loader__free: a detach now waits ~90 ms for the kernel's grace period. */
+	if (remember_link(l, getpid(), link, -1))
+		bpf_link__destroy(link);
+	return ret;
+}
+
 int loader__remove_target(struct loader *l, pid_t pid)
 {
 	__u32 key = (__u32)pid;

@@ -158,6 +158,16 @@ int loader__session_status(const struct loader *l);
  */
 void loader__detach_probes(struct loader *l, pid_t pid);
 
+/*
+ * Attaches the empty entry program (--floor's) at file offset `offset` of
+ * `path` for this process alone and calls fn(ctx): what one trap costs,
+ * timed by collect/calibrate.c. The probe stays until loader__free (the
+ * code it is on is not run again). Returns fn's value, or a negative errno
+ * when the probe could not be attached.
+ */
+int loader__run_probed(struct loader *l, const char *path, uint64_t offset, int (*fn)(void *ctx),
+		       void *ctx);
+
 /* Detaches everything and unloads; loader__free(NULL) is a no-op. */
 void loader__free(struct loader *l);
 

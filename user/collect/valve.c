@@ -65,19 +65,77 @@ uint64_t valve__detached_ns(const struct valve *v, uint64_t now_ns)
 	return v->detached_total_ns + (v->detached ? now_ns - v->detached_since_ns : 0);
 }
 
+uint64_t valve__budget_rate(uint32_t overhead_ppm, double call_ns)
+{
+	/* A millionth of a core is 1000 ns of each second. */
+	double rate = overhead_ppm * 1000.0 / call_ns;
+
+	if (!overhead_ppm)
+		return 0;
+	if (!(call_ns > 0) || rate >= 1e18)
+		return UINT64_MAX; /* calls that cost nothing: never over */
+	return rate < 1 ? 1 : (uint64_t)rate;
+}
+
+/* A share of a core as a person writes it: 5, 0.5, 12.25 (percent). */
+static double percent(uint32_t ppm)
+{
+	return ppm / 1e4;
+}
+
+int valve__budget(const struct valve *v, char *buf, size_t len)
+{
+	if (!v->overhead_ppm)
+		return snprintf(buf, len, "--max-call-rate %llu", (unsigned long long)v->max_rate);
+	return snprintf(buf, len, "--max-overhead %g%% (\u2248 %llu calls/s on this host)",
+			percent(v->overhead_ppm), (unsigned long long)v->max_rate);
+}
+
+int valve__status(const struct valve *v, uint64_t now_ns, char *buf, size_t len)
+{
+	uint64_t off = now_ns - v->detached_since_ns, left_s = 1;
+	char budget[64];
+
+	if (!v->detached) {
+		if (len)
+			buf[0] = '\0';
+		return 0;
+	}
+	/* Rounded up, and at least 1: the next tick puts them back. */
+	if (off < v->cool_ns)
+		left_s = (v->cool_ns - off + 999999999u) / 1000000000u;
+	if (v->overhead_ppm)
+		snprintf(budget, sizeof(budget), "the %g%% budget", percent(v->overhead_ppm));
+	else
+		snprintf(budget, sizeof(budget), "--max-call-rate %llu",
+			 (unsigned long long)v->max_rate);
+	return snprintf(buf, len, "probes off (allocation calls over %s: %llu/s), back in %llu s",
+			budget, (unsigned long long)v->last_rate, (unsigned long long)left_s);
+}
+
 int valve__describe(const struct valve *v, uint64_t now_ns, char *buf, size_t len)
 {
+	char over[96];
+
 	if (!v->detaches) {
 		if (len)
 			buf[0] = '\0';
 		return 0;
 	}
-	return snprintf(
-	    buf, len,
-	    "max-call-rate: probes detached %u time%s, %.1f s in all%s: allocation calls "
-	    "peaked at %llu/s (over --max-call-rate %llu/s); calls in those periods are "
-	    "not counted and blocks freed then still count as in use",
-	    v->detaches, v->detaches == 1 ? "" : "s", (double)valve__detached_ns(v, now_ns) / 1e9,
-	    v->detached ? " (now detached)" : "", (unsigned long long)v->peak_rate,
-	    (unsigned long long)v->max_rate);
+	/* The budget as it was given: a call rate, or a share of a core and the rate it made. */
+	if (v->overhead_ppm)
+		snprintf(over, sizeof(over),
+			 "--max-overhead %g%%: \u2248 %llu calls/s on this host",
+			 percent(v->overhead_ppm), (unsigned long long)v->max_rate);
+	else
+		snprintf(over, sizeof(over), "--max-call-rate %llu/s",
+			 (unsigned long long)v->max_rate);
+	return snprintf(buf, len,
+			"%s: probes detached %u time%s, %.1f s in all%s: allocation calls "
+			"peaked at %llu/s (over %s); calls in those periods are "
+			"not counted and blocks freed then still count as in use",
+			v->overhead_ppm ? "max-overhead" : "max-call-rate", v->detaches,
+			v->detaches == 1 ? "" : "s", (double)valve__detached_ns(v, now_ns) / 1e9,
+			v->detached ? " (now detached)" : "", (unsigned long long)v->peak_rate,
+			over);
 }

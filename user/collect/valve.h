@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * valve.h - the safety valve (--max-call-rate): when a target calls its
- * allocator faster than the budget, its probes come off for a cooling
- * period instead of slowing the process down.
+ * valve.h - the safety valve (--max-overhead, --max-call-rate): when a
+ * target calls its allocator faster than the budget, its probes come off
+ * for a cooling period instead of slowing the process down. The budget is
+ * a call rate; --max-overhead gives it as a share of one core, which
+ * valve__budget_rate turns into calls per second from what one call's
+ * traps cost on this host.
  *
  * Pure bookkeeping, no I/O: the caller feeds the allocation calls seen since
  * the previous tick (the BPF side's per-process `calls` counter) about once a
@@ -31,6 +34,8 @@ enum valve_action {
 
 struct valve {
 	uint64_t max_rate; /* allocation calls per second; 0: the valve is off */
+	/* Set after valve__init when max_rate came from --max-overhead: its share, for messages. */
+	uint32_t overhead_ppm;
 	uint64_t cool_ns;
 	uint64_t window_start_ns;
 	uint64_t window_calls;
@@ -56,6 +61,25 @@ void valve__undo(struct valve *v, enum valve_action done, uint64_t now_ns);
 
 /* Time spent detached until `now_ns`, the current period included. */
 uint64_t valve__detached_ns(const struct valve *v, uint64_t now_ns);
+
+/*
+ * The calls per second that cost `overhead_ppm` millionths of one core when
+ * one call costs `call_ns`: at least 1, or 0 (no budget) for a share of 0.
+ */
+uint64_t valve__budget_rate(uint32_t overhead_ppm, double call_ns);
+
+/*
+ * The budget in the terms it was given: "--max-overhead 5% (≈ 35000
+ * calls/s on this host)" or "--max-call-rate 200000". Like snprintf.
+ */
+int valve__budget(const struct valve *v, char *buf, size_t len);
+
+/*
+ * While the probes are off, one phrase for the status line: "probes off
+ * (allocation calls over the 5% budget: 2300000/s), back in 42 s"; else ""
+ * (returns 0). Like snprintf.
+ */
+int valve__status(const struct valve *v, uint64_t now_ns, char *buf, size_t len);
 
 /*
  * One line for the profile's comments, or "" (returns 0) when the valve

@@ -49,6 +49,7 @@ enum opt_kind {
 	OPT_NUMBER,   /* env__parse_bytes (k, m, g allowed) into a uint32_t or uint64_t */
 	OPT_DURATION, /* env__parse_duration into a uint64_t of nanoseconds */
 	OPT_RATE,     /* parse_rate (calls per second) into a uint64_t */
+	OPT_PERCENT,  /* env__parse_percent (millionths of a core) into a uint32_t */
 	OPT_STRING,   /* kept by pointer in a const char * */
 	OPT_CHOICE,   /* one of choices[], stored as its index in an int */
 	OPT_CUSTOM,   /* apply() parses and stores */
@@ -66,7 +67,7 @@ struct env_option {
 	uint64_t min, max;
 	uint64_t multiple;	    /* OPT_NUMBER: the value is a multiple of this (0 = any) */
 	bool pow2;		    /* OPT_NUMBER: the value is a power of two */
-	uint64_t def;		    /* default of a number, duration, rate or choice */
+	uint64_t def;		    /* default of a number, duration, rate, share or choice */
 	const char *def_str;	    /* default of a string */
 	const char *const *choices; /* OPT_CHOICE: the names, NULL-terminated */
 	int (*apply)(struct env *env, const char *value); /* OPT_CUSTOM: 0, ENV_EXIT or -errno */
@@ -261,6 +262,18 @@ static const struct env_option options[] = {
 	    .help = "threads inside an allocator at once (default 16384)",
 	},
 	{
+	    .name = "max-overhead",
+	    .kind = OPT_PERCENT,
+	    FIELD(max_overhead),
+	    .def = ENV_DEFAULT_MAX_OVERHEAD_PPM,
+	    .invalid = "invalid share '%s' for --max-overhead: give a percentage of one core from "
+		       "0 to 100, such as 5%% or 0.5%%, or off",
+	    .metavar = "PERCENT",
+	    .help = "safety valve: when a target's probes cost it more\n"
+		    "than PERCENT of one core (measured at start-up),\n"
+		    "take them off for --cool-down (default 5%, or off)",
+	},
+	{
 	    .name = "max-call-rate",
 	    .kind = OPT_RATE,
 	    FIELD(max_call_rate),
@@ -356,6 +369,9 @@ static const struct env_option options[] = {
 };
 
 #define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* env->given has a bit per option. */
+_Static_assert(NR_OPTIONS <= 64, "struct env's `given` holds one bit per option");
 
 int env__parse_duration(const char *s, uint64_t *ns)
 {
@@ -463,6 +479,41 @@ static int parse_rate(const char *s, uint64_t *out)
 	if (*p || !v || v > UINT64_MAX / mult)
 		return -EINVAL;
 	*out = v * mult;
+	return 0;
+}
+
+int env__parse_percent(const char *s, uint32_t *ppm)
+{
+	uint32_t v = 0, scale = 10000; /* millionths of a core per percent */
+	const char *p = s;
+
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(s, "off")) {
+		*ppm = 0;
+		return 0;
+	}
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	/* Digits by hand, not strtod: no signs, exponents, "inf" or hexadecimal. */
+	for (; isdigit((unsigned char)*p); p++) {
+		v = v * 10 + (uint32_t)(*p - '0') * scale;
+		if (v > 100 * scale)
+			return -EINVAL;
+	}
+	if (*p == '.' && isdigit((unsigned char)p[1])) {
+		for (p++; isdigit((unsigned char)*p); p++) {
+			scale /= 10;
+			if (!scale)
+				return -EINVAL; /* beyond a millionth of a core */
+			v += (uint32_t)(*p - '0') * scale;
+		}
+	}
+	if (*p == '%')
+		p++;
+	if (*p || v > 1000000)
+		return -EINVAL;
+	*ppm = v;
 	return 0;
 }
 
@@ -612,6 +663,13 @@ static int option__store(const struct env_option *opt, struct env *env, const ch
 	case OPT_RATE:
 		err = parse_rate(value, &v);
 		break;
+	case OPT_PERCENT: {
+		uint32_t ppm;
+
+		err = env__parse_percent(value, &ppm);
+		v = ppm;
+		break;
+	}
 	case OPT_STRING:
 		len = strlen(value);
 		if (len < opt->min || (opt->max && len > opt->max))
@@ -635,6 +693,8 @@ static int option__apply(const struct env_option *opt, struct env *env, const ch
 {
 	int ret = option__store(opt, env, value);
 
+	if (!ret)
+		env->given |= 1ull << (opt - options);
 	if (ret == -EINVAL && opt->invalid)
 		snprintf(err, errlen, opt->invalid, value);
 	else if (ret == -EINVAL)
@@ -657,6 +717,7 @@ void env__set_defaults(struct env *env)
 		case OPT_NUMBER:
 		case OPT_DURATION:
 		case OPT_RATE:
+		case OPT_PERCENT:
 			field__store_uint(field, opt->size, opt->def);
 			break;
 		case OPT_STRING:
@@ -900,6 +961,16 @@ cleanup:
 	free(spec.longopts);
 	strbuf__release(&spec.shortopts);
 	return ret;
+}
+
+bool env__given(const struct env *env, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_OPTIONS; i++)
+		if (!strcmp(options[i].name, name))
+			return env->given & (1ull << i);
+	return false;
 }
 
 uint32_t env__ring_size(const struct env *env)

@@ -18,6 +18,8 @@
 #define ENV_DEFAULT_INTERVAL_NS	 (30ull * 1000000000ull)
 #define ENV_DEFAULT_SAMPLE_RATE	 524288ull /* Go's MemProfileRate */
 #define ENV_DEFAULT_COOL_DOWN_NS (60ull * 1000000000ull)
+/* --max-overhead: the traps may cost a target 5% of one core (in millionths of a core). */
+#define ENV_DEFAULT_MAX_OVERHEAD_PPM 50000u
 
 struct env {
 	pid_t *pids; /* -p, in order given, each once */
@@ -49,10 +51,12 @@ struct env {
 	uint32_t max_processes; /* --max-processes: processes traced at once */
 	const char *cgroup;	/* --cgroup: a cgroup v2 directory, or NULL */
 	const char *comm;	/* --comm: a process name (at most 15 bytes), or NULL */
+	uint32_t max_overhead;	/* --max-overhead: millionths of a core; 0 = off */
 	uint64_t max_call_rate; /* --max-call-rate: allocation calls/s per target; 0 = off */
 	uint64_t cool_down_ns;	/* --cool-down: probes off this long once over the rate */
 	const char *print_file; /* heaptrace print FILE */
 	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
+	uint64_t given;		/* bit i: the i-th option was set, not left at its default */
 };
 
 /* Where a process's allocations are seen (docs/design.md, "The in-process sampler"). */
@@ -101,6 +105,9 @@ void env__set_defaults(struct env *env);
  */
 int env__set_option(struct env *env, const char *name, const char *value, char *err, size_t errlen);
 
+/* Whether the option of long name `name` was set (env__parse, env__set_option). */
+bool env__given(const struct env *env, const char *name);
+
 /* The events ring buffer size: --ring-size, else 64 MiB at -r 1 and 8 MiB otherwise. */
 uint32_t env__ring_size(const struct env *env);
 
@@ -119,5 +126,12 @@ int env__parse_duration(const char *s, uint64_t *ns);
  * (case-insensitive, optionally followed by "iB" or "B"). Returns 0 or -EINVAL.
  */
 int env__parse_bytes(const char *s, uint64_t *bytes);
+
+/*
+ * Parses a share of one core: a percentage from 0 to 100 with at most four
+ * decimals and an optional '%' ("5%", "5", "0.5%"), or "off" (0), into
+ * millionths of a core. Returns 0 or -EINVAL.
+ */
+int env__parse_percent(const char *s, uint32_t *ppm);
 
 #endif /* HEAPTRACE_ENV_H */

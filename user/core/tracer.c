@@ -253,8 +253,10 @@ int tracer__new(const struct env *env, struct tracer **out)
 	err = listen_http(tr);
 	if (!err)
 		err = load_probes(tr);
-	if (!err)
+	if (!err) {
+		tracer__setup_valve(tr); /* before the loop arms its timer */
 		err = setup_daemon(tr);
+	}
 	if (err) {
 		tracer__free(tr);
 		return err;

@@ -43,24 +43,26 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 		.duration_ns = now - (int64_t)t->proc.start_realtime_ns,
 	};
 	struct heap_snapshot *snap = NULL;
-	struct pprof_builder *b = NULL;
+	struct profile_output out = {
+		.proc = &t->proc, .sum = sum, .time_ns = now, .final = final
+	};
+	char off[160];
 	int err;
 
 	err = profile__snapshot(tr->loader, &t->proc, &snap);
 	if (!err) {
 		r.snap = snap;
-		err = profile__build(&r, sum, &b);
+		err = profile__build(&r, sum, &out.profile);
 	}
-	if (!err)
-		err = sinks__write(tr->sinks, &(struct profile_output){ .proc = &t->proc,
-									.profile = b,
-									.sum = sum,
-									.time_ns = now,
-									.final = final });
-	else
+	if (err) {
 		log_error("cannot build the profile of pid %d (%s): %s", t->proc.pid, t->proc.comm,
 			  strerror(-err));
-	pprof__free(b);
+		goto cleanup;
+	}
+	out.probes_off = tracer__probes_off(tr, t, off, sizeof(off));
+	err = sinks__write(tr->sinks, &out);
+cleanup:
+	pprof__free(out.profile);
 	snapshot__free(snap);
 	return err;
 }

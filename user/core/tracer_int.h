@@ -60,6 +60,9 @@ struct tracer {
 	uint64_t table_full;		 /* processes the daemon's table had no room for */
 	uint64_t reported_table_full;
 	struct valve valve; /* system-wide mode's safety valve (per target otherwise) */
+	uint64_t
+	    valve_rate; /* the valve's budget, allocation calls/s (0: off): tracer__setup_valve */
+	uint32_t valve_ppm; /* --max-overhead's share behind it; 0: --max-call-rate gave it */
 	uint32_t max_live;  /* a DWARF-mode target's sample store: live blocks and calls */
 	/*
 	 * Filtered system-wide mode (--comm, --cgroup without -p): each wanted
@@ -108,7 +111,10 @@ void tracer__dump_all(struct tracer *tr);
 void tracer__report_global(struct tracer *tr);
 
 /* tracer_valve.c */
+void tracer__setup_valve(struct tracer *tr);
 void tracer__check_valves(struct tracer *tr, uint64_t now);
+const char *tracer__probes_off(const struct tracer *tr, const struct target *t, char *buf,
+			       size_t len);
 
 /* tracer_loop.c */
 int tracer__setup_loop(struct tracer *tr);

@@ -114,7 +114,7 @@ static int add_timers(struct tracer *tr)
 		return err;
 	if (tr->env->duration_ns)
 		evloop__arm(tr->loop, tr->timer_deadline, start + tr->env->duration_ns);
-	if (tr->env->max_call_rate)
+	if (tr->valve_rate)
 		evloop__arm(tr->loop, tr->timer_valve, start + VALVE_WINDOW_NS);
 	tr->next_dump = start + tr->env->interval_ns;
 	evloop__arm(tr->loop, tr->timer_dump, tr->next_dump);

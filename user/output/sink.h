@@ -31,6 +31,8 @@ struct profile_output {
 	const struct profile_summary *sum;
 	int64_t time_ns; /* CLOCK_REALTIME, the profile's time_nanos */
 	bool final;	 /* the process's last profile of this image */
+	/* While the safety valve has its probes off: why and until when; else NULL. */
+	const char *probes_off;
 };
 
 struct sink_ops {
