@@ -240,9 +240,10 @@ static int read_object(pid_t pid, const struct procmap *m, struct usdt_object *o
 
 		if ((alloc || free_) && count_args(u->args) != want) {
 			/* Another form of the contract: counting it would count it wrong. */
-			log_warn("'%s': otel_memory:%s takes %d arguments, not %d (another version of "
-				 "the contract?): its probes are not used",
-				 m->path, u->name, count_args(u->args), want);
+			log_warn(
+			    "'%s': otel_memory:%s takes %d arguments, not %d (another version of "
+			    "the contract?): its probes are not used",
+			    m->path, u->name, count_args(u->args), want);
 			return -EPROTO;
 		}
 		o->has_alloc |= alloc;
