@@ -346,7 +346,8 @@ DUMP_BITS=17
 # Untraced, heaptrace at the default rate on the allocator's entry points,
 # heaptrace through the in-process sampler (--preload), and heaptrack.
 CC1PLUS=$(gcc -print-prog-name=cc1plus)
-COMPILE_CONFIGS=(untraced "default:" "sampler:--preload")
+# default: every call traced (valve off); valve: heaptrace's defaults, safety valve at 5 %.
+COMPILE_CONFIGS=(untraced "default:--max-overhead off" "valve:" "sampler:--preload")
 command -v heaptrack >/dev/null && COMPILE_CONFIGS+=("heaptrack:")
 
 compile_part() {
@@ -392,7 +393,7 @@ compile_part() {
 # alone, beside `heaptrace --comm` of another name (probes per wanted
 # process: none here), and beside unfiltered system-wide heaptrace (probes
 # for every process), alternating.
-FILTERED_CONFIGS=(alone "filtered:--comm nosuchprocess" "unfiltered:")
+FILTERED_CONFIGS=(alone "filtered:--comm nosuchprocess" "unfiltered:--max-overhead off")
 
 filtered_part() {
 	local r c name args ht ns

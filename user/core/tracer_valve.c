@@ -142,11 +142,11 @@ static uint64_t calls_since(struct tracer *tr, struct target *t, uint64_t now, b
 /*
  * About once a second: each target's allocation calls since the last look
  * judged against the budget. In system-wide mode the probes are shared by
- * every process, so one valve judges the calls of all of them together.
+ * every process, so one valve judges the busiest of them for all.
  */
 void tracer__check_valves(struct tracer *tr, uint64_t now)
 {
-	uint64_t all = 0, calls;
+	uint64_t busiest = 0, calls;
 	enum valve_action a;
 	size_t i;
 	bool ok;
@@ -157,7 +157,8 @@ void tracer__check_valves(struct tracer *tr, uint64_t now)
 		calls = calls_since(tr, t, now, &ok);
 		if (!ok)
 			continue;
-		all += calls;
+		if (calls > busiest)
+			busiest = calls;
 		if (tr->sysscan)
 			continue;
 		a = valve__tick(&t->valve, calls, now);
@@ -168,7 +169,8 @@ void tracer__check_valves(struct tracer *tr, uint64_t now)
 		return;
 	if (!tr->valve.max_rate)
 		valve_start(tr, &tr->valve, now);
-	a = valve__tick(&tr->valve, all, now);
+	/* Each process pays for its own traps: the busiest one is what the budget guards. */
+	a = valve__tick(&tr->valve, busiest, now);
 	valve_act(tr, &tr->valve, a, NULL, now);
 	for (i = 0; i < tr->targets.nr; i++)
 		target__describe_valve(tr->targets.items[i], &tr->valve, now);
