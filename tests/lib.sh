@@ -293,15 +293,17 @@ start_heaptrace() {
 
 # start_fixture NAME ARGS...: starts $FIXTURES/NAME in the background with
 # stdout to $T/NAME.<pid>.out; with --wait among ARGS waits (bounded) for
-# "ready". Sets FIX_PID and FIX_OUT.
+# "ready". Sets FIX_PID and FIX_OUT. FIX_ENV (an array of VAR=VALUE) is
+# the fixture's own environment on top of the test's.
 FIX_PID=
 FIX_OUT=
+FIX_ENV=()
 start_fixture() {
 	local name=$1
 	shift
 	local out
 	out=$(mktemp "$T/$name.XXXXXX.out")
-	env --default-signal=INT,TERM "$FIXTURES/$name" "$@" >"$out" 2>"$out.err" &
+	env --default-signal=INT,TERM "${FIX_ENV[@]}" "$FIXTURES/$name" "$@" >"$out" 2>"$out.err" &
 	FIX_PID=$!
 	FIX_OUT=$out
 	track_pid "$FIX_PID"

@@ -7,7 +7,9 @@
 # DWARF mode (tests/fixtures/fork_inherit.c has the table). In the orphan
 # cases the parent exits first and its data is purged before the child's
 # final profile, which must still show the inherited blocks under their
-# stacks.
+# stacks. The same, exact, for processes traced through the in-process
+# sampler (its USDT probes in parent and child, the child's frees of
+# inherited blocks told by the child's copy of the sampler).
 . "$(dirname "$0")/lib.sh"
 
 require_root_btf
@@ -104,5 +106,15 @@ inherit_case fp fork_inherit-fp 0 --unwind fp
 inherit_case dwarf fork_inherit-nofp 0 --unwind dwarf
 inherit_case orphan-fp fork_inherit-fp 1 --unwind fp
 inherit_case orphan-dwarf fork_inherit-nofp 1 --unwind dwarf
+
+FIX_ENV=("LD_PRELOAD=$(realpath "$BUILD/libheaptrace-sampler.so")" HEAPTRACE_SAMPLE_RATE=1)
+for mode in fp dwarf; do
+	fixture=fork_inherit-fp
+	[ $mode = dwarf ] && fixture=fork_inherit-nofp
+	inherit_case sampler-$mode $fixture 0 --unwind $mode
+	is "$(grep -c 'tracing pid .*in-process sampler (otel_memory USDT)' "$T/err-sampler-$mode")" 2 \
+		"sampler-$mode: parent and child traced through the sampler's probes"
+done
+FIX_ENV=()
 
 done_testing

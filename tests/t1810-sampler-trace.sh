@@ -11,7 +11,7 @@
 
 require_root_btf
 require_fixture alloc_known-fp alloc_known-nofp alloc_cxx-fp threads-nofp leak_big-fp \
-	otel_emitter-fp otel_emitter-nofp
+	otel_emitter-fp otel_emitter-nofp dlopen_alloc-fp dlopen_alloc-nofp
 SAMPLER=$BUILD/libheaptrace-sampler.so
 [ -f "$SAMPLER" ] || bail_out "$SAMPLER is not built (make)"
 
@@ -54,6 +54,18 @@ traced "--preload alloc_cxx-fp" "$ALLOC_CXX_TABLE" --preload -- "$FIXTURES/alloc
 check_no_allocator_frames "$PROF"
 traced "--preload threads-nofp" "$THREADS_TABLE" --preload --ring-size 256m -- \
 	"$FIXTURES/threads-nofp"
+
+# A library loaded after the start, allocating in its constructor and its code.
+DLOPEN_TABLE='
+dlo_init     1   777  1  777
+dlo_make     4  4936  4 4936
+'
+for mode in fp dwarf; do
+	fixture=dlopen_alloc-fp
+	[ $mode = dwarf ] && fixture=dlopen_alloc-nofp
+	traced "--preload $fixture --unwind $mode (dlopen)" "$DLOPEN_TABLE" --unwind $mode --preload -- \
+		"$FIXTURES/$fixture" "$BUILD/preload/libsampler-dlo.so"
+done
 
 # A program with its own emitter: the probes are in the executable itself.
 for fixture in otel_emitter-fp otel_emitter-nofp; do
