@@ -11,7 +11,7 @@
 
 require_root_btf
 require_fixture alloc_known-fp alloc_known-nofp alloc_cxx-fp threads-nofp leak_big-fp \
-	otel_emitter-fp otel_emitter-nofp dlopen_alloc-fp dlopen_alloc-nofp
+	otel_emitter-fp otel_emitter-nofp dlopen_alloc-fp dlopen_alloc-nofp signal_alloc-nofp
 SAMPLER=$BUILD/libheaptrace-sampler.so
 [ -f "$SAMPLER" ] || bail_out "$SAMPLER is not built (make)"
 
@@ -66,6 +66,14 @@ for mode in fp dwarf; do
 	traced "--preload $fixture --unwind $mode (dlopen)" "$DLOPEN_TABLE" --unwind $mode --preload -- \
 		"$FIXTURES/$fixture" "$BUILD/preload/libsampler-dlo.so"
 done
+
+# Allocations from a signal handler (run outside the allocator), and between the signals.
+SIGNAL_TABLE='
+on_signal   6  1926  6 1926
+between     6   738  0    0
+'
+traced "--preload signal_alloc-nofp (a signal handler)" "$SIGNAL_TABLE" --preload -- \
+	"$FIXTURES/signal_alloc-nofp"
 
 # A program with its own emitter: the probes are in the executable itself.
 for fixture in otel_emitter-fp otel_emitter-nofp; do
