@@ -67,7 +67,8 @@ WORK=(bench/workloads/python_objects.py 120)
 make -s BUILD="$BUILD" "$HT" >/dev/null
 T=$(mktemp -d /tmp/heaptrace-bench.XXXXXX)
 
-CONFIGS=(untraced "fp:--unwind fp" "dwarf:--unwind dwarf" "fp-64k:--unwind fp -r 64k" "dwarf-64k:--unwind dwarf -r 64k")
+CONFIGS=(untraced "fp:--unwind fp" "dwarf:--unwind dwarf" "fp-64k:--unwind fp -r 64k" "dwarf-64k:--unwind dwarf -r 64k"
+	"sampler:--preload")
 
 now_ns() { date +%s%N; }
 
@@ -206,11 +207,13 @@ micro_part() {
 				m[order[i]] = median(a, n[k])
 				printf " %11.1f", m[order[i]]
 			}
-			printf " %9s %9s %9s %9s %9s %9s %9s\n", ratio("default", "floor"), ratio("default", "classic"),
-				ratio("classic", "floor-pair"), ratio("default", "entry"), ratio("floor", "floor-entry"),
-				ratio("heaptrack", "default"), ratio("massif", "default")
+			printf " %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", ratio("default", "floor"),
+				ratio("default", "classic"), ratio("classic", "floor-pair"), ratio("default", "entry"),
+				ratio("floor", "floor-entry"), ratio("heaptrack", "default"), ratio("massif", "default"),
+				times("sampler", "untraced"), times("default", "sampler")
 		}
-		print "(ns per malloc+free pair per thread, median; ratios of added cost over untraced)"
+		print "(ns per malloc+free pair per thread, median; ratios of added cost over untraced;"
+		print " smp/untr and dflt/smp: plain ratios of the times)"
 	}' "$T/micro"
 }
 
@@ -341,6 +344,25 @@ redis_part() {
 DS=$BUILD/bench/deepstacks
 DUMP_BITS=17
 
+# median_table FILE COL1 COL2 COL3 NOTE: FILE's "config value" lines as one
+# row per config (first seen first): its median, and that over the first
+# config's median.
+median_table() {
+	awk -v h1="$2" -v h2="$3" -v h3="$4" -v note="$5" "$AWK_MEDIAN"'
+	{ n[$1]++; v[$1, n[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 } }
+	END {
+		printf "%-11s %9s %8s\n", h1, h2, h3
+		for (i = 1; i <= no; i++) {
+			c = order[i]
+			for (k = 1; k <= n[c]; k++) a[k] = v[c, k]
+			m = median(a, n[c])
+			if (i == 1) base = m
+			printf "%-11s %9.1f %8.2f\n", c, m, m / base
+		}
+		print note
+	}' "$1"
+}
+
 # compile: Debian's cc1plus -O2 on bench/workloads/stl_heavy.cc (preprocessed
 # once): a real allocation-heavy program, about a million allocator calls.
 # Untraced, heaptrace at the default rate on the allocator's entry points,
@@ -365,7 +387,13 @@ compile_part() {
 			# shellcheck disable=SC2086
 			case "$name" in
 			untraced) "${cmd[@]}" ;;
-			heaptrack) heaptrack -o "$T/out/ht" "${cmd[@]}" >/dev/null 2>&1 ;;
+			heaptrack)
+				# heaptrack_interpret may run out of memory on a run this long: no figure then.
+				if ! heaptrack -o "$T/out/ht" "${cmd[@]}" >/dev/null 2>&1; then
+					echo "bench: heaptrack failed on cc1plus (round $r)" >&2
+					continue
+				fi
+				;;
 			*) "$HT" $args -o "$T/out" -- "${cmd[@]}" 2>/dev/null ;;
 			esac
 			t1=$(now_ns)
@@ -373,19 +401,7 @@ compile_part() {
 		done
 		echo "bench: compile round $r done" >&2
 	done
-	awk "$AWK_MEDIAN"'
-	{ n[$1]++; v[$1, n[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 } }
-	END {
-		printf "%-10s %9s %8s\n", "config", "wall ms", "x untr."
-		for (i = 1; i <= no; i++) {
-			c = order[i]
-			for (k = 1; k <= n[c]; k++) a[k] = v[c, k]
-			m = median(a, n[c])
-			if (c == "untraced") base = m
-			printf "%-10s %9d %8.2f\n", c, m, m / base
-		}
-		print "(cc1plus -O2 wall time, median)"
-	}' "$T/compile"
+	median_table "$T/compile" config "wall ms" "x untr." "(cc1plus -O2 wall time, median)"
 }
 
 # filtered: what a process heaptrace does not trace pays while heaptrace
@@ -424,19 +440,8 @@ filtered_part() {
 		done
 		echo "bench: filtered round $r done" >&2
 	done
-	awk "$AWK_MEDIAN"'
-	{ n[$1]++; v[$1, n[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 } }
-	END {
-		printf "%-11s %9s %8s\n", "beside", "ns/pair", "x alone"
-		for (i = 1; i <= no; i++) {
-			c = order[i]
-			for (k = 1; k <= n[c]; k++) a[k] = v[c, k]
-			m = median(a, n[c])
-			if (c == "alone") base = m
-			printf "%-11s %9.1f %8.2f\n", c, m, m / base
-		}
-		print "(an untraced process: ns per malloc+free pair, median)"
-	}' "$T/filtered"
+	median_table "$T/filtered" beside "ns/pair" "x alone" \
+		"(an untraced process: ns per malloc+free pair, median)"
 }
 
 dump_part() {

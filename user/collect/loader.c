@@ -233,21 +233,26 @@ static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link, int
 	return 0;
 }
 
-static int attach_one(struct loader *l, pid_t pid, const char *path, const char *symbol,
-		      size_t offset, struct bpf_program *prog, bool retprobe)
+/* A link libbpf just made (NULL: it failed, errno says why), remembered for pid. */
+static int keep_link(struct loader *l, pid_t pid, struct bpf_link *link)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uopts, .func_name = symbol, .retprobe = retprobe);
-	struct bpf_link *link;
 	int err;
 
-	/* With a symbol, libbpf adds its file offset to `offset`; without, `offset` is one. */
-	link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &uopts);
 	if (!link)
 		return -errno;
 	err = remember_link(l, pid, link, -1);
 	if (err)
 		bpf_link__destroy(link);
 	return err;
+}
+
+static int attach_one(struct loader *l, pid_t pid, const char *path, const char *symbol,
+		      size_t offset, struct bpf_program *prog, bool retprobe)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uopts, .func_name = symbol, .retprobe = retprobe);
+
+	/* With a symbol, libbpf adds its file offset to `offset`; without, `offset` is one. */
+	return keep_link(l, pid, bpf_program__attach_uprobe_opts(prog, pid, path, offset, &uopts));
 }
 
 /*
@@ -324,16 +329,7 @@ fail:
 static int attach_usdt_one(struct loader *l, pid_t pid, const char *path, const char *name,
 			   struct bpf_program *prog)
 {
-	struct bpf_link *link;
-	int err;
-
-	link = bpf_program__attach_usdt(prog, pid, path, "otel_memory", name, NULL);
-	if (!link)
-		return -errno;
-	err = remember_link(l, pid, link, -1);
-	if (err)
-		bpf_link__destroy(link);
-	return err;
+	return keep_link(l, pid, bpf_program__attach_usdt(prog, pid, path, "otel_memory", name, NULL));
 }
 
 int loader__attach_usdt(struct loader *l, pid_t pid, const char *path)

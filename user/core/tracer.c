@@ -265,10 +265,19 @@ int tracer__new(const struct env *env, struct tracer **out)
 	return 0;
 }
 
+/* The filters, as the start-up line says them: " named NAME in CGROUP", or "". */
+static const char *scope_of(const struct env *env, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s", env->comm ? " named " : "", env->comm ? env->comm : "",
+		 env->cgroup ? " in " : "", env->cgroup ? env->cgroup : "");
+	return buf;
+}
+
 /* System-wide mode: probe every allocator object the host's processes use. */
 static int start_system_wide(struct tracer *tr)
 {
 	const struct env *env = tr->env;
+	char scope[PATH_MAX + 64];
 	int n, err;
 
 	err = sysscan__new(tr->loader, env->probe_at_entry, getpid(), &tr->sysscan);
@@ -281,10 +290,9 @@ static int start_system_wide(struct tracer *tr)
 		log_error("cannot read /proc: %s", strerror(-n));
 		return n;
 	}
-	log_info("tracing every process%s%s%s%s: %zu probes on %zu allocator objects, at most %u "
+	log_info("tracing every process%s: %zu probes on %zu allocator objects, at most %u "
 		 "processes",
-		 env->comm ? " named " : "", env->comm ? env->comm : "", env->cgroup ? " in " : "",
-		 env->cgroup ? env->cgroup : "", sysscan__nr_probes(tr->sysscan),
+		 scope_of(env, scope, sizeof(scope)), sysscan__nr_probes(tr->sysscan),
 		 sysscan__nr_objects(tr->sysscan), env->max_processes);
 	return 0;
 }
@@ -293,16 +301,16 @@ static int start_system_wide(struct tracer *tr)
 static int start_filtered(struct tracer *tr)
 {
 	const struct env *env = tr->env;
+	char scope[PATH_MAX + 64];
 	int n = tracer__sweep_filtered(tr);
 
 	if (n < 0) {
 		log_error("cannot read /proc: %s", strerror(-n));
 		return n;
 	}
-	log_info("tracing every process%s%s%s%s: %d now, probes per process (no other process "
-		 "traps), at most %u processes",
-		 env->comm ? " named " : "", env->comm ? env->comm : "", env->cgroup ? " in " : "",
-		 env->cgroup ? env->cgroup : "", n, env->max_processes);
+	log_info("tracing every process%s: %d now, probes per process (no other process traps), "
+		 "at most %u processes",
+		 scope_of(env, scope, sizeof(scope)), n, env->max_processes);
 	return 0;
 }
 
