@@ -329,7 +329,8 @@ fail:
 static int attach_usdt_one(struct loader *l, pid_t pid, const char *path, const char *name,
 			   struct bpf_program *prog)
 {
-	return keep_link(l, pid, bpf_program__attach_usdt(prog, pid, path, "otel_memory", name, NULL));
+	return keep_link(l, pid,
+			 bpf_program__attach_usdt(prog, pid, path, "otel_memory", name, NULL));
 }
 
 int loader__attach_usdt(struct loader *l, pid_t pid, const char *path)
