@@ -318,6 +318,24 @@ start_fixture() {
 	return 0
 }
 
+# make_test_cgroup: a cgroup v2 directory of this test's own, $cg under the
+# hierarchy's root $root, removed at exit with its processes moved back to
+# the root first. A host without the hierarchy is a missing precondition.
+make_test_cgroup() {
+	root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	[ -n "$root" ] || _precondition_missing "no cgroup v2 hierarchy mounted"
+	cg=$root/heaptrace-$TEST_NAME-$$
+	mkdir "$cg" || _precondition_missing "cannot create a cgroup under $root"
+	trap '_cleanup_cgroup; _cleanup' EXIT
+}
+_cleanup_cgroup() {
+	local p
+	for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do
+		echo "$p" >"$root/cgroup.procs" 2>/dev/null
+	done
+	rmdir "$cg" 2>/dev/null
+}
+
 # run_bounded TIMEOUT_S CMD...: runs CMD, killing it after TIMEOUT_S.
 run_bounded() {
 	local t=$1

@@ -8,18 +8,7 @@
 require_root_btf
 require_fixture alloc_known-fp
 
-root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-[ -n "$root" ] || _precondition_missing "no cgroup v2 hierarchy mounted"
-cg=$root/heaptrace-t1420-$$
-mkdir "$cg" || _precondition_missing "cannot create a cgroup under $root"
-cleanup_cgroup() {
-	local p
-	for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do
-		echo "$p" >"$root/cgroup.procs" 2>/dev/null
-	done
-	rmdir "$cg" 2>/dev/null
-}
-trap 'cleanup_cgroup; _cleanup' EXIT
+make_test_cgroup
 
 start_fixture alloc_known-fp --wait --hold 1 || bail_out "fixture did not start"
 inside=$FIX_PID

@@ -66,18 +66,7 @@ is "$EXIT_STATUS" 0 "--comm: SIGINT: heaptrace exits 0"
 is "$(first_byte "$wanted")" "$untouched" "--comm: after heaptrace, the wanted process has none again"
 
 # --cgroup: a process moved into the cgroup after the start, found by the next sweep.
-root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-[ -n "$root" ] || _precondition_missing "no cgroup v2 hierarchy mounted"
-cg=$root/heaptrace-t1430-$$
-mkdir "$cg" || _precondition_missing "cannot create a cgroup under $root"
-cleanup_cgroup() {
-	local p
-	for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do
-		echo "$p" >"$root/cgroup.procs" 2>/dev/null
-	done
-	rmdir "$cg" 2>/dev/null
-}
-trap 'cleanup_cgroup; _cleanup' EXIT
+make_test_cgroup
 env --default-signal=INT,TERM "$HEAPTRACE" -v --cgroup "$cg" -r 1 -i 500ms -o "$out" \
 	>"$T/err2.out" 2>"$T/err2" &
 HT_PID=$!
