@@ -9,14 +9,20 @@ require_root_btf
 command -v redis-server >/dev/null || bail_out "redis-server is missing (scripts/install-deps.sh)"
 command -v redis-benchmark >/dev/null || bail_out "redis-benchmark is missing"
 
-port=$((20000 + RANDOM % 20000))
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-	--dir "$T" >"$T/redis.log" 2>&1 &
-redis=$!
-track_pid "$redis"
-for _ in $(seq 100); do
-	redis-cli -p "$port" ping >/dev/null 2>&1 && break
-	sleep 0.1
+# A port below the ephemeral range (clients' own ports); another one if it is taken.
+for _ in 1 2 3; do
+	port=$((20000 + RANDOM % 12000))
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+		--dir "$T" >"$T/redis.log" 2>&1 &
+	redis=$!
+	track_pid "$redis"
+	for _ in $(seq 100); do
+		redis-cli -p "$port" ping >/dev/null 2>&1 && break
+		is_running "$redis" || break
+		sleep 0.1
+	done
+	is_running "$redis" && break
+	diag "redis-server did not start on port $port: $(tail -n 2 "$T/redis.log")"
 done
 is "$(redis-cli -p "$port" ping 2>&1)" PONG "redis-server answers on 127.0.0.1:$port"
 
