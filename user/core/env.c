@@ -295,6 +295,18 @@ static const struct env_option options[] = {
 	    .help = "how long the valve keeps probes off (default 60s)",
 	},
 	{
+	    .name = "debuginfod-timeout",
+	    .kind = OPT_DURATION,
+	    FIELD(debuginfod_timeout_ns),
+	    .def = ENV_DEFAULT_DEBUGINFOD_TIMEOUT_NS,
+	    .invalid = "invalid duration '%s' for --debuginfod-timeout: use a duration such as 10s "
+		       "or 2m",
+	    .metavar = "DURATION",
+	    .help = "where DEBUGINFOD_URLS is set, give up fetching one\n"
+		    "debug file after DURATION (default 30s); tracing\n"
+		    "never waits for a fetch",
+	},
+	{
 	    .name = "probes",
 	    .kind = OPT_CHOICE,
 	    FIELD(probes),

@@ -15,9 +15,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ENV_DEFAULT_INTERVAL_NS	 (30ull * 1000000000ull)
-#define ENV_DEFAULT_SAMPLE_RATE	 524288ull /* Go's MemProfileRate */
-#define ENV_DEFAULT_COOL_DOWN_NS (60ull * 1000000000ull)
+#define ENV_DEFAULT_INTERVAL_NS		  (30ull * 1000000000ull)
+#define ENV_DEFAULT_SAMPLE_RATE		  524288ull /* Go's MemProfileRate */
+#define ENV_DEFAULT_COOL_DOWN_NS	  (60ull * 1000000000ull)
+#define ENV_DEFAULT_DEBUGINFOD_TIMEOUT_NS (30ull * 1000000000ull)
 /* --max-overhead: the traps may cost a target 5% of one core (in millionths of a core). */
 #define ENV_DEFAULT_MAX_OVERHEAD_PPM 50000u
 
@@ -54,9 +55,10 @@ struct env {
 	uint32_t max_overhead;	/* --max-overhead: millionths of a core; 0 = off */
 	uint64_t max_call_rate; /* --max-call-rate: allocation calls/s per target; 0 = off */
 	uint64_t cool_down_ns;	/* --cool-down: probes off this long once over the rate */
-	const char *print_file; /* heaptrace print FILE */
-	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
-	uint64_t given;		/* bit i: the i-th option was set, not left at its default */
+	uint64_t debuginfod_timeout_ns; /* --debuginfod-timeout: one debug file's fetch */
+	const char *print_file;		/* heaptrace print FILE */
+	const char *print_base;		/* heaptrace print -base OLD FILE, or NULL */
+	uint64_t given; /* bit i: the i-th option was set, not left at its default */
 };
 
 /* Where a process's allocations are seen (docs/design.md, "The in-process sampler"). */

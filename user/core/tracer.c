@@ -206,6 +206,16 @@ static int setup_daemon(struct tracer *tr)
 		log_error("out of memory");
 		return -ENOMEM;
 	}
+	/* Not fatal: without libdebuginfod a warning says so and local debug files serve. */
+	err = symbolizer__use_debuginfod(tr->symbolizer, tr->env->debuginfod_timeout_ns);
+	if (err == -ENOMEM) {
+		log_error("out of memory");
+		return err;
+	}
+	if (err && err != -ENOENT)
+		log_warn(
+		    "debuginfod: cannot start the fetch thread: %s: debug files are not fetched",
+		    strerror(-err));
 	tr->serve.loader = tr->loader;
 	tr->serve.symbolizer = tr->symbolizer;
 	/* DWARF samples, and in every mode the new-process, exec and fork events. */
