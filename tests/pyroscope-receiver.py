@@ -17,6 +17,7 @@ until, the profile's time_nanos and sample count.
 
   pyroscope-receiver.py --dir DIR [--port N] [--port-file FILE]
                         [--token TOKEN] [--tls CERT KEY]
+  pyroscope-receiver.py --time-of FILE...   print each profile's time_nanos
 """
 import argparse
 import gzip
@@ -214,12 +215,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dir", required=True)
+    ap.add_argument("--dir")
+    ap.add_argument("--time-of", nargs="+")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--token")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = ap.parse_args()
+    if a.time_of:
+        for name in a.time_of:
+            with open(name, "rb") as f:
+                print(read_profile(f.read())[2])
+        return 0
     http.server.ThreadingHTTPServer.allow_reuse_address = True
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.dir, srv.token, srv.lock = a.dir, a.token, threading.Lock()

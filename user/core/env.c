@@ -362,9 +362,9 @@ static const struct env_option options[] = {
 	    .name = "push-spool-size",
 	    .kind = OPT_NUMBER,
 	    FIELD(push_spool_size),
-	    .min = 65536,
+	    .min = 4096,
 	    .def = ENV_DEFAULT_PUSH_SPOOL_SIZE,
-	    .invalid = "invalid size '%s' for --push-spool-size: give bytes of at least 64k, such "
+	    .invalid = "invalid size '%s' for --push-spool-size: give bytes of at least 4k, such "
 		       "as 64m",
 	    .metavar = "BYTES",
 	    .help = "--push: the spool's bound; past it the oldest\n"
