@@ -18,6 +18,7 @@ until, the profile's time_nanos and sample count.
   pyroscope-receiver.py --dir DIR [--port N] [--port-file FILE]
                         [--token TOKEN] [--tls CERT KEY]
   pyroscope-receiver.py --time-of FILE...   print each profile's time_nanos
+  pyroscope-receiver.py --samples-of FILE... print each profile's sample count
 """
 import argparse
 import gzip
@@ -97,6 +98,11 @@ def read_profile(raw):
             time_nanos = v
         elif num == 13 and wt == 0:
             comments.append(v)
+        elif num == 13 and wt == 2:  # packed, as proto3 writes repeated numbers
+            pos = 0
+            while pos < len(v):
+                c, pos = varint(v, pos)
+                comments.append(c)
     try:
         types = [(strings[t], strings[u]) for t, u in types]
         comments = [strings[c] for c in comments]
@@ -217,6 +223,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir")
     ap.add_argument("--time-of", nargs="+")
+    ap.add_argument("--samples-of", nargs="+")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--token")
@@ -226,6 +233,11 @@ def main():
         for name in a.time_of:
             with open(name, "rb") as f:
                 print(read_profile(f.read())[2])
+        return 0
+    if a.samples_of:
+        for name in a.samples_of:
+            with open(name, "rb") as f:
+                print(read_profile(f.read())[1])
         return 0
     http.server.ThreadingHTTPServer.allow_reuse_address = True
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)

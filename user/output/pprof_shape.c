@@ -10,6 +10,26 @@
 
 #include "output/pprof_impl.h"
 
+/*
+ * Moves the location ids of the first `nr` samples together again, in
+ * sample order: each sample's ids must follow the previous one's
+ * (pprof_impl.h), which dropping or reordering samples breaks.
+ */
+static void compact_loc_ids(struct pprof_builder *b, size_t nr)
+{
+	size_t i, pos = 0;
+
+	for (i = 0; i < nr; i++) {
+		struct pprof_sample *s = &b->samples[i];
+
+		/* Kept samples keep their order, so ids only ever move down. */
+		memmove(b->loc_ids + pos, b->loc_ids + s->loc_pos, s->nlocs * sizeof(*b->loc_ids));
+		s->loc_pos = pos;
+		pos += s->nlocs;
+	}
+	b->nloc_ids = pos;
+}
+
 size_t pprof__prune_samples(struct pprof_builder *b, unsigned mask)
 {
 	size_t i, kept = 0, k;
@@ -23,11 +43,11 @@ size_t pprof__prune_samples(struct pprof_builder *b, unsigned mask)
 				s->values[k] = 0;
 			any = any || s->values[k] != 0;
 		}
-		/* loc_ids stay where they are: a sample only points into them. */
 		if (any)
 			b->samples[kept++] = *s;
 	}
 	b->nsamples = kept;
+	compact_loc_ids(b, kept);
 	return kept;
 }
 
@@ -61,7 +81,7 @@ int pprof__fold_samples(struct pprof_builder *b, size_t max, const char *name, s
 	struct pprof_frame frame = { .function = name };
 	int64_t other[PPROF_NR_VALUES] = { 0 };
 	size_t i, k, keep, *order;
-	uint64_t loc;
+	uint64_t loc, addr;
 	int64_t id;
 
 	*folded = 0;
@@ -86,7 +106,11 @@ int pprof__fold_samples(struct pprof_builder *b, size_t max, const char *name, s
 		b->samples[i] = b->samples[order[i]];
 	b->nsamples = keep;
 	free(order);
-	id = pprof__add_location(b, 0, 0, &frame, 1);
+	compact_loc_ids(b, keep);
+	/* An address no location of the profile has: add_location would return that one. */
+	for (addr = UINT64_MAX; pprof__find_location(b, addr, 0); addr--)
+		;
+	id = pprof__add_location(b, addr, 0, &frame, 1);
 	if (id < 0)
 		return (int)id;
 	loc = (uint64_t)id;
