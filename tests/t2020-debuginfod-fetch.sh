@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_root_btf
-require_fixture alloc_known-nofp
+require_fixture alloc_known-nofp nocfi_alloc-nofp
 command -v debuginfod >/dev/null || bail_out "debuginfod is not installed (scripts/install-deps.sh)"
 
 free_port() {
@@ -110,5 +110,25 @@ like "$(grep -m1 'debuginfod' "$T/err4")" \
 	"silent server: the fetch gives up at the budget, with a warning"
 is "$(pprof_total "$(last_profile "$T/out4")" inuse_space)" 51480 \
 	"silent server: the final profile holds the exact total in use"
+
+# 5. The same silent server, and code without CFI in .eh_frame: the DWARF
+# unwinder must look for the debug file, and must not ask the server from
+# the event loop (libdwfl's standard search would, for DEBUGINFOD_TIMEOUT).
+NOCFI=$T/bin/nocfi_alloc
+cp "$FIXTURES/nocfi_alloc-nofp" "$NOCFI"
+strip --strip-all "$NOCFI"
+mkdir -p "$T/out5"
+start=$SECONDS
+DEBUGINFOD_URLS=http://127.0.0.1:$HPORT DEBUGINFOD_CACHE_PATH=$T/cache5 \
+	run_bounded 40 "$HEAPTRACE" -r 1 -i 500ms --unwind dwarf --debuginfod-timeout 2s \
+	-o "$T/out5" -- "$NOCFI" 10 5 >"$T/err5.out" 2>"$T/err5"
+rc=$?
+took=$((SECONDS - start))
+is "$rc" 0 "code without CFI, silent server: heaptrace exits 0" || diag "$(tail -n 5 "$T/err5")"
+ok "$([ "$took" -le 10 ]; echo $?)" "code without CFI: the run takes the fixture's 5 s (${took}s)"
+n=$(profiles_of "$T/out5" | wc -l)
+ok "$([ "$n" -ge 8 ]; echo $?)" "code without CFI: profiles every 500 ms while the unwinder works ($n)"
+is "$(pprof_total "$(last_profile "$T/out5")" inuse_space)" 6000 \
+	"code without CFI: the final profile holds the exact 60 x 100 bytes in use"
 
 done_testing
