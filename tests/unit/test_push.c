@@ -4,11 +4,13 @@
  * anything is sent: pushname.h's checks and fitting, and pprof_shape's
  * pruning and folding (totals kept, location ids still right).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/env.h"
 #include "output/pprof.h"
 #include "output/pushname.h"
 #include "util/strbuf.h"
@@ -144,8 +146,33 @@ static void test_fold(void)
 	pprof__free(b);
 }
 
+/* The options are config keys too (env__set_option), as every entry of options[]. */
+static void test_config_keys(void)
+{
+	char err[256] = "";
+	struct env env;
+
+	env__set_defaults(&env);
+	ok(!env__set_option(&env, "push", "https://pyroscope:4040", err, sizeof(err)) &&
+	       env.push_url && !strcmp(env.push_url, "https://pyroscope:4040"),
+	   "push = URL sets the push URL");
+	ok(!env__set_option(&env, "push-label", "env=prod", err, sizeof(err)) &&
+	       !env__set_option(&env, "push-label", "team=heap", err, sizeof(err)) &&
+	       env.nr_push_labels == 2 && !strcmp(env.push_labels[1], "team=heap"),
+	   "push-label adds a label each time");
+	ok(env.push_spool_size == 64ull << 20, "push-spool-size defaults to 64 MiB");
+	ok(env__set_option(&env, "push", "pyroscope:4040", err, sizeof(err)) == -EINVAL &&
+	       strstr(err, "invalid --push URL 'pyroscope:4040'"),
+	   "a URL without a scheme is refused: %s", err);
+	ok(env__set_option(&env, "push-label", "a-b=1", err, sizeof(err)) == -EINVAL &&
+	       strstr(err, "invalid --push-label 'a-b=1'"),
+	   "an invalid label is refused: %s", err);
+	env__free(&env);
+}
+
 int main(void)
 {
+	test_config_keys();
 	test_valid_labels();
 	test_format();
 	test_fold();
