@@ -91,7 +91,26 @@ is "$(sum_flat alloc_space leak_malloc $(accepted_field "$R2" 'r["file"]'))" 900
 is "$(ls "$out/push-spool" | wc -l)" 0 "the spool is empty at the end"
 stop_receiver
 
-# ---- 3. Bad options: one error line, no profile.
+# ---- 3. A process in a systemd unit's cgroup gets a unit label, not a cgroup one.
+cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+[ -n "$cgroot" ] || _precondition_missing "no cgroup v2 hierarchy mounted"
+unit=heaptrace-t2030-$$.service
+mkdir "$cgroot/$unit" || _precondition_missing "cannot create a cgroup under $cgroot"
+trap 'for p in $(cat "$cgroot/$unit/cgroup.procs" 2>/dev/null); do echo "$p" >"$cgroot/cgroup.procs"; done; rmdir "$cgroot/$unit"; _cleanup' EXIT
+R3=$T/rcv3
+start_receiver "$R3"
+out=$T/out3u
+mkdir -p "$out"
+# The command joins the unit's cgroup, then execs the fixture: its profiles are the new image's.
+run_bounded 60 "$HEAPTRACE" -r 1 -o "$out" --push "http://127.0.0.1:$RCV_PORT" \
+	-- sh -ec 'echo $$ >"$1/cgroup.procs"; exec "$2"' sh "$cgroot/$unit" "$FIX" \
+	>"$T/err3u.out" 2>"$T/err3u"
+is "$?" 0 "heaptrace --push on a command in $unit exits 0" || diag "$(cat "$T/err3u")"
+is "$(accepted_field "$R3" 'r["labels"].get("unit"), "cgroup" in r["labels"]' | tail -n 1)" \
+	"$unit False" "the fixture's profiles carry unit=$unit and no cgroup label"
+stop_receiver
+
+# ---- 4. Bad options: one error line, no profile.
 expect_error() {
 	local desc=$1 re=$2
 	shift 2
