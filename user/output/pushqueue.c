@@ -279,6 +279,17 @@ cleanup:
 /* Under lock: what an attempt's result does to the file and the back-off. */
 static void settle(struct pushqueue *q, const char *name, enum send_result res)
 {
+	int err = 0;
+
+	/* A file that cannot be removed would be sent again at once: wait as for a failure. */
+	if (res != SEND_RETRY) {
+		err = unlink_spooled(q, name);
+		if (err && err != -ENOENT) {
+			log_warn("push: cannot remove '%s/%s': %s: it will be sent again", q->dir,
+				 name, strerror(-err));
+			res = SEND_RETRY;
+		}
+	}
 	if (res == SEND_RETRY) {
 		q->failures++;
 		q->backoff_ns = q->backoff_ns ? q->backoff_ns * 2 : RETRY_FIRST_NS;
@@ -287,7 +298,6 @@ static void settle(struct pushqueue *q, const char *name, enum send_result res)
 		q->retry_at_ns = clock__mono_ns() + q->backoff_ns;
 		return;
 	}
-	unlink_spooled(q, name);
 	if (res == SEND_OK && q->failures)
 		log_info("push: %s takes profiles again (after %u failed attempts)", q->url,
 			 q->failures);
