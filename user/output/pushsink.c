@@ -11,6 +11,7 @@
 #include "output/pprof.h"
 #include "output/pushname.h"
 #include "output/pushsink.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
@@ -293,6 +294,7 @@ static int make_query(struct strbuf *sb, const char *name, int64_t from_ns, int6
 static int push_one(struct pushsink *ps, struct push_series *s, const struct profile_output *out)
 {
 	int64_t from = s->prev ? s->prev_time_ns : (int64_t)out->proc->start_realtime_ns;
+	uint64_t start = clock__mono_ns();
 	struct strbuf query = { 0 }, body = { 0 };
 	struct pprof_builder *delta, *keep;
 	void *gz = NULL;
@@ -323,7 +325,10 @@ static int push_one(struct pushsink *ps, struct push_series *s, const struct pro
 	s->prev = keep;
 	keep = NULL;
 	s->prev_time_ns = out->time_ns;
-	pushqueue__add(ps->queue, strbuf__str(&query), body.buf, body.len);
+	if (!pushqueue__add(ps->queue, strbuf__str(&query), body.buf, body.len))
+		log_debug("push: pid %d: %zu samples, %zu bytes spooled in %.1f ms", (int)s->pid,
+			  pprof__nr_samples(delta), body.len,
+			  (double)(clock__mono_ns() - start) / 1e6);
 cleanup:
 	if (err)
 		log_warn("push: pid %d: cannot build the profile to push: %s", (int)s->pid,
