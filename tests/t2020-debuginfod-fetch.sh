@@ -131,4 +131,38 @@ ok "$([ "$n" -ge 8 ]; echo $?)" "code without CFI: profiles every 500 ms while t
 is "$(pprof_total "$(last_profile "$T/out5")" inuse_space)" 6000 \
 	"code without CFI: the final profile holds the exact 60 x 100 bytes in use"
 
+# 6. A server that answers late (3 s, debuginfod's /buildid/ID/debuginfo):
+# the profiles written before the file arrives lack the names, the ones after
+# have them, for the same addresses.
+python3 -c '
+import http.server, sys, time
+debug, bid = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+	def log_message(self, *a): pass
+	def do_GET(self):
+		if self.path != "/buildid/%s/debuginfo" % bid:
+			self.send_error(404); return
+		time.sleep(3)
+		data = open(debug, "rb").read()
+		self.send_response(200)
+		self.send_header("Content-Length", str(len(data)))
+		self.end_headers()
+		self.wfile.write(data)
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+' "$T/srv/alloc_known.debug" "$BUILD_ID" >"$T/late.port" &
+LATE=$!
+track_pid "$LATE"
+wait_for_line "$T/late.port" '^[0-9]+$' 10
+DEBUGINFOD_URLS=http://127.0.0.1:$(head -n 1 "$T/late.port") DEBUGINFOD_CACHE_PATH=$T/cache6 \
+	run_stripped "$T/out6" "$T/err6" 6 -i 500ms
+is "$?" 0 "late server: heaptrace exits 0" || diag "$(cat "$T/err6")"
+first=$(first_profile "$T/out6")
+last=$(last_profile "$T/out6")
+is "$(pprof_flat "$first" inuse_space leak_malloc)" 0 "late server: the first profile, before the file came, has no leak_malloc"
+is "$(pprof_total "$first" inuse_space)" 51480 "late server: but it holds the exact total"
+is "$(pprof_flat "$last" inuse_space leak_malloc)" 10000 "late server: the last profile names leak_malloc, its exact in-use"
+like "$(lines_of "$last" leak_malloc)" '^[a-z_]+\.[ch]:[0-9]+$' "late server: and gives its file:line"
+
 done_testing
