@@ -120,7 +120,7 @@ expect_error() {
 	is "$(grep -c '^heaptrace: error:' "$T/bad")" 1 "$desc: one error line" || diag "$(cat "$T/bad")"
 	like "$(grep -m1 '^heaptrace: error:' "$T/bad")" "$re" "$desc: it names the problem and the fix"
 }
-mkdir -p "$T/out3"
+mkdir -p "$T/out3" "$T/out3h"
 expect_error "--push ftp://" "invalid --push URL 'ftp://x': give a Pyroscope server's http:// or https:// URL" \
 	-o "$T/out3" --push ftp://x
 expect_error "--push-label 9x=1" "invalid --push-label '9x=1': give KEY=VALUE" \
@@ -131,6 +131,13 @@ expect_error "missing token file" "cannot read --push-token-file '$T/none': No s
 	-o "$T/out3" --push http://127.0.0.1:9 --push-token-file "$T/none"
 expect_error "spool without parent" "cannot create the push spool '$T/no/such': No such file or directory" \
 	-o "$T/out3" --push http://127.0.0.1:9 --push-spool "$T/no/such"
+start_heaptrace "$T/holder" -o "$T/out3h" --push http://127.0.0.1:9 --push-spool "$T/shared" \
+	-- "$FIX" --hold 30 || true
+expect_error "a spool in use" "push spool '$T/shared' is in use by another heaptrace: give each its own --push-spool DIR" \
+	-o "$T/out3" --push http://127.0.0.1:9 --push-spool "$T/shared"
+kill -INT "$HT_PID"
+wait_exit "$HT_PID" 20
+is "$EXIT_STATUS" 0 "the heaptrace holding the spool stops cleanly on SIGINT"
 is "$(profiles_of "$T/out3" | wc -l)" 0 "no profile written by the bad runs"
 
 done_testing

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ enum send_result {
 struct pushqueue {
 	char *url; /* URL/ingest */
 	char *dir;
+	int dir_fd; /* held with flock: one heaptrace per spool */
 	uint64_t spool_size;
 	char *auth_header; /* "Authorization: Bearer ...", or NULL */
 	const char *ca_file;
@@ -526,6 +528,7 @@ int pushqueue__new(const struct pushqueue_opts *opts, struct pushqueue **out)
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		goto nomem;
+	q->dir_fd = -1;
 	/* A trailing '/' of the base would make "//ingest". */
 	while (len && opts->url[len - 1] == '/')
 		len--;
@@ -555,6 +558,21 @@ int pushqueue__new(const struct pushqueue_opts *opts, struct pushqueue **out)
 		err = -errno;
 		log_error("cannot write into the push spool '%s': %s: give --push-spool DIR",
 			  q->dir, strerror(-err));
+		goto cleanup;
+	}
+	/* Two senders on one spool would both send its oldest file: one of them is refused. */
+	q->dir_fd = open(q->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (q->dir_fd < 0) {
+		err = -errno;
+		log_error("cannot open the push spool '%s': %s: give --push-spool DIR", q->dir,
+			  strerror(-err));
+		goto cleanup;
+	}
+	if (flock(q->dir_fd, LOCK_EX | LOCK_NB)) {
+		err = -errno;
+		log_error("push spool '%s' is in use by another heaptrace: give each its own "
+			  "--push-spool DIR",
+			  q->dir);
 		goto cleanup;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -599,6 +617,8 @@ void pushqueue__free(struct pushqueue *q, uint64_t drain_ns)
 	if (q->curl)
 		curl_easy_cleanup(q->curl);
 	curl_slist_free_all(q->headers);
+	if (q->dir_fd >= 0)
+		close(q->dir_fd);
 	free(q->auth_header);
 	free(q->url);
 	free(q->dir);
