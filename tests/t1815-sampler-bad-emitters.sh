@@ -65,6 +65,97 @@ EOP
 fell_back "notes that cannot be read" "$T/cut-note" \
 	"'$T/cut-note': 1 USDT note that cannot be read: ignored"
 
+# The object with the probes unloaded (a library with its own emitter,
+# dlclose'd): the allocator's entry points take over within a second.
+cat >"$T/libemit.c" <<'EOC'
+#define _SDT_HAS_SEMAPHORES 1
+#include <stdlib.h>
+#include <sys/sdt.h>
+unsigned short otel_memory_alloc_semaphore __attribute__((section(".probes"), used));
+unsigned short otel_memory_free_semaphore __attribute__((section(".probes"), used));
+void *volatile lib_kept[5];
+__attribute__((noinline)) static void *emit_alloc(size_t n)
+{
+	void *p = malloc(n);
+	if (p && otel_memory_alloc_semaphore)
+		STAP_PROBE3(otel_memory, alloc, p, n, n);
+	return p;
+}
+__attribute__((noinline)) static void emit_free(void *p)
+{
+	if (p && otel_memory_free_semaphore)
+		STAP_PROBE1(otel_memory, free, p);
+	free(p);
+}
+__attribute__((noinline)) void lib_leak(void)
+{
+	for (int i = 0; i < 5; i++)
+		lib_kept[i] = emit_alloc(1000);
+	for (int i = 0; i < 10; i++)
+		emit_free(emit_alloc(64));
+}
+EOC
+cat >"$T/unloader.c" <<'EOC'
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+void *volatile kept[7];
+static volatile sig_atomic_t go;
+static void on_usr1(int sig) { (void)sig; go = 1; }
+__attribute__((noinline)) void after_unload(void)
+{
+	for (int i = 0; i < 7; i++)
+		kept[i] = malloc(300);
+}
+int main(int argc, char **argv)
+{
+	void *h = dlopen(argv[1], RTLD_NOW);
+	void (*leak)(void);
+	(void)argc;
+	if (!h || !(*(void **)&leak = dlsym(h, "lib_leak")))
+		return 1;
+	signal(SIGUSR1, on_usr1);
+	printf("ready\n");
+	fflush(stdout);
+	while (!go)
+		pause();
+	leak();
+	dlclose(h);
+	sleep(3);
+	after_unload();
+	return 0;
+}
+EOC
+cc -O2 -g -fPIC -shared -fno-omit-frame-pointer -o "$T/libemit.so" "$T/libemit.c" &&
+	cc -O2 -g -fno-omit-frame-pointer -fno-inline -o "$T/unloader" "$T/unloader.c" -ldl ||
+	bail_out "cannot build the unloading program"
+"$T/unloader" "$T/libemit.so" >"$T/unloader.out" 2>&1 &
+FIX_PID=$!
+track_pid "$FIX_PID"
+wait_for_line "$T/unloader.out" '^ready$' 20 1 "$FIX_PID" || bail_out "the unloading program did not start"
+mkdir -p "$T/out-unload"
+start_heaptrace "$T/err-unload" -r 1 -o "$T/out-unload" -p "$FIX_PID" || bail_out "heaptrace did not start"
+like "$(grep -m1 'tracing pid' "$T/err-unload")" "in-process sampler \\(otel_memory USDT\\), 2 probes on $T/libemit.so" \
+	"unload: traced through the library's probes first"
+kill -USR1 "$FIX_PID"
+wait_exit "$FIX_PID" 20
+wait_exit "$HT_PID" 30
+is "$EXIT_STATUS" 0 "unload: heaptrace exits 0 with its target"
+is "$(grep -cE "^heaptrace: warning: pid $FIX_PID \\(unloader\\): '$T/libemit.so', which carried its otel_memory probes, was unloaded: tracing its allocator's entry points instead" "$T/err-unload")" 1 \
+	"unload: one warning says so" || diag "$(cat "$T/err-unload")"
+like "$(grep 'tracing pid' "$T/err-unload" | tail -n 1)" 'allocator, [0-9]+ probes on ' \
+	"unload: then the allocator's entry points are probed"
+# The library's own frames cannot be named once it is gone (docs/limits.md):
+# its samples are checked by the totals, after_unload's by name.
+prof=$(last_profile "$T/out-unload")
+assert_table "$prof" '
+after_unload  7  2100  7 2100
+' "unload: "
+is "$(pprof_total "$prof" alloc_objects)" 22 "unload: 15 allocations through the probes, 7 after"
+is "$(pprof_total "$prof" inuse_space)" 7100 "unload: 5 x 1000 bytes kept through the probes, 7 x 300 after"
+
 # With --probes usdt the fault is fatal: the warning, then the error, exit 1.
 run_bounded 60 "$HEAPTRACE" -r 1 --probes usdt -o "$T" -- "$T/ro-semaphores" >"$T/stdout" 2>"$T/err"
 is $? 1 "--probes usdt, semaphores in read-only memory: exit 1"

@@ -295,6 +295,13 @@ static int read_object(pid_t pid, const struct procmap *m, struct usdt_object *o
 			 o->notes.malformed, o->notes.malformed == 1 ? "" : "s");
 	if (!o->has_alloc)
 		return -ENOENT;
+	if (!o->has_free) {
+		/* Its blocks would never be seen freed: in use for ever. */
+		log_warn(
+		    "'%s': otel_memory:alloc without otel_memory:free: its probes are not used",
+		    m->path);
+		return -EPROTO;
+	}
 	o->path = strdup(path);
 	o->shown = strdup(m->path);
 	return o->path && o->shown ? 0 : -ENOMEM;
