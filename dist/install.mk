@@ -25,13 +25,20 @@ UNITS := $(BUILD)/dist/heaptrace.service $(BUILD)/dist/heaptrace@.service
 # The man page's date: the last commit's, so that a rebuild gives the same page.
 MAN_DATE := $(shell git log -1 --format=%cs 2>/dev/null || date -u +%F)
 
+# The page and the units name installed paths: they are made again when a
+# directory variable changes (`make install PREFIX=/usr` after `make`).
+DIRS_STAMP := $(BUILD)/dist/dirs
+DIRS_NOW := $(sbindir) $(pkglibdir) $(sysconfdir) $(systemdunitdir)
+$(shell mkdir -p $(BUILD)/dist && { [ "$$(cat $(DIRS_STAMP) 2>/dev/null)" = "$(DIRS_NOW)" ] || \
+	echo "$(DIRS_NOW)" > $(DIRS_STAMP); })
+
 .PHONY: install uninstall deb man units
 all: man units
 man: $(MANPAGE)
 units: $(UNITS)
 
 # The OPTIONS section comes from the binary's own option table (--help-man).
-$(MANPAGE): dist/heaptrace.8.in $(BUILD)/heaptrace dist/install.mk
+$(MANPAGE): dist/heaptrace.8.in $(BUILD)/heaptrace dist/install.mk $(DIRS_STAMP)
 	$(call msg,MAN,$@)
 	$(Q)$(BUILD)/heaptrace --config /dev/null --help-man > $@.options
 	$(Q)sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd;}' \
@@ -39,7 +46,7 @@ $(MANPAGE): dist/heaptrace.8.in $(BUILD)/heaptrace dist/install.mk
 		-e 's|@PKGLIBDIR@|$(pkglibdir)|g; s|@UNITDIR@|$(systemdunitdir)|g' $< > $@
 	$(Q)rm -f $@.options
 
-$(BUILD)/dist/%.service: dist/%.service.in dist/hardening.conf dist/install.mk | $(BUILD)
+$(BUILD)/dist/%.service: dist/%.service.in dist/hardening.conf dist/install.mk $(DIRS_STAMP)
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)sed -e '/^@HARDENING@$$/{r dist/hardening.conf' -e 'd;}' \
