@@ -25,7 +25,7 @@ for section in NAME SYNOPSIS DESCRIPTION OPTIONS "CONFIGURATION FILE" FILES SIGN
 done
 for example in 'go tool pprof -top -base OLD' 'go tool pprof -http 127.0.0.1:' 'pprof -list' \
 	'pprof -traces' 'go tool pprof -top http://127.0.0.1:6060/debug/pprof/heap?pid=' \
-	'heaptrace print -base' 'systemctl start heaptrace@redis-server.service'; do
+	'heaptrace print -base' 'systemctl start heaptrace@redis-server'; do
 	ok $(grep -qF -- "$example" "$T/page"; echo $?) "example: $example"
 done
 for file in /etc/heaptrace/heaptrace.conf libheaptrace-sampler.so heaptrace.service \
