@@ -32,13 +32,21 @@ purge_at_exit() {
 }
 trap purge_at_exit EXIT
 
-# Build, and the tree is as it was.
-status_before=$(git -C "$TOPDIR" status --porcelain --ignored)
+# Build, and the tree is as it was: its tracked files, and none of what
+# dpkg-buildpackage leaves beside a tree it builds in (its own build, debhelper's
+# files, the packages in the parent directory). Untracked files are left out of
+# the comparison: other runs may write profiles into the tree meanwhile.
+status_before=$(git -C "$TOPDIR" status --porcelain -uno)
+parent_before=$(ls "$TOPDIR/.." | grep -E '^heaptrace[_-].*\.(deb|buildinfo|changes)$')
 run_bounded 600 make --no-print-directory -C "$TOPDIR" BUILD="$BUILD" deb DEB_DIR="$T/deb" \
 	>"$T/make.out" 2>&1
 is $? 0 "make deb exits 0" || diag "$(tail -n 30 "$T/make.out")"
-is "$(git -C "$TOPDIR" status --porcelain --ignored)" "$status_before" \
-	"make deb leaves the source tree as it was"
+is "$(git -C "$TOPDIR" status --porcelain -uno)" "$status_before" \
+	"make deb leaves the tracked files as they were"
+is "$(ls -d "$TOPDIR"/debian/{build,heaptrace,.debhelper,files,changelog,debhelper-build-stamp} \
+	"$TOPDIR"/debian/*.substvars 2>/dev/null)" "" "make deb leaves no build product in debian/"
+is "$(ls "$TOPDIR/.." | grep -E '^heaptrace[_-].*\.(deb|buildinfo|changes)$')" "$parent_before" \
+	"make deb leaves no package beside the tree"
 version=$(cat "$TOPDIR/VERSION")
 DEB=$T/deb/heaptrace_${version}_amd64.deb
 ok $([ -f "$DEB" ]; echo $?) "heaptrace_${version}_amd64.deb is built"
