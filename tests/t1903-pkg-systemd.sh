@@ -13,6 +13,7 @@ require_root_btf
 require_fixture alloc_known-fp
 command -v systemd-analyze >/dev/null || _precondition_missing "systemd-analyze is not installed"
 command -v setpriv >/dev/null || _precondition_missing "setpriv (util-linux) is not installed"
+command -v strace >/dev/null || _precondition_missing "strace is not installed (scripts/install-deps.sh)"
 
 # Installed as the Debian package puts them, beside a copy of systemd's own units
 # (verify follows the units' dependencies, such as sysinit.target).
@@ -76,7 +77,8 @@ traced_with() {
 		>"$T/nobody.out" 2>&1 &
 	local fpid=$!
 	track_pid $fpid
-	wait_for_line "$T/nobody.out" '^ready$' 20 1 $fpid
+	wait_for_line "$T/nobody.out" '^ready$' 20 1 $fpid ||
+		diag "the fixture of user nobody did not get ready: $(cat "$T/nobody.out")"
 	with_caps "$set" "$HEAPTRACE" --config /dev/null -r 1 -o "$out" -p $fpid >"$T/stdout" 2>"$T/err" &
 	local hpid=$!
 	track_pid $hpid
@@ -115,9 +117,11 @@ wpid=$!
 track_pid $wpid
 wait_for_line "$T/watched.out" '^ready$' 20 1 $wpid
 is "$(cat "$cg/cgroup.procs")" "$wpid" "the watched process is in the unit's cgroup"
-# The unit's command with its capabilities, plus a duration so that it ends.
+# The unit's command with its capabilities, plus a duration so that it ends;
+# under strace, for the system calls it makes.
 unshare -m --propagation private sh -ec 'mount --bind "$1" /var/lib; shift; exec "$@"' sh \
-	"$T/varlib" setpriv --bounding-set=-all,"$UNIT_CAPS" --inh-caps=-all -- $cmdline \
+	"$T/varlib" setpriv --bounding-set=-all,"$UNIT_CAPS" --inh-caps=-all -- \
+	strace -f -qq -o "$T/syscalls" $cmdline \
 	--config /dev/null -r 1 --interval 500ms --duration 6s >"$T/stdout" 2>"$T/err" &
 hpid=$!
 track_pid $hpid
@@ -130,5 +134,30 @@ is "$EXIT_STATUS" 0 "the template's command exits 0" || diag "$(tail -n 5 "$T/er
 prof=$(last_profile "$T/varlib/heaptrace/$UNIT")
 ok $([ -n "$prof" ]; echo $?) "profiles in /var/lib/heaptrace/$UNIT"
 assert_table "$prof" "$ALLOC_KNOWN_TABLE" "heaptrace@$UNIT: "
+
+# Every system call it made is one the units' SystemCallFilter= lines allow:
+# the allow list's groups expanded (systemd-analyze syscall-filter), less the
+# deny list's.
+expand() { # GROUP-OR-CALL...: the calls, groups expanded
+	local g
+	for g in "$@"; do
+		case $g in
+		@*) expand $(systemd-analyze syscall-filter "$g" | tail -n +2 | grep -v '^ *#' | tr -d ' ') ;;
+		*) echo "$g" ;;
+		esac
+	done
+}
+filters=$(grep '^SystemCallFilter=' "$UNITDIR/heaptrace@.service" | sed 's/^SystemCallFilter=//')
+allow=$(head -n 1 <<<"$filters")
+deny=$(sed -n '2s/^~//p' <<<"$filters")
+ok $([ -n "$allow" ] && [ -n "$deny" ]; echo $?) "an allow list and a deny list"
+expand $allow | sort -u >"$T/allowed"
+expand $deny | sort -u >"$T/denied"
+comm -23 "$T/allowed" "$T/denied" >"$T/permitted"
+grep -oE '^[0-9]+ +[a-z_0-9]+\(' "$T/syscalls" | sed -E 's/^[0-9]+ +//; s/\($//' | sort -u >"$T/used"
+n=$(wc -l <"$T/used")
+ok $([ "$n" -ge 20 ]; echo $?) "strace saw heaptrace's system calls ($n kinds)"
+is "$(comm -23 "$T/used" "$T/permitted" | tr '\n' ' ')" "" \
+	"every system call heaptrace made is permitted by SystemCallFilter="
 
 done_testing
