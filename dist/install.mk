@@ -22,8 +22,9 @@ INSTALL ?= install
 
 MANPAGE := $(BUILD)/heaptrace.8
 UNITS := $(BUILD)/dist/heaptrace.service $(BUILD)/dist/heaptrace@.service
-# The man page's date: the last commit's, so that a rebuild gives the same page.
-MAN_DATE := $(shell git log -1 --format=%cs 2>/dev/null || date -u +%F)
+# The man page's date: the last commit's, so that a rebuild gives the same page
+# (make deb, building outside git, passes it).
+MAN_DATE ?= $(shell git log -1 --format=%cs 2>/dev/null || date -u +%F)
 
 # The page and the units name installed paths: they are made again when a
 # directory variable changes (`make install PREFIX=/usr` after `make`).

@@ -33,6 +33,9 @@ heaptrace ($version) unstable; urgency=medium
  -- heaptrace maintainers <heaptrace@localhost>  $date
 CHANGELOG
 
+# The copy has no git history: the man page's date comes from here.
+export MAN_DATE
+MAN_DATE=$(cd "$top" && git log -1 --format=%cs 2>/dev/null || date -u +%F)
 (cd "$src" && dpkg-buildpackage -b -us -uc -j2) >"$tmp/build.log" 2>&1 || {
 	tail -n 40 "$tmp/build.log" >&2
 	echo "make deb: dpkg-buildpackage failed (the last lines above)" >&2
