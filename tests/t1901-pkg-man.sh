@@ -24,7 +24,7 @@ for section in NAME SYNOPSIS DESCRIPTION OPTIONS "CONFIGURATION FILE" FILES SIGN
 	ok $(grep -qx "$section" "$T/page"; echo $?) "section $section"
 done
 for example in 'go tool pprof -top -base OLD' 'go tool pprof -http 127.0.0.1:' 'pprof -list' \
-	'pprof -traces' 'go tool pprof -top http://127.0.0.1:6060/debug/pprof/heap?pid=' \
+	'pprof -traces' "go tool pprof -top 'http://127.0.0.1:6060/debug/pprof/heap?pid=" \
 	'heaptrace print -base' 'systemctl start heaptrace@redis-server'; do
 	ok $(grep -qF -- "$example" "$T/page"; echo $?) "example: $example"
 done
