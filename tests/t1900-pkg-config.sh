@@ -45,6 +45,13 @@ run_bounded 60 "$HEAPTRACE" -r 1 -r 1000000000 -o "$T/cli" --config "$T/rate.con
 is "$(pprof_flat "$(last_profile "$T/cli")" alloc_objects leak_malloc)" 0 \
 	"-r on the command line wins over the file's sample-rate"
 
+# A pipe: no size to read up front.
+mkdir -p "$T/pipe"
+printf 'sample-rate = 1\noutput-dir = %s\n' "$T/pipe" |
+	run_bounded 60 "$HEAPTRACE" --config /dev/stdin -- "$FIXTURES/alloc_known-fp" >"$T/out" 2>"$T/err"
+is "$?:$(pprof_flat "$(last_profile "$T/pipe")" alloc_objects leak_malloc)" 0:10 \
+	"--config /dev/stdin reads a pipe"
+
 # Bad files and lines: one error line with FILE:LINE and a fix, exit 2, nothing written.
 # bad NAME CONTENT REGEX
 bad() {

@@ -52,7 +52,8 @@ MANWIDTH=80 man -l --warnings "$ROOT/usr/local/share/man/man8/heaptrace.8" >"$T/
 is "$?:$(cat "$T/warn")" "0:" "the installed man page renders without a warning"
 like "$(grep -m1 -A1 '^FILES' "$T/page" | tail -n 1)" '/etc/heaptrace/heaptrace.conf' \
 	"the man page's FILES"
-like "$(grep -F 'libheaptrace-sampler.so' "$T/page" | head -n 1)" '/usr/local/lib/heaptrace/' \
+like "$(sed -n '/^FILES$/,/^SIGNALS$/p' "$T/page" | grep -F 'libheaptrace-sampler.so' | head -n 1)" \
+	'^ +/usr/local/lib/heaptrace/libheaptrace-sampler.so$' \
 	"the man page names the sampler where it is installed"
 got=$(PATH=$ROOT/usr/local/sbin:$PATH bash -c '
 		. /usr/share/bash-completion/bash_completion

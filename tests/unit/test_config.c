@@ -104,7 +104,7 @@ static void test_errors(void)
 		ok(load(cases[i].text, &env, 0, err) == -EINVAL &&
 		       !strncmp(err, want, strlen(want)),
 		   "error %zu: '%s'", i, err);
-		ok(env.config == NULL, "error %zu: nothing kept", i);
+		ok(env.config != NULL, "error %zu: the text stays with env, for env__free", i);
 		env__free(&env);
 	}
 	env__set_defaults(&env);
@@ -122,6 +122,11 @@ static void test_errors(void)
 	   "a missing --config file: '%s'", err);
 	ok(config__load(&env.config, &env, "/dev/null", true, 0, err, sizeof(err)) == 0,
 	   "/dev/null: an empty file");
+	config__free(env.config);
+	env.config = NULL;
+	ok(config__load(&env.config, &env, "/", true, 0, err, sizeof(err)) == -EISDIR &&
+	       strstr(err, "Is a directory"),
+	   "a directory: '%s'", err);
 	env__free(&env);
 }
 

@@ -27,11 +27,15 @@ void config__free(struct config *cfg)
 	free(cfg);
 }
 
-/* Reads the whole file into a NUL-terminated buffer of *lenp bytes. Returns 0 or -errno. */
+/*
+ * Reads the whole file into a NUL-terminated buffer of *lenp bytes, growing it
+ * as it goes: the size stat() gives is 0 for a pipe (--config /dev/stdin).
+ * Returns 0 or -errno (-EFBIG past CONFIG_MAX_BYTES).
+ */
 static int read_file(const char *path, char **text, size_t *lenp)
 {
-	size_t len = 0, n;
-	char *buf;
+	size_t len = 0, cap = 4096, n;
+	char *buf = NULL, *bigger;
 	FILE *f;
 	int err = 0;
 
@@ -39,26 +43,38 @@ static int read_file(const char *path, char **text, size_t *lenp)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	buf = malloc(CONFIG_MAX_BYTES + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	while ((n = fread(buf + len, 1, CONFIG_MAX_BYTES + 1 - len, f)) > 0)
+	for (;;) {
+		if (len == cap || !buf) {
+			if (buf)
+				cap *= 2;
+			bigger = realloc(buf, cap + 1);
+			if (!bigger) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			buf = bigger;
+		}
+		n = fread(buf + len, 1, cap - len, f);
 		len += n;
+		if (len > CONFIG_MAX_BYTES) {
+			err = -EFBIG;
+			goto cleanup;
+		}
+		if (n == 0)
+			break;
+	}
 	if (ferror(f))
 		err = errno ? -errno : -EIO; /* EISDIR for a directory */
-	else if (len > CONFIG_MAX_BYTES)
-		err = -EFBIG;
-	else
-		buf[len] = '\0';
 cleanup:
 	fclose(f);
-	if (err)
+	if (err) {
 		free(buf);
-	else
-		*text = buf, *lenp = len;
-	return err;
+		return err;
+	}
+	buf[len] = '\0';
+	*text = buf;
+	*lenp = len;
+	return 0;
 }
 
 static char *trim(char *s)
@@ -156,10 +172,8 @@ int config__load(struct config **out, struct env *env, const char *path, bool mu
 	}
 	ret = read_file(path, &cfg->text, &len);
 	if (ret == -ENOENT && !must_exist) {
-		ret = 0;
 		config__free(cfg);
-		cfg = NULL;
-		goto cleanup;
+		return 0;
 	}
 	if (ret == -EFBIG) {
 		snprintf(err, errlen,
@@ -182,6 +196,8 @@ int config__load(struct config **out, struct env *env, const char *path, bool mu
 			 path);
 		goto cleanup;
 	}
+	/* From here on env may point into the text: it is the caller's, error or not. */
+	*out = cfg;
 	for (line = cfg->text; line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -189,13 +205,10 @@ int config__load(struct config **out, struct env *env, const char *path, bool mu
 		lineno++;
 		ret = apply_line(env, path, lineno, line, cli_given, err, errlen);
 		if (ret)
-			goto cleanup;
+			return ret;
 	}
+	return 0;
 cleanup:
-	if (ret) {
-		config__free(cfg);
-		cfg = NULL;
-	}
-	*out = cfg;
+	config__free(cfg);
 	return ret;
 }

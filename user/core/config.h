@@ -32,10 +32,11 @@ struct config;
  * Reads the file at path and applies each setting to env, skipping the
  * options whose bit is set in cli_given (what the command line gave, as in
  * env->given). A missing file is no error when !must_exist (the default
- * path). On success *out holds the file's text (NULL when none was read).
+ * path). *out holds the file's text once it is read (NULL when none was),
+ * also when a line is bad: env may then hold the settings of the lines
+ * before it, which point into that text, so it is freed with env.
  * Returns 0, or -errno with one line in err naming the file and line, the
- * problem and the fix; *out is then NULL and env may hold some of the
- * file's settings.
+ * problem and the fix.
  */
 int config__load(struct config **out, struct env *env, const char *path, bool must_exist,
 		 uint64_t cli_given, char *err, size_t errlen);
