@@ -358,9 +358,8 @@ static const struct env_option options[] = {
 	    .invalid = "invalid --config '%s': give a file such as /etc/heaptrace/heaptrace.conf, "
 		       "or /dev/null for none",
 	    .metavar = "FILE",
-	    .help = "read settings from FILE (default " CONFIG_DEFAULT_PATH "\n"
-		    "when it exists; /dev/null for none); the\n"
-		    "command line wins over it",
+	    .help = "read settings from FILE (default\n" CONFIG_DEFAULT_PATH " when it exists;\n"
+		    "/dev/null for none); the command line wins",
 	},
 	{
 	    .name = "help",
