@@ -60,19 +60,21 @@ static int64_t mapping_id(struct build_ctx *c, const struct procmap *m)
 	size_t idx = (size_t)(m - c->p->maps->maps);
 	struct sym_object_info info = {};
 	struct pprof_mapping_info mi = {};
+	bool opened;
 	int64_t id;
 
 	if (c->mapping_ids[idx])
 		return c->mapping_ids[idx];
-	symbolizer__object(c->s, c->p->pid, m, &info);
+	opened = symbolizer__object(c->s, c->p->pid, m, &info) == 0;
 	mi.start = m->start;
 	mi.limit = m->end;
 	mi.offset = m->offset;
 	mi.file = m->path;
 	mi.build_id = info.build_id;
-	mi.has_functions = info.has_symbols;
-	mi.has_filenames = info.has_dwarf;
-	mi.has_line_numbers = info.has_dwarf;
+	/* Whatever heaptrace could read of the object was used: its locations settle the flags. */
+	mi.has_functions = opened;
+	mi.has_filenames = opened && info.has_dwarf;
+	mi.has_line_numbers = opened && info.has_dwarf;
 	mi.has_inline_frames = info.has_dwarf;
 	id = pprof__add_mapping(c->b, &mi);
 	if (id > 0)
