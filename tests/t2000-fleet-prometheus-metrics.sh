@@ -82,6 +82,10 @@ is "$(prom_value "heaptrace_alloc_objects_total{$sel}")" 1029 "PromQL: 1029 bloc
 is "$(prom_value "heaptrace_samples_total{$sel}")" 1029 "PromQL: 1029 samples at -r 1"
 is "$(prom_value "heaptrace_tracked_frees_total{$sel}")" 1002 "PromQL: 1002 tracked frees"
 is "$(prom_value "heaptrace_stacks{$sel}")" 12 "PromQL: 12 stacks"
+calls=$(prom_value "heaptrace_allocator_calls_total{$sel}")
+like "$calls" '^[0-9]+$' "PromQL: allocator calls counted ($calls)"
+ok $((calls >= 1029 ? 0 : 1)) "PromQL: at least the 1029 allocations were calls"
+is "$(prom_value "heaptrace_unwind_failures_total{$sel}")" 0 "PromQL: every stack unwound (DWARF mode)"
 is "$(prom_value "count(heaptrace_lost_events_total{$sel})")" 8 "PromQL: eight loss reasons"
 is "$(prom_value "sum(heaptrace_lost_events_total{$sel})")" 0 "PromQL: nothing lost"
 like "$(prom_query "heaptrace_lost_events_total{$sel,reason=\"ring_buffer_full\"}" | cut -f 1)" \

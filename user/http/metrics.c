@@ -23,6 +23,8 @@ struct proc_metrics {
 	struct profile_summary sum;
 	struct ht_target counters;
 	uint64_t daemon_lost;
+	bool dwarf; /* stacks unwound in the daemon: unwind_failures is meaningful */
+	uint64_t unwind_failures;
 	int64_t rss_bytes; /* -1: unknown (the process is gone) */
 	const struct valve *valve;
 };
@@ -79,6 +81,20 @@ static bool v_frees(const struct proc_metrics *m, uint64_t now, double *out)
 	return true;
 }
 
+static bool v_calls(const struct proc_metrics *m, uint64_t now, double *out)
+{
+	(void)now;
+	*out = (double)m->counters.calls;
+	return true;
+}
+
+static bool v_unwind_failures(const struct proc_metrics *m, uint64_t now, double *out)
+{
+	(void)now;
+	*out = (double)m->unwind_failures;
+	return m->dwarf;
+}
+
 static bool v_stacks(const struct proc_metrics *m, uint64_t now, double *out)
 {
 	(void)now;
@@ -133,6 +149,12 @@ static const struct proc_metric proc_metrics[] = {
 	{ "heaptrace_samples_total", COUNTER, "Sampled allocations recorded.", v_samples },
 	{ "heaptrace_tracked_frees_total", COUNTER, "Frees that released a sampled block.",
 	  v_frees },
+	{ "heaptrace_allocator_calls_total", COUNTER,
+	  "Allocation calls the probes saw, sampled or not (the traps the valve budgets).",
+	  v_calls },
+	{ "heaptrace_unwind_failures_total", COUNTER,
+	  "DWARF mode: sampled stacks that could not be unwound past their leaf.",
+	  v_unwind_failures },
 	{ "heaptrace_stacks", GAUGE, "Distinct allocation stacks in the heap profile.", v_stacks },
 	{ "heaptrace_process_resident_memory_bytes", GAUGE,
 	  "Resident memory of the traced process (VmRSS).", v_rss },
@@ -346,6 +368,8 @@ static void gather(struct serve_ctx *ctx, struct process *t, struct proc_metrics
 	m->heap_ok = heap_totals(ctx, t, &m->sum) == 0;
 	loader__target_stats(ctx->loader, t->pid, &m->counters);
 	m->daemon_lost = process__lost(t);
+	m->dwarf = t->store != NULL;
+	m->unwind_failures = t->unwind_failures;
 	m->rss_bytes = t->alive ? status_kb(t->pid, "VmRSS") : -1;
 	m->valve = ctx->procs.valve ? ctx->procs.valve(ctx->procs.ctx, t) : NULL;
 }

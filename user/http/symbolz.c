@@ -21,6 +21,9 @@ static const char *name_in(struct serve_ctx *ctx, struct process *t, uint64_t ad
 	if (!t->maps || addr == 0)
 		return NULL;
 	m = procmaps__find(t->maps, addr);
+	/* Code mapped since the snapshot (dlopen): re-read the maps, as a profile would. */
+	if (!m && process__refresh_for(t, addr))
+		m = procmaps__find(t->maps, addr);
 	if (!m)
 		return NULL;
 	/* The instruction before a return address is the call, as the profiles name it. */
