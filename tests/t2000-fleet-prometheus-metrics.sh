@@ -126,6 +126,8 @@ like "$(prom_value "heaptrace_valve_probes_off_seconds_total{$vsel} > 0")" '^[0-
 # One process's page: the target's labels name it, so its series carry none.
 curl -s -m 10 "http://127.0.0.1:$port/pid/$fix/metrics" >"$T/scoped"
 is "$(grep -c "^heaptrace_inuse_bytes 51480$" "$T/scoped")" 1 "/pid/PID/metrics: unlabelled series"
+promtool check metrics <"$T/scoped" >"$T/promtool" 2>&1
+is $? 0 "promtool check metrics accepts /pid/PID/metrics" || diag "$(head -n 20 "$T/promtool")"
 is "$(grep -c '^process_cpu_seconds_total' "$T/scoped")" 0 "/pid/PID/metrics: no heaptrace series"
 is "$(curl -s -m 10 "http://127.0.0.1:$port/metrics?pid=$fix" | grep -c '^heaptrace_inuse_bytes 51480$')" \
 	1 "/metrics?pid=PID: the same"

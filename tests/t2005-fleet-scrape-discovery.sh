@@ -90,6 +90,9 @@ curl -s -m 10 -o "$T/query.pb.gz" "http://127.0.0.1:$port/debug/pprof/heap?pid=$
 is "$(pprof_total "$T/path.pb.gz" inuse_space)" "$(pprof_total "$T/query.pb.gz" inuse_space)" \
 	"/pid/PID/debug/pprof/heap and ?pid=PID serve the same profile"
 is "$(http_code "$prefix/heap?pid=$a")" 400 "/pid/B/...heap?pid=A: 400"
+curl -s -m 10 "$prefix/" >"$T/index"
+is "$(grep -c '^  pid [0-9]* (' "$T/index")" 1 "/pid/$b/debug/pprof/ lists one process"
+like "$(grep '^  pid [0-9]* (' "$T/index")" "^  pid $b " "/pid/$b/debug/pprof/ lists pid $b"
 is "$(http_code "http://127.0.0.1:$port/pid/$b/debug/pprof/targets")" 404 \
 	"the list exists only once, not per process"
 is "$(http_code "http://127.0.0.1:$port/pid/$b")" 404 "/pid/PID alone: 404"

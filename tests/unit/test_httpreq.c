@@ -49,6 +49,12 @@ int main(void)
 	   "POST: chunked body: 411");
 	ok(parse("GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\n", &req) == 0 && !req.post,
 	   "GET: Content-Length ignored");
+	ok(parse("GET / HTTP/1.1\r\nhost:  box.example:6060 \r\n\r\n", &req) == 0 &&
+	       !strcmp(req.host, "box.example:6060"),
+	   "Host kept, case-insensitive, blanks trimmed (%s)", req.host);
+	ok(parse("GET / HTTP/1.1\r\nHost: a\"b\r\n\r\n", &req) == 0 && !req.host[0],
+	   "a Host with a quote is ignored");
+	ok(parse("GET / HTTP/1.1\r\n\r\n", &req) == 0 && !req.host[0], "no Host: empty");
 	ok(parse("GET / HTTP/2.0\r\n\r\n", &req) == 505, "HTTP/2.0: 505");
 	ok(parse("GET / FOO/1.1\r\n\r\n", &req) == 400, "not HTTP: 400");
 	ok(parse("GET /\r\n\r\n", &req) == 400, "HTTP/0.9 style line: 400");

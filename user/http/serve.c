@@ -75,7 +75,8 @@ static void html_escaped(FILE *f, const char *s)
 	}
 }
 
-static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
+/* The index of every traced process, or only of `scope` under /pid/PID/. */
+static void serve_index(struct serve_ctx *ctx, struct http_conn *c, pid_t scope)
 {
 	char *buf = NULL;
 	size_t len = 0, i;
@@ -93,6 +94,8 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 	for (i = 0; i < nr_procs(ctx); i++) {
 		const struct process *t = proc_at(ctx, i);
 
+		if (scope && t->pid != scope)
+			continue;
 		fprintf(f, "  pid %d (", t->pid);
 		html_escaped(f, t->comm);
 		fprintf(f,
@@ -416,7 +419,7 @@ void serve__handle(struct http_conn *c, const struct http_request *req, void *ar
 		return;
 	}
 	if (!strcmp(path, "/debug/pprof/") || !strcmp(path, "/debug/pprof"))
-		serve_index(ctx, c);
+		serve_index(ctx, c, scope);
 	else if (!strcmp(path, "/debug/pprof/heap"))
 		serve_profile(ctx, c, req->query, false, scope);
 	else if (!strcmp(path, "/debug/pprof/allocs"))
