@@ -10,7 +10,6 @@
 
 #include "collect/snapshot.h"
 #include "http/metrics.h"
-#include "output/pprof.h"
 #include "output/profile.h"
 #include "util/clock.h"
 
@@ -334,27 +333,27 @@ static int64_t status_kb(pid_t pid, const char *name)
 	return v;
 }
 
-/* The totals the process's heap profile would have now. */
+/*
+ * The totals the process's heap profile would have now. Its maps are not
+ * re-read and nothing is symbolized: totals need neither, and a scrape of
+ * many processes must not hold up tracing.
+ */
 static int heap_totals(struct serve_ctx *ctx, struct process *t, struct profile_summary *sum)
 {
 	struct heap_snapshot *snap = NULL;
-	struct pprof_builder *b = NULL;
 	struct profile_request r = {
 		.loader = ctx->loader,
 		.symbolizer = ctx->symbolizer,
 		.opts = &ctx->opts,
 		.proc = t,
-		.time_ns = (int64_t)clock__real_ns(),
 	};
 	int err;
 
-	err = profile__snapshot(ctx->loader, t, &snap);
+	err = snapshot__take(ctx->loader, t->pid, t->store, &snap);
 	if (err)
-		goto cleanup;
+		return err;
 	r.snap = snap;
-	err = profile__build(&r, sum, &b);
-cleanup:
-	pprof__free(b);
+	err = profile__totals(&r, sum);
 	snapshot__free(snap);
 	return err;
 }
