@@ -12,6 +12,8 @@
 #include "http/metrics.h"
 #include "output/profile.h"
 #include "util/clock.h"
+#include "util/procfs.h"
+#include "util/utf8.h"
 
 /* What one process's series say, gathered first: a metric's series must be written together. */
 struct proc_metrics {
@@ -220,9 +222,16 @@ static const struct lost_reason lost_reasons[] = {
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A label value as the text format wants it: backslash, quote and newline escaped. */
-static void label_value(FILE *f, const char *s)
+/*
+ * A label value as the text format wants it: UTF-8 (Prometheus refuses a
+ * whole page for one invalid value), backslash, quote and newline escaped.
+ */
+static void label_value(FILE *f, const char *in)
 {
+	char buf[3 * sizeof(((struct proc_metrics *)0)->cgroup) + 1];
+	const char *s = buf;
+
+	utf8__sanitize(in, buf, sizeof(buf));
 	for (; *s; s++) {
 		if (*s == '\\' || *s == '"')
 			fprintf(f, "\\%c", *s);
@@ -282,55 +291,25 @@ static void value(FILE *f, double v)
 
 void metrics__cgroup_of(pid_t pid, char *cgroup, size_t cglen, char *unit, size_t unitlen)
 {
-	char path[64], line[512], *p, *tok, *save = NULL;
-	FILE *f;
+	char copy[256], *p, *tok, *save = NULL;
 
 	cgroup[0] = unit[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	/* The unified hierarchy's line is "0::PATH"; v1 hierarchies have a controller name. */
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(cgroup, cglen, "%s", line + 3);
-		break;
-	}
-	fclose(f);
-	snprintf(line, sizeof(line), "%s", cgroup);
-	for (tok = strtok_r(line, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+	if (procfs__cgroup_path(pid, cgroup, cglen))
+		cgroup[0] = '\0';
+	snprintf(copy, sizeof(copy), "%s", cgroup);
+	for (tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
 		p = strrchr(tok, '.');
 		if (p && (!strcmp(p, ".service") || !strcmp(p, ".scope")))
 			snprintf(unit, unitlen, "%s", tok);
 	}
 }
 
-/* A "Name:   N kB" value of /proc/PID/status (pid 0: heaptrace itself), in bytes; -1 unknown. */
-static int64_t status_kb(pid_t pid, const char *name)
+/* A /proc/PID/status figure in bytes, -1 when unknown. */
+static int64_t status_bytes(pid_t pid, const char *name)
 {
-	char path[64], line[256];
-	size_t l = strlen(name);
-	int64_t v = -1;
-	long long kb;
-	FILE *f;
+	int64_t v;
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/status");
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, l) && line[l] == ':' &&
-		    sscanf(line + l + 1, "%lld", &kb) == 1) {
-			v = (int64_t)kb * 1024;
-			break;
-		}
-	fclose(f);
-	return v;
+	return procfs__status_bytes(pid, name, &v) ? -1 : v;
 }
 
 /*
@@ -369,7 +348,7 @@ static void gather(struct serve_ctx *ctx, struct process *t, struct proc_metrics
 	m->daemon_lost = process__lost(t);
 	m->dwarf = t->store != NULL;
 	m->unwind_failures = t->unwind_failures;
-	m->rss_bytes = t->alive ? status_kb(t->pid, "VmRSS") : -1;
+	m->rss_bytes = t->alive ? status_bytes(t->pid, "VmRSS") : -1;
 	m->valve = ctx->procs.valve ? ctx->procs.valve(ctx->procs.ctx, t) : NULL;
 }
 
@@ -405,7 +384,7 @@ static void write_process_families(FILE *f, const struct proc_metrics *ms, size_
 static void write_self(struct serve_ctx *ctx, FILE *f, size_t nprocs)
 {
 	struct rusage ru;
-	int64_t rss = status_kb(0, "VmRSS");
+	int64_t rss = status_bytes(0, "VmRSS");
 
 	family(f, "heaptrace_build_info", GAUGE, "heaptrace's version, as a label; always 1.");
 	fprintf(f, "heaptrace_build_info{version=\"%s\"} 1\n", HEAPTRACE_VERSION);

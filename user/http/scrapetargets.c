@@ -6,10 +6,15 @@
 
 #include "http/metrics.h"
 #include "http/scrapetargets.h"
+#include "util/utf8.h"
 
-/* A JSON string's contents: quote, backslash and control characters escaped. */
-static void json_string(FILE *f, const char *s)
+/* A JSON string: UTF-8 (as JSON must be), quote, backslash and control characters escaped. */
+static void json_string(FILE *f, const char *in)
 {
+	char buf[3 * 256 + 1];
+	const char *s = buf;
+
+	utf8__sanitize(in, buf, sizeof(buf));
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
