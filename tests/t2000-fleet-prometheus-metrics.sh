@@ -48,9 +48,10 @@ is "$(grep -c '^# TYPE heaptrace_alloc_bytes_total counter$' "$T/metrics")" 1 \
 
 # The valve: a second heaptrace with a budget call_burst exceeds at once,
 # and a cool-down long enough that the probes are still off when scraped.
+# It runs --alloc-only: its in-use series must be absent, not zero.
 start_fixture call_burst-nofp --wait || bail_out "call_burst did not start"
 burst=$FIX_PID
-start_http_trace "$T/err-valve" -r 1 -i 1h -o "$T" --max-call-rate 1000 --cool-down 120s \
+start_http_trace "$T/err-valve" -r 1 -i 1h -o "$T" --max-call-rate 1000 --cool-down 120s --alloc-only \
 	-p "$burst" || bail_out "the valve's heaptrace did not start"
 valve_port=$HTTP_PORT
 valve_ht=$HT_PID
@@ -122,6 +123,9 @@ is "$(prom_value "heaptrace_valve_budget_calls_per_second{$vsel}")" 1000 \
 	"PromQL: the valve's budget is --max-call-rate 1000"
 like "$(prom_value "heaptrace_valve_probes_off_seconds_total{$vsel} > 0")" '^[0-9.e-]+$' \
 	"PromQL: the probes have been off for a while"
+is "$(prom_query "heaptrace_inuse_bytes{$vsel}")" "" "--alloc-only: no in-use series"
+like "$(prom_value "heaptrace_alloc_objects_total{$vsel}")" '^[0-9]+$' \
+	"--alloc-only: allocation series still there"
 
 # One process's page: the target's labels name it, so its series carry none.
 curl -s -m 10 "http://127.0.0.1:$port/pid/$fix/metrics" >"$T/scoped"

@@ -20,7 +20,8 @@ struct proc_metrics {
 	pid_t pid;
 	char comm[PROCESS_COMM_LEN];
 	char cgroup[256], unit[128];
-	bool heap_ok; /* the totals could be computed */
+	bool heap_ok;	  /* the totals could be computed */
+	bool inuse_known; /* frees are traced (not --alloc-only): in-use means something */
 	struct profile_summary sum;
 	struct ht_target counters;
 	uint64_t daemon_lost;
@@ -44,14 +45,14 @@ static bool v_inuse_bytes(const struct proc_metrics *m, uint64_t now, double *ou
 {
 	(void)now;
 	*out = (double)m->sum.inuse_bytes;
-	return m->heap_ok;
+	return m->heap_ok && m->inuse_known;
 }
 
 static bool v_inuse_objects(const struct proc_metrics *m, uint64_t now, double *out)
 {
 	(void)now;
 	*out = (double)m->sum.inuse_objects;
-	return m->heap_ok;
+	return m->heap_ok && m->inuse_known;
 }
 
 static bool v_alloc_bytes(const struct proc_metrics *m, uint64_t now, double *out)
@@ -344,6 +345,8 @@ static void gather(struct serve_ctx *ctx, struct process *t, struct proc_metrics
 	snprintf(m->comm, sizeof(m->comm), "%s", t->comm);
 	metrics__cgroup_of(t->pid, m->cgroup, sizeof(m->cgroup), m->unit, sizeof(m->unit));
 	m->heap_ok = heap_totals(ctx, t, &m->sum) == 0;
+	/* A zero that only means "not traced" would read as "no leak": leave the series out. */
+	m->inuse_known = !ctx->opts.alloc_only;
 	loader__target_stats(ctx->loader, t->pid, &m->counters);
 	m->daemon_lost = process__lost(t);
 	m->dwarf = t->store != NULL;
