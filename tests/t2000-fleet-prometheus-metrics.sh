@@ -59,6 +59,16 @@ kill -USR1 "$burst"
 wait_for_line "$T/err-valve" 'exceed --max-call-rate' 20 1 "$valve_ht"
 ok $? "call_burst trips the valve" || diag "$(tail -n 5 "$T/err-valve")"
 
+# The in-process sampled path: its totals are unbiased for the sampler's
+# rate, told by the weights of its samples, exact at -r 1 too.
+[ -f "$BUILD/libheaptrace-sampler.so" ] || bail_out "the sampler is not built (make)"
+start_http_trace "$T/err-sampler" -r 1 -i 1h -o "$T" --preload -- \
+	"$FIXTURES/alloc_known-nofp" --hold 120 || bail_out "the sampler's heaptrace did not start"
+sampler_port=$HTTP_PORT
+sampler_ht=$HT_PID
+like "$(grep -m1 'tracing pid' "$T/err-sampler")" 'in-process sampler' "traced through the sampler"
+sampler_pid=$(sed -n 's/^heaptrace: tracing pid \([0-9]*\) .*/\1/p' "$T/err-sampler" | head -n 1)
+
 cat >"$T/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
@@ -70,6 +80,9 @@ scrape_configs:
   - job_name: valve
     static_configs:
       - targets: ['127.0.0.1:$valve_port']
+  - job_name: sampler
+    static_configs:
+      - targets: ['127.0.0.1:$sampler_port']
 EOF
 promtool check config "$T/prometheus.yml" >/dev/null 2>&1 || bail_out "promtool rejects the config"
 start_prometheus "$T/prometheus.yml" || bail_out "prometheus did not start"
@@ -127,6 +140,12 @@ is "$(prom_query "heaptrace_inuse_bytes{$vsel}")" "" "--alloc-only: no in-use se
 like "$(prom_value "heaptrace_alloc_objects_total{$vsel}")" '^[0-9]+$' \
 	"--alloc-only: allocation series still there"
 
+ssel="job=\"sampler\",pid=\"$sampler_pid\""
+is "$(prom_wait_value "heaptrace_inuse_bytes{$ssel}" 51480 30)" 51480 \
+	"PromQL, in-process sampler: the exact in-use, 51480 bytes"
+is "$(prom_value "heaptrace_alloc_bytes_total{$ssel}")" 147100 \
+	"PromQL, in-process sampler: 147100 bytes allocated"
+
 # One process's page: the target's labels name it, so its series carry none.
 curl -s -m 10 "http://127.0.0.1:$port/pid/$fix/metrics" >"$T/scoped"
 is "$(grep -c "^heaptrace_inuse_bytes 51480$" "$T/scoped")" 1 "/pid/PID/metrics: unlabelled series"
@@ -141,7 +160,7 @@ is "$(http_code "http://127.0.0.1:$port/pid/$fix/metrics?pid=1")" 400 "/pid/A/me
 is "$(http_code "http://127.0.0.1:$port/pid/0/metrics")" 404 "/pid/0/metrics: 404"
 is "$(http_code "http://127.0.0.1:$port/metrics" -X POST)" 405 "POST /metrics: 405"
 
-kill -INT "$ht" "$valve_ht"
+kill -INT "$ht" "$valve_ht" "$sampler_ht"
 wait_exit "$ht" 20
 is "$EXIT_STATUS" 0 "heaptrace exits 0 on SIGINT"
 wait_exit "$valve_ht" 20
