@@ -11,6 +11,7 @@ PACKAGES=(
 	libjemalloc-dev libtcmalloc-minimal4 redis-server redis-tools bpftrace systemtap-sdt-dev
 	# packaging (t19xx): man page checks, unit checks, the Debian package
 	man-db groff systemd bash-completion debhelper dpkg-dev fakeroot strace
+	prometheus
 )
 
 missing=()

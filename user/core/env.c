@@ -197,7 +197,7 @@ static const struct env_option options[] = {
 	    .invalid = "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT, such as "
 		       "127.0.0.1:6060",
 	    .metavar = "ADDR",
-	    .help = "serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
+	    .help = "serve /debug/pprof/ and /metrics on ADDR (PORT, HOST:PORT or\n"
 		    "[IPV6]:PORT; a bare port is on 127.0.0.1)",
 	},
 	{
