@@ -789,6 +789,38 @@ int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out)
 	return 0;
 }
 
+int loader__for_each_live(struct loader *l, pid_t pid, loader_live_fn fn, void *ctx)
+{
+	int live_fd = bpf_map__fd(l->skel->maps.live);
+	int stack_fd = bpf_map__fd(l->skel->maps.stacks);
+	struct ht_live_key key, prev;
+	struct ht_live_val val;
+	struct ht_stack *stack;
+	__u64 have = 0; /* the stack id in *stack: blocks of one stack often follow each other */
+	bool first = true;
+	int ret = 0;
+
+	stack = malloc(sizeof(*stack));
+	if (!stack)
+		return -ENOMEM;
+	while (!ret && bpf_map_get_next_key(live_fd, first ? NULL : &prev, &key) == 0) {
+		first = false;
+		prev = key;
+		if (key.tgid != (__u32)pid || bpf_map_lookup_elem(live_fd, &key, &val))
+			continue;
+		if (val.stack_id != have) {
+			if (bpf_map_lookup_elem(stack_fd, &val.stack_id, stack)) {
+				have = 0;
+				continue;
+			}
+			have = val.stack_id;
+		}
+		ret = fn(stack, val.size, val.time_ns, ctx);
+	}
+	free(stack);
+	return ret;
+}
+
 int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx)
 {
 	int agg_fd = bpf_map__fd(l->skel->maps.aggs);

@@ -120,6 +120,17 @@ typedef int (*loader_agg_fn)(const struct ht_agg_val *val, const struct ht_stack
 int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx);
 
 /*
+ * Calls fn once per live sampled block of `pid` (frame-pointer mode: the
+ * BPF live map), with its stack, size and allocation time (CLOCK_MONOTONIC
+ * ns); blocks whose stack was lost are skipped. Stops early and returns
+ * fn's value when fn returns non-zero. Walks every process's live blocks:
+ * one map read per block.
+ */
+typedef int (*loader_live_fn)(const struct ht_stack *stack, uint64_t size, uint64_t time_ns,
+			      void *ctx);
+int loader__for_each_live(struct loader *l, pid_t pid, loader_live_fn fn, void *ctx);
+
+/*
  * Events (DWARF mode's samples, and in every mode the lifecycle events):
  * fn is called for each event record (struct ht_event_hdr first) by
  * loader__consume_events; fn must not call loader__consume_events. loader__events_fd gives a

@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/estimate.h"
 #include "output/profile.h"
+#include "output/statusline.h"
 #include "util/log.h"
+#include "util/procfs.h"
 #include "output/pprof.h"
 #include "collect/snapshot.h"
 #include "output/unbias.h"
@@ -186,12 +189,75 @@ static uint32_t first_frame(struct build_ctx *c, const uint64_t *frames, uint32_
 	return i;
 }
 
+/* Adds one sample of the stack in locs and counts it in the summary. */
+static int emit_sample(struct build_ctx *c, const uint64_t *locs, uint32_t n,
+		       const int64_t values[PPROF_NR_VALUES], const int64_t raw[PPROF_NR_VALUES],
+		       const struct pprof_labels *labels)
+{
+	int err = pprof__add_sample_labeled(c->b, locs, n, values, raw, labels);
+
+	if (err)
+		return err;
+	c->sum->alloc_objects += values[PPROF_ALLOC_OBJECTS];
+	c->sum->alloc_bytes += values[PPROF_ALLOC_SPACE];
+	c->sum->inuse_objects += values[PPROF_INUSE_OBJECTS];
+	c->sum->inuse_bytes += values[PPROF_INUSE_SPACE];
+	if (raw[PPROF_INUSE_OBJECTS] > 0)
+		c->sum->inuse_samples += (uint64_t)raw[PPROF_INUSE_OBJECTS];
+	return 0;
+}
+
+/*
+ * A stack's allocations in one sample (in-use 0), and its in-use in one
+ * sample per age bucket holding live blocks, each labelled with the
+ * bucket. Each is unbiased on its own: the bucket's average block size.
+ */
+static int emit_by_age(struct build_ctx *c, const uint64_t *locs, uint32_t n,
+		       const struct ht_agg_val *v, const struct snapshot_ages *ages)
+{
+	int64_t values[PPROF_NR_VALUES] = {}, raw[PPROF_NR_VALUES] = {};
+	struct pprof_labels l = { .samples = -1, .age = -1 };
+	unsigned i;
+	int err;
+
+	if (v->alloc_objects) {
+		unbias__scale(v->alloc_objects, v->alloc_bytes, c->rate,
+			      &values[PPROF_ALLOC_OBJECTS], &values[PPROF_ALLOC_SPACE]);
+		raw[PPROF_ALLOC_OBJECTS] = (int64_t)v->alloc_objects;
+		raw[PPROF_ALLOC_SPACE] = (int64_t)v->alloc_bytes;
+		l.bytes = (int64_t)(v->alloc_bytes / v->alloc_objects);
+		l.samples = (int64_t)v->alloc_objects;
+		err = emit_sample(c, locs, n, values, raw, &l);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < AGE_BUCKETS; i++) {
+		if (!ages->objects[i])
+			continue;
+		memset(values, 0, sizeof(values));
+		memset(raw, 0, sizeof(raw));
+		unbias__scale(ages->objects[i], ages->bytes[i], c->rate,
+			      &values[PPROF_INUSE_OBJECTS], &values[PPROF_INUSE_SPACE]);
+		raw[PPROF_INUSE_OBJECTS] = (int64_t)ages->objects[i];
+		raw[PPROF_INUSE_SPACE] = (int64_t)ages->bytes[i];
+		l = (struct pprof_labels){ .bytes = (int64_t)(ages->bytes[i] / ages->objects[i]),
+					   .samples = (int64_t)ages->objects[i],
+					   .age = (int64_t)age_bucket_start_s[i] };
+		err = emit_sample(c, locs, n, values, raw, &l);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_t depth, void *ctx)
 {
 	struct build_ctx *c = ctx;
 	uint64_t locs[HT_MAX_STACK_DEPTH];
 	int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
 	const struct ht_agg_val *old = NULL;
+	const struct snapshot_ages *ages = NULL;
+	struct pprof_labels labels = { .age = -1 };
 	bool zero = true;
 	uint64_t n;
 	uint32_t i, skip;
@@ -203,6 +269,9 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 			return 0;
 	} else if (c->base) {
 		old = snapshot__find(c->base, frames, depth);
+	} else {
+		/* A delta is not split by age: its blocks' buckets differ at its two ends. */
+		ages = snapshot__ages(c->snap, frames, depth);
 	}
 	stack_values(v, c->rate, values, raw);
 	for (i = 0; i < PPROF_NR_VALUES; i++) {
@@ -233,19 +302,56 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 		}
 		locs[i - skip] = (uint64_t)id;
 	}
+	c->sum->stacks++;
+	if (ages) {
+		c->err = emit_by_age(c, locs, depth - skip, v, ages);
+		return c->err ? 1 : 0;
+	}
 	/* The average block size, inherited blocks (a forked child's) included. */
 	n = v->alloc_objects + v->inherited_objects;
-	c->err =
-	    pprof__add_sample_raw(c->b, locs, depth - skip, values, raw,
-				  n ? (int64_t)((v->alloc_bytes + v->inherited_bytes) / n) : 0);
-	if (c->err)
-		return 1;
-	c->sum->alloc_objects += values[PPROF_ALLOC_OBJECTS];
-	c->sum->alloc_bytes += values[PPROF_ALLOC_SPACE];
-	c->sum->inuse_objects += values[PPROF_INUSE_OBJECTS];
-	c->sum->inuse_bytes += values[PPROF_INUSE_SPACE];
-	c->sum->stacks++;
-	return 0;
+	labels.bytes = n ? (int64_t)((v->alloc_bytes + v->inherited_bytes) / n) : 0;
+	/* What the values rest on: the live blocks, or with none the allocated ones. */
+	labels.samples =
+	    raw[PPROF_INUSE_OBJECTS] ? raw[PPROF_INUSE_OBJECTS] : raw[PPROF_ALLOC_OBJECTS];
+	if (labels.samples < 0)
+		labels.samples = -labels.samples; /* a delta's: how many blocks went */
+	c->err = emit_sample(c, locs, depth - skip, values, raw, &labels);
+	return c->err ? 1 : 0;
+}
+
+/* The process's resident anonymous memory now, else as last read; -1 when never read. */
+static int64_t rss_anon(struct process *p)
+{
+	uint64_t v;
+
+	if (p->alive && procfs__status_bytes(p->pid, "RssAnon", &v) == 0) {
+		p->rss_anon = v;
+		p->rss_known = true;
+	}
+	return p->rss_known ? (int64_t)p->rss_anon : -1;
+}
+
+/*
+ * The in-use estimate with its uncertainty, beside what the kernel says is
+ * resident: the two differ by what the allocator holds but the program
+ * freed (retention, fragmentation), memory not from malloc (mmap, thread
+ * stacks) and, the other way, blocks allocated but never touched.
+ */
+static int add_estimate_comment(struct build_ctx *c)
+{
+	char comment[256], est[96], rss[32];
+
+	estimate__format(c->sum->inuse_bytes, c->sum->inuse_samples, c->rate, est, sizeof(est));
+	if (c->sum->rss_anon < 0)
+		snprintf(comment, sizeof(comment), "inuse estimate %s; RssAnon unknown", est);
+	else {
+		statusline__format_bytes(c->sum->rss_anon, rss, sizeof(rss));
+		snprintf(comment, sizeof(comment),
+			 "inuse estimate %s; RssAnon %s (resident anonymous memory: also "
+			 "allocator retention and fragmentation, and memory not from malloc)",
+			 est, rss);
+	}
+	return pprof__add_comment(c->b, comment);
 }
 
 static int add_comments(struct build_ctx *c, const struct profile_request *r)
@@ -262,6 +368,8 @@ static int add_comments(struct build_ctx *c, const struct profile_request *r)
 		strncat(comment, ", sampled in the process (otel_memory USDT)",
 			sizeof(comment) - strlen(comment) - 1);
 	err = pprof__add_comment(c->b, comment);
+	if (!err && !r->base)
+		err = add_estimate_comment(c);
 	if (!err && r->note && r->note[0])
 		err = pprof__add_comment(c->b, r->note);
 	if (!err && r->opts->alloc_only)
@@ -284,6 +392,7 @@ int profile__build(const struct profile_request *r, struct profile_summary *sum,
 	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	sum->rss_anon = rss_anon(r->proc);
 	/* Samples an in-process sampler chose are unbiased for its rate, told by their weights. */
 	if (c.p->at_probe && loader__target_stats(r->loader, c.p->pid, &counters) == 0 &&
 	    counters.usdt_size)

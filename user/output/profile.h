@@ -52,6 +52,8 @@ struct profile_summary {
 	uint64_t samples;
 	uint64_t lost;
 	uint64_t stacks;
+	uint64_t inuse_samples; /* live sampled blocks the in-use estimate rests on */
+	int64_t rss_anon;	/* the process's RssAnon in bytes, or -1 when unknown */
 };
 
 /*
