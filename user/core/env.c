@@ -24,7 +24,7 @@ static const char usage_head[] =
     "Usage: heaptrace [options] -p PID [-p PID...]\n"
     "       heaptrace [options] -- COMMAND [ARGS...]\n"
     "       heaptrace [options]     (every process on the host)\n"
-    "       heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n"
+    "       heaptrace print [-legacy] [-base OLD.pb.gz] FILE.pb.gz\n"
     "\n"
     "Watch the heap of running processes and write a pprof heap profile per\n"
     "process every interval, readable with `go tool pprof`.\n"
@@ -34,8 +34,8 @@ static const char usage_tail[] =
     "\n"
     "DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
     "Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n"
-    "`heaptrace print` prints a profile as Go's legacy heap text (with -base, the\n"
-    "difference NEW - OLD).\n";
+    "`heaptrace print` prints a profile's unbiased totals, with their uncertainty,\n"
+    "and its functions (-legacy: Go's legacy heap text; -base: NEW - OLD).\n";
 
 /* The column where an option's help text starts in --help. */
 #define USAGE_HELP_COLUMN 27
@@ -886,9 +886,11 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 		const char *a = argv[i];
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs("Usage: heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n\n"
-			      "Prints a heap profile as Go's legacy text "
-			      "(/debug/pprof/heap?debug=1);\n"
+			fputs("Usage: heaptrace print [-legacy] [-base OLD.pb.gz] FILE.pb.gz\n\n"
+			      "Prints a heap profile's unbiased totals with their uncertainty, "
+			      "then\n"
+			      "one line per function as go tool pprof -top counts them;\n"
+			      "-legacy: as Go's legacy text (/debug/pprof/heap?debug=1);\n"
 			      "with -base, the difference FILE - OLD, as go tool pprof -base.\n",
 			      stdout);
 			return ENV_EXIT;
@@ -902,6 +904,8 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 				return -EINVAL;
 			}
 			env->print_base = argv[++i];
+		} else if (!strcmp(a, "-legacy") || !strcmp(a, "--legacy")) {
+			env->print_legacy = true;
 		} else if (!strncmp(a, "-base=", 6) || !strncmp(a, "--base=", 7)) {
 			env->print_base = strchr(a, '=') + 1;
 		} else if (a[0] == '-' && a[1]) {

@@ -56,6 +56,7 @@ struct env {
 	uint64_t cool_down_ns;	/* --cool-down: probes off this long once over the rate */
 	const char *print_file; /* heaptrace print FILE */
 	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
+	bool print_legacy;	/* heaptrace print -legacy: Go's legacy heap text */
 	uint64_t given;		/* bit i: the i-th option was set, not left at its default */
 };
 

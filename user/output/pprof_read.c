@@ -436,11 +436,11 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 			continue;
 		}
 		/* Not indexed: two equal stacks of src both get a sample, as src had. */
-		labels = (struct pprof_labels){ .bytes = s->bytes_label,
-						.samples = s->samples_label < 0
-							       ? -1
-							       : sign * s->samples_label,
-						.age = s->age_label };
+		labels =
+		    (struct pprof_labels){ .bytes = s->bytes_label,
+					   .samples =
+					       s->samples_label < 0 ? -1 : sign * s->samples_label,
+					   .age = s->age_label };
 		err = pprof__add_sample_labeled(dst, stack, s->nlocs, values,
 						s->has_raw ? raw : NULL, &labels);
 		if (err)

@@ -397,6 +397,7 @@ int profile__build(const struct profile_request *r, struct profile_summary *sum,
 	if (c.p->at_probe && loader__target_stats(r->loader, c.p->pid, &counters) == 0 &&
 	    counters.usdt_size)
 		c.rate = unbias__rate_of(counters.usdt_size, counters.usdt_weight);
+	sum->rate = c.rate;
 	c.b = pprof__new((int64_t)c.rate, r->time_ns, r->duration_ns);
 	c.mapping_ids = calloc(c.p->maps->nr ? c.p->maps->nr : 1, sizeof(*c.mapping_ids));
 	if (!c.b || !c.mapping_ids) {

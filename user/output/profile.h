@@ -54,6 +54,7 @@ struct profile_summary {
 	uint64_t stacks;
 	uint64_t inuse_samples; /* live sampled blocks the in-use estimate rests on */
 	int64_t rss_anon;	/* the process's RssAnon in bytes, or -1 when unknown */
+	uint64_t rate;		/* the rate the values were unbiased for */
 };
 
 /*
