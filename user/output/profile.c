@@ -208,34 +208,33 @@ static int emit_sample(struct build_ctx *c, const uint64_t *locs, uint32_t n,
 }
 
 /*
- * A stack's allocations in one sample (in-use 0), and its in-use in one
- * sample per age bucket holding live blocks, each labelled with the
- * bucket. Each is unbiased on its own: the bucket's average block size.
+ * A stack's in-use in one sample per age bucket holding live blocks, each
+ * labelled with the bucket and unbiased on its own (the bucket's average
+ * block size). The stack's allocated values ride on its youngest bucket's
+ * sample, so that a stack whose blocks are all of one age stays one
+ * sample; -tagfocus on age is meant for the inuse sample types.
  */
 static int emit_by_age(struct build_ctx *c, const uint64_t *locs, uint32_t n,
 		       const struct ht_agg_val *v, const struct snapshot_ages *ages)
 {
-	int64_t values[PPROF_NR_VALUES] = {}, raw[PPROF_NR_VALUES] = {};
-	struct pprof_labels l = { .samples = -1, .age = -1 };
+	int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
+	struct pprof_labels l;
+	bool first = true;
 	unsigned i;
 	int err;
 
-	if (v->alloc_objects) {
-		unbias__scale(v->alloc_objects, v->alloc_bytes, c->rate,
-			      &values[PPROF_ALLOC_OBJECTS], &values[PPROF_ALLOC_SPACE]);
-		raw[PPROF_ALLOC_OBJECTS] = (int64_t)v->alloc_objects;
-		raw[PPROF_ALLOC_SPACE] = (int64_t)v->alloc_bytes;
-		l.bytes = (int64_t)(v->alloc_bytes / v->alloc_objects);
-		l.samples = (int64_t)v->alloc_objects;
-		err = emit_sample(c, locs, n, values, raw, &l);
-		if (err)
-			return err;
-	}
 	for (i = 0; i < AGE_BUCKETS; i++) {
 		if (!ages->objects[i])
 			continue;
 		memset(values, 0, sizeof(values));
 		memset(raw, 0, sizeof(raw));
+		if (first) {
+			unbias__scale(v->alloc_objects, v->alloc_bytes, c->rate,
+				      &values[PPROF_ALLOC_OBJECTS], &values[PPROF_ALLOC_SPACE]);
+			raw[PPROF_ALLOC_OBJECTS] = (int64_t)v->alloc_objects;
+			raw[PPROF_ALLOC_SPACE] = (int64_t)v->alloc_bytes;
+			first = false;
+		}
 		unbias__scale(ages->objects[i], ages->bytes[i], c->rate,
 			      &values[PPROF_INUSE_OBJECTS], &values[PPROF_INUSE_SPACE]);
 		raw[PPROF_INUSE_OBJECTS] = (int64_t)ages->objects[i];

@@ -50,16 +50,17 @@ void statusline__format_extra(const struct profile_summary *sum, char *buf, size
 	char rss[32];
 	int n;
 
+	/* Inside the parentheses after the in-use figure: no ')' of its own. */
 	if (rel == 0)
-		n = snprintf(buf, len, ", in-use exact");
+		n = snprintf(buf, len, "; exact");
 	else if (rel < 0)
-		n = snprintf(buf, len, ", in-use unknown (no live samples)");
+		n = snprintf(buf, len, "; no live samples");
 	else
-		n = snprintf(buf, len, ", in-use ±%.0f%% (%" PRIu64 " live samples)", rel * 100,
+		n = snprintf(buf, len, "; ±%.0f%% from %" PRIu64 " live samples", rel * 100,
 			     sum->inuse_samples);
 	if (sum->rss_anon >= 0 && n > 0 && (size_t)n < len) {
 		statusline__format_bytes(sum->rss_anon, rss, sizeof(rss));
-		snprintf(buf + n, len - (size_t)n, ", RssAnon %s", rss);
+		snprintf(buf + n, len - (size_t)n, "; RssAnon %s", rss);
 	}
 }
 
@@ -89,10 +90,10 @@ static int statusline_write(void *state, const struct profile_output *out)
 	statusline__format_bytes(sum->inuse_bytes - before, delta, sizeof(delta));
 	statusline__format_bytes(sum->alloc_bytes, alloc, sizeof(alloc));
 	statusline__format_extra(sum, extra, sizeof(extra));
-	log_info("pid %d (%s): inuse %s (%s%s) in %" PRId64 " objects, allocated %s, %" PRIu64
-		 " samples, %" PRIu64 " lost%s%s%s",
+	log_info("pid %d (%s): inuse %s (%s%s%s) in %" PRId64 " objects, allocated %s, %" PRIu64
+		 " samples, %" PRIu64 " lost%s%s",
 		 out->proc->pid, out->proc->comm, inuse, sum->inuse_bytes >= before ? "+" : "",
-		 delta, sum->inuse_objects, alloc, sum->samples, sum->lost, extra,
+		 delta, extra, sum->inuse_objects, alloc, sum->samples, sum->lost,
 		 out->probes_off ? ", " : "", out->probes_off ? out->probes_off : "");
 	if (!last)
 		return 0;
