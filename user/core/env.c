@@ -97,6 +97,7 @@ static const char *const probes_names[] = {
 
 static int pid__apply(struct env *env, const char *value);
 static int http__apply(struct env *env, const char *value);
+static int fold__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
 static int version__apply(struct env *env, const char *value);
 
@@ -318,6 +319,23 @@ static const struct env_option options[] = {
 	    FIELD(alloc_only),
 	    .help = "probe allocations only, not free: half the traps;\n"
 		    "in-use sample types are written as zero",
+	},
+	{
+	    .name = "fold-wrappers",
+	    .kind = OPT_CUSTOM,
+	    .apply = fold__apply,
+	    .invalid = "invalid --fold-wrappers '%s': give comma-separated function name "
+		       "globs, none empty, such as my_alloc*,pool_get",
+	    .metavar = "GLOBS",
+	    .help = "also fold these allocation wrappers out of each\n"
+		    "stack's leaf (comma-separated globs)",
+	},
+	{
+	    .name = "show-wrappers",
+	    .kind = OPT_FLAG,
+	    FIELD(show_wrappers),
+	    .help = "keep allocation wrappers (xmalloc, zmalloc,\n"
+		    "g_malloc, PyMem_*...) as the leaf of stacks",
 	},
 	{
 	    .name = "list-probes",
@@ -556,6 +574,17 @@ static int pid__apply(struct env *env, const char *value)
 	if (VEC_RESERVE(env->pids, env->pids_cap, env->nr_pids + 1))
 		return -ENOMEM;
 	env->pids[env->nr_pids++] = pid;
+	return 0;
+}
+
+/* Comma-separated globs; an empty one (",," or a trailing comma) is a mistake. */
+static int fold__apply(struct env *env, const char *value)
+{
+	size_t n = strlen(value);
+
+	if (!n || value[0] == ',' || value[n - 1] == ',' || strstr(value, ",,"))
+		return -EINVAL;
+	env->fold_wrappers = value;
 	return 0;
 }
 

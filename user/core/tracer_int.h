@@ -48,6 +48,7 @@ struct tracer {
 	struct targets targets;
 	struct command *command; /* the child we started, or NULL */
 	struct profile_opts popts;
+	struct wrappers *wrappers; /* popts.wrappers, owned */
 	struct sinks *sinks;
 	struct http_server *http; /* --http, or NULL */
 	struct serve_ctx serve;

@@ -8,6 +8,7 @@
 #include "output/estimate.h"
 #include "output/profile.h"
 #include "output/statusline.h"
+#include "output/wrappers.h"
 #include "util/log.h"
 #include "util/procfs.h"
 #include "output/pprof.h"
@@ -21,7 +22,8 @@ struct build_ctx {
 	struct symbolizer *s;
 	struct process *p;
 	uint64_t rate;
-	int64_t *mapping_ids; /* per snapshot entry; 0 = not added yet */
+	int64_t *mapping_ids;		 /* per snapshot entry; 0 = not added yet */
+	const struct wrappers *wrappers; /* folded out of the leaf, or NULL */
 	bool maps_reloaded;
 	struct profile_summary *sum;
 	const struct heap_snapshot *snap; /* the profile's data */
@@ -152,18 +154,44 @@ static void stack_values(const struct ht_agg_val *v, uint64_t rate, int64_t valu
 	raw[PPROF_INUSE_SPACE] = (int64_t)inuse_bytes;
 }
 
-/* Whether the code at return address `addr` is C++'s operator new (any of its forms). */
-static bool in_operator_new(struct build_ctx *c, uint64_t addr)
+/*
+ * The function the code at return address `addr` is in (frames inlined
+ * into it at that address in sf[0..n-2], itself last); 0 when unknown.
+ */
+static int resolve_frames(struct build_ctx *c, uint64_t addr, struct sym_frame *sf)
 {
 	const struct procmap *m = procmaps__find(c->p->maps, addr);
-	struct sym_frame sf[MAX_INLINE_FRAMES];
 	int n;
 
 	if (!m)
-		return false;
+		return 0;
 	n = symbolizer__resolve(c->s, c->p->pid, m, addr - 1, sf, MAX_INLINE_FRAMES);
+	return n > 0 ? n : 0;
+}
+
+/* Whether the code at return address `addr` is C++'s operator new (any of its forms). */
+static bool in_operator_new(struct build_ctx *c, uint64_t addr)
+{
+	struct sym_frame sf[MAX_INLINE_FRAMES];
+	int n = resolve_frames(c, addr, sf);
+
 	/* The last frame is the function the address is in, the others inlined into it. */
 	return n > 0 && sf[n - 1].function && !strncmp(sf[n - 1].function, "operator new", 12);
+}
+
+/*
+ * Whether every function at return address `addr` is an allocation wrapper.
+ * A wrapper inlined into the code that asked shares its location and stays.
+ */
+static bool in_wrapper(struct build_ctx *c, uint64_t addr)
+{
+	struct sym_frame sf[MAX_INLINE_FRAMES];
+	int n = resolve_frames(c, addr, sf), i;
+
+	for (i = 0; i < n; i++)
+		if (!wrappers__match(c->wrappers, sf[i].function))
+			return false;
+	return n > 0;
 }
 
 /*
@@ -172,19 +200,22 @@ static bool in_operator_new(struct build_ctx *c, uint64_t addr)
  * in-process sampler starts in the function holding the probe, then the
  * sampler's own code, then perhaps C++'s operator new, which called
  * malloc: those are the allocator's frames, hidden as the uprobe path
- * hides them (its probes are on operator new itself). The outermost frame
- * always stays.
+ * hides them (its probes are on operator new itself). Then allocation
+ * wrappers (wrappers.h) are folded. The outermost frame always stays.
  */
 static uint32_t first_frame(struct build_ctx *c, const uint64_t *frames, uint32_t depth)
 {
 	const struct process *p = c->p;
-	uint32_t i = 1;
+	uint32_t i = 0;
 
-	if (!p->at_probe || depth < 2)
-		return 0;
-	while (i + 1 < depth && frames[i] >= p->hide_lo && frames[i] < p->hide_hi)
-		i++;
-	while (i + 1 < depth && in_operator_new(c, frames[i]))
+	if (p->at_probe && depth >= 2) {
+		i = 1;
+		while (i + 1 < depth && frames[i] >= p->hide_lo && frames[i] < p->hide_hi)
+			i++;
+		while (i + 1 < depth && in_operator_new(c, frames[i]))
+			i++;
+	}
+	while (c->wrappers && i + 1 < depth && in_wrapper(c, frames[i]))
 		i++;
 	return i;
 }
@@ -386,7 +417,8 @@ int profile__build(const struct profile_request *r, struct profile_summary *sum,
 			       .sum = sum,
 			       .snap = r->snap,
 			       .base = r->base,
-			       .sign = 1 };
+			       .sign = 1,
+			       .wrappers = r->opts->wrappers };
 	struct ht_target counters = {};
 	int err;
 

@@ -23,11 +23,13 @@
 #include "symbol/symbolize.h"
 
 struct pprof_builder;
+struct wrappers;
 
 /* What every profile of a run shares. */
 struct profile_opts {
 	uint64_t sample_rate;
 	bool alloc_only; /* --alloc-only: each profile says that in-use is not tracked */
+	const struct wrappers *wrappers; /* folded out of every stack's leaf; NULL: none */
 };
 
 struct profile_request {
