@@ -1132,6 +1132,22 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 }
 
 /*
+ * The OOM killer chose `task`: marked in its entry, read with its final
+ * profile. Loaded only where the tracepoint takes the task (Linux 6.8+;
+ * before, it took a PID): the loader checks the kernel's BTF first.
+ */
+SEC("?tp_btf/mark_victim")
+int BPF_PROG(on_mark_victim, struct task_struct *task, uid_t uid)
+{
+	__u32 tgid = task->tgid;
+	struct ht_target *t = bpf_map_lookup_elem(&targets, &tgid);
+
+	if (t)
+		t->oom_victim_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+/*
  * What a fork's walk of `live` needs: whose blocks, for whom. Read-only: a
  * counter kept here would give the verifier a new state per iteration.
  */

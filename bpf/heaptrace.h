@@ -58,6 +58,11 @@ struct ht_target {
 	 * data before the daemon has written it and removed the entry.
 	 */
 	__u64 frozen;
+	/*
+	 * bpf_ktime_get_ns() when the kernel's OOM killer chose the process
+	 * (tracepoint mark_victim), else 0: its final profile says so.
+	 */
+	__u64 oom_victim_ns;
 };
 
 /*

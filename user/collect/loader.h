@@ -56,6 +56,12 @@ int loader__open(const struct loader_opts *opts, struct loader **out);
 int loader__add_target(struct loader *l, pid_t pid);
 
 /*
+ * Whether the OOM killer's choices are seen (ht_target.oom_victim_ns): the
+ * kernel's mark_victim tracepoint exists and takes the task.
+ */
+bool loader__sees_oom_kills(const struct loader *l);
+
+/*
  * Attaches the probes of `nr` sites of the object at `path` (as this process
  * can open it) for process `pid`, or for every process with pid -1 (such
  * links stay until loader__free): the entry program of each site, and the

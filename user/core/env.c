@@ -275,6 +275,17 @@ static const struct env_option options[] = {
 		    "take them off for --cool-down (default 5%, or off)",
 	},
 	{
+	    .name = "oom-threshold",
+	    .kind = OPT_PERCENT,
+	    FIELD(oom_threshold),
+	    .def = ENV_DEFAULT_OOM_THRESHOLD_PPM,
+	    .invalid = "invalid share '%s' for --oom-threshold: give a percentage of the memory "
+		       "cgroup's limit from 0 to 100, such as 90%%, or off",
+	    .metavar = "PERCENT",
+	    .help = "write a profile when a target's memory cgroup\n"
+		    "reaches PERCENT of its limit (default 90%, or off)",
+	},
+	{
 	    .name = "max-call-rate",
 	    .kind = OPT_RATE,
 	    FIELD(max_call_rate),

@@ -15,6 +15,7 @@
 #include "collect/process.h"
 #include "collect/valve.h"
 #include "core/env.h"
+#include "util/memcg.h"
 #include "util/strbuf.h"
 
 struct target {
@@ -29,6 +30,12 @@ struct target {
 	/* --max-call-rate: the valve, and the calls counter at its last tick. */
 	struct valve valve;
 	uint64_t valve_calls;
+	/* Its memory cgroup (tracer_memcg.c), found at its first profile or check. */
+	struct memcg memcg;
+	bool memcg_tried, has_memcg;
+	bool near_limit; /* usage at or over --oom-threshold: its profile was written */
+	bool near_dump;	 /* the profile being written is that one */
+	struct memcg_usage near_usage;
 };
 
 /*

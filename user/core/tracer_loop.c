@@ -81,6 +81,14 @@ static void on_valve(void *ctx, uint64_t now)
 	evloop__arm(tr->loop, tr->timer_valve, now + VALVE_WINDOW_NS);
 }
 
+static void on_memcg(void *ctx, uint64_t now)
+{
+	struct tracer *tr = ctx;
+
+	tracer__check_memcgs(tr);
+	evloop__arm(tr->loop, tr->timer_memcg, now + MEMCG_CHECK_NS);
+}
+
 static void on_settle(void *ctx, uint64_t now)
 {
 	tracer__settle_pending(ctx, now);
@@ -110,8 +118,12 @@ static int add_timers(struct tracer *tr)
 		err = evloop__add_timer(tr->loop, on_settle, tr, &tr->timer_settle);
 	if (!err)
 		err = evloop__add_timer(tr->loop, on_dump, tr, &tr->timer_dump);
+	if (!err)
+		err = evloop__add_timer(tr->loop, on_memcg, tr, &tr->timer_memcg);
 	if (err)
 		return err;
+	if (tr->env->oom_threshold)
+		evloop__arm(tr->loop, tr->timer_memcg, start + MEMCG_CHECK_NS);
 	if (tr->env->duration_ns)
 		evloop__arm(tr->loop, tr->timer_deadline, start + tr->env->duration_ns);
 	if (tr->valve_rate)

@@ -402,6 +402,8 @@ static int add_comments(struct build_ctx *c, const struct profile_request *r)
 		err = add_estimate_comment(c);
 	if (!err && r->note && r->note[0])
 		err = pprof__add_comment(c->b, r->note);
+	if (!err && r->memcg_note)
+		err = pprof__add_comment(c->b, r->memcg_note);
 	if (!err && r->opts->alloc_only)
 		err = pprof__add_comment(c->b, "alloc-only: free is not traced (--alloc-only), so "
 					       "the inuse sample types are zero");

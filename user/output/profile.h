@@ -36,8 +36,9 @@ struct profile_request {
 	struct loader *loader;
 	struct symbolizer *symbolizer;
 	const struct profile_opts *opts;
-	struct process *proc; /* its maps may be re-read once, if an address is unknown */
-	const char *note;     /* one more comment (the safety valve's), or NULL */
+	struct process *proc;	/* its maps may be re-read once, if an address is unknown */
+	const char *note;	/* one more comment (the safety valve's), or NULL */
+	const char *memcg_note; /* and one of its memory cgroup (OOM kill, near its limit) */
 	const struct heap_snapshot *snap;
 	const struct heap_snapshot *base; /* subtracted from snap (a delta), or NULL */
 	int64_t time_ns;		  /* the profile's time_nanos */
