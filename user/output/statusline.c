@@ -51,14 +51,15 @@ void statusline__format_extra(const struct profile_summary *sum, char *buf, size
 	int n;
 
 	/* Inside the parentheses after the in-use figure: no ')' of its own. */
-	if (rel == 0)
+	if (!sum->inuse_samples)
+		n = snprintf(buf, len, "%s",
+			     ""); /* nothing live (or --alloc-only): nothing to say */
+	else if (rel == 0)
 		n = snprintf(buf, len, "; exact");
-	else if (rel < 0)
-		n = snprintf(buf, len, "; no live samples");
 	else
 		n = snprintf(buf, len, "; ±%.0f%% from %" PRIu64 " live samples", rel * 100,
 			     sum->inuse_samples);
-	if (sum->rss_anon >= 0 && n > 0 && (size_t)n < len) {
+	if (sum->rss_anon >= 0 && n >= 0 && (size_t)n < len) {
 		statusline__format_bytes(sum->rss_anon, rss, sizeof(rss));
 		snprintf(buf + n, len - (size_t)n, "; RssAnon %s", rss);
 	}
