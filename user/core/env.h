@@ -39,30 +39,32 @@ struct env {
 	uint32_t stack_copy_size; /* --stack-size */
 	uint32_t ring_size;	  /* --ring-size; 0 = by sample rate, see env__ring_size */
 	bool verbose;
-	bool alloc_only;	   /* --alloc-only: no free probes */
-	bool list_probes;	   /* --list-probes: print the probe sites and exit */
-	bool list_allocators;	   /* --list-allocators: print the allocator objects and exit */
-	bool probe_at_entry;	   /* --probe-at-entry: naive placement, for comparison */
-	bool floor;		   /* --floor: empty programs at the probe sites (benchmark) */
-	bool no_session;	   /* --no-session: uprobe + uretprobe, not uprobe sessions */
-	int probes;		   /* --probes: enum env_probes */
-	bool preload;		   /* --preload: the command runs with the in-process sampler */
-	const char *http_addr;	   /* --http; NULL = no server */
-	bool system_wide;	   /* neither -p nor a command: every process */
-	bool follow_forks;	   /* --follow-forks: trace the children of traced processes */
-	uint32_t max_processes;	   /* --max-processes: processes traced at once */
-	const char *cgroup;	   /* --cgroup: a cgroup v2 directory, or NULL */
-	const char *comm;	   /* --comm: a process name (at most 15 bytes), or NULL */
-	uint32_t max_overhead;	   /* --max-overhead: millionths of a core; 0 = off */
-	uint64_t max_call_rate;	   /* --max-call-rate: allocation calls/s per target; 0 = off */
-	uint64_t cool_down_ns;	   /* --cool-down: probes off this long once over the rate */
-	const char *print_file;	   /* heaptrace print FILE */
-	const char *print_base;	   /* heaptrace print -base OLD FILE, or NULL */
+	bool alloc_only;	/* --alloc-only: no free probes */
+	bool list_probes;	/* --list-probes: print the probe sites and exit */
+	bool list_allocators;	/* --list-allocators: print the allocator objects and exit */
+	bool probe_at_entry;	/* --probe-at-entry: naive placement, for comparison */
+	bool floor;		/* --floor: empty programs at the probe sites (benchmark) */
+	bool no_session;	/* --no-session: uprobe + uretprobe, not uprobe sessions */
+	int probes;		/* --probes: enum env_probes */
+	bool preload;		/* --preload: the command runs with the in-process sampler */
+	const char *http_addr;	/* --http; NULL = no server */
+	bool system_wide;	/* neither -p nor a command: every process */
+	bool follow_forks;	/* --follow-forks: trace the children of traced processes */
+	uint32_t max_processes; /* --max-processes: processes traced at once */
+	const char *cgroup;	/* --cgroup: a cgroup v2 directory, or NULL */
+	const char *comm;	/* --comm: a process name (at most 15 bytes), or NULL */
+	uint32_t max_overhead;	/* --max-overhead: millionths of a core; 0 = off */
+	uint64_t max_call_rate; /* --max-call-rate: allocation calls/s per target; 0 = off */
+	uint64_t cool_down_ns;	/* --cool-down: probes off this long once over the rate */
+	const char *print_file; /* heaptrace print FILE */
+	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
+	uint64_t given;		/* bit i: the i-th option was set, not left at its default */
+
+	/* What the profiles make of the heap: print's form, wrappers, the memory cgroup. */
 	bool print_legacy;	   /* heaptrace print -legacy: Go's legacy heap text */
 	const char *fold_wrappers; /* --fold-wrappers: more globs to fold, or NULL */
 	bool show_wrappers;	   /* --show-wrappers: fold no allocation wrapper */
 	uint32_t oom_threshold;	   /* --oom-threshold: millionths of the memcg limit; 0 = off */
-	uint64_t given;		   /* bit i: the i-th option was set, not left at its default */
 };
 
 /* Where a process's allocations are seen (docs/design.md, "The in-process sampler"). */
