@@ -845,6 +845,12 @@ int loader__for_each_live(struct loader *l, pid_t pid, loader_live_fn fn, void *
 	bool first = true;
 	int ret = 0;
 
+	/*
+	 * A round over many processes (their aggregations read once, cached)
+	 * would walk every process's blocks once per process: not done.
+	 */
+	if (l->agg_cached)
+		return -EOPNOTSUPP;
 	stack = malloc(sizeof(*stack));
 	if (!stack)
 		return -ENOMEM;

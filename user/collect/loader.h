@@ -130,7 +130,8 @@ int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ct
  * BPF live map), with its stack, size and allocation time (CLOCK_MONOTONIC
  * ns); blocks whose stack was lost are skipped. Stops early and returns
  * fn's value when fn returns non-zero. Walks every process's live blocks:
- * one map read per block.
+ * one map read per block; -EOPNOTSUPP while loader__cache_aggs is on (a
+ * round over several processes), where that would be a walk per process.
  */
 typedef int (*loader_live_fn)(const struct ht_stack *stack, uint64_t size, uint64_t time_ns,
 			      void *ctx);
