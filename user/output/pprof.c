@@ -330,7 +330,9 @@ int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids,
 			  const int64_t values[PPROF_NR_VALUES], const int64_t raw[PPROF_NR_VALUES],
 			  int64_t bytes_label)
 {
-	const struct pprof_labels l = { .bytes = bytes_label, .samples = -1, .age = -1 };
+	const struct pprof_labels l = { .bytes = bytes_label,
+					.samples = PPROF_NO_LABEL,
+					.age = -1 };
 
 	return pprof__add_sample_labeled(b, location_ids, n, values, raw, &l);
 }
@@ -518,7 +520,7 @@ static void graph_samples(struct pprof_builder *b, struct pb_graph *g)
 		ps->label = &g->label_ptrs[nlabels];
 		if (s->bytes_label)
 			add_label(g, &nlabels, ps, b->str_label_bytes, s->bytes_label, 0);
-		if (s->samples_label >= 0)
+		if (s->samples_label != PPROF_NO_LABEL)
 			add_label(g, &nlabels, ps, b->str_label_samples, s->samples_label, 0);
 		if (s->age_label >= 0)
 			add_label(g, &nlabels, ps, b->str_label_age, s->age_label,

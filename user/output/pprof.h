@@ -126,8 +126,11 @@ int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids,
  * from; its relative error is about 1/sqrt(samples)). `age`: the lower
  * bound, in seconds, of the age bucket its live blocks fall in, so that
  * pprof's -tagfocus=age=600: selects memory alive for 10 minutes or more.
- * A negative value leaves the label out.
+ * PPROF_NO_LABEL leaves `samples` out, a negative value `age`.
  */
+/* A samples label left out (a count may be negative: a difference's). */
+#define PPROF_NO_LABEL INT64_MIN
+
 struct pprof_labels {
 	int64_t bytes; /* > 0, else no label */
 	int64_t samples;
@@ -187,7 +190,7 @@ struct pprof_sample_view {
 	int64_t raw[PPROF_NR_VALUES]; /* valid when has_raw */
 	bool has_raw;
 	int64_t bytes_label;
-	int64_t samples_label; /* < 0: none */
+	int64_t samples_label; /* PPROF_NO_LABEL: none */
 	int64_t age_label;     /* < 0: none */
 };
 

@@ -47,7 +47,7 @@ struct pprof_sample {
 	int64_t raw[PPROF_NR_VALUES]; /* sampled counts before unbiasing, when has_raw */
 	bool has_raw;
 	int64_t bytes_label;   /* 0: no label */
-	int64_t samples_label; /* < 0: no label */
+	int64_t samples_label; /* PPROF_NO_LABEL: no label */
 	int64_t age_label;     /* < 0: no label */
 	uint32_t nlocs;	       /* its ids follow the previous sample's in b->loc_ids */
 	size_t loc_pos;	       /* index of its first id */

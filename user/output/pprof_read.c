@@ -176,7 +176,7 @@ static int load_samples(struct pprof_builder *b, const Profile *p, const uint64_
 
 	for (i = 0; i < p->n_sample; i++) {
 		const Perftools__Profiles__Sample *s = p->sample[i];
-		struct pprof_labels label = { .bytes = 0, .samples = -1, .age = -1 };
+		struct pprof_labels label = { .bytes = 0, .samples = PPROF_NO_LABEL, .age = -1 };
 
 		if (s->n_value != PPROF_NR_VALUES)
 			return -EPROTO;
@@ -431,16 +431,17 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 				d->raw[k] += raw[k];
 			}
 			d->has_raw = d->has_raw && s->has_raw;
-			if (d->samples_label >= 0 && s->samples_label >= 0)
+			if (d->samples_label != PPROF_NO_LABEL &&
+			    s->samples_label != PPROF_NO_LABEL)
 				d->samples_label += sign * s->samples_label;
 			continue;
 		}
 		/* Not indexed: two equal stacks of src both get a sample, as src had. */
-		labels =
-		    (struct pprof_labels){ .bytes = s->bytes_label,
-					   .samples =
-					       s->samples_label < 0 ? -1 : sign * s->samples_label,
-					   .age = s->age_label };
+		labels = (struct pprof_labels){ .bytes = s->bytes_label,
+						.samples = s->samples_label == PPROF_NO_LABEL
+							       ? PPROF_NO_LABEL
+							       : sign * s->samples_label,
+						.age = s->age_label };
 		err = pprof__add_sample_labeled(dst, stack, s->nlocs, values,
 						s->has_raw ? raw : NULL, &labels);
 		if (err)

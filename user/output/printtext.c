@@ -20,8 +20,8 @@ struct fn_total {
 	const char *name; /* the builder's string */
 	int64_t flat[PPROF_NR_VALUES];
 	int64_t cum[PPROF_NR_VALUES];
-	uint64_t flat_samples; /* sampled live blocks behind flat inuse */
-	size_t last_sample;    /* the last sample counted in cum, + 1 */
+	int64_t flat_samples; /* sampled live blocks behind flat inuse */
+	size_t last_sample;   /* the last sample counted in cum, + 1 */
 };
 
 struct totals {
@@ -29,7 +29,7 @@ struct totals {
 	size_t nr, cap;
 	struct htab index; /* size_t into fns */
 	int64_t all[PPROF_NR_VALUES];
-	uint64_t inuse_samples;
+	int64_t inuse_samples;
 };
 
 static bool name_eq(const void *entry, const void *key, const void *ctx)
@@ -59,19 +59,21 @@ static struct fn_total *fn_of(struct totals *t, const char *name)
 
 /*
  * The sampled live blocks a sample's in-use rests on: its samples label
- * where heaptrace wrote one, else recovered from the values (a Go profile).
+ * where heaptrace wrote one, else recovered from the values (a Go
+ * profile). In a difference (-base) the base's samples count negative, so
+ * that the sum is what the net change rests on.
  */
-static uint64_t inuse_samples_of(const struct pprof_sample_view *sv, uint64_t rate)
+static int64_t inuse_samples_of(const struct pprof_sample_view *sv, uint64_t rate)
 {
 	int64_t count, bytes;
 
-	if (sv->values[PPROF_INUSE_OBJECTS] <= 0)
+	if (!sv->values[PPROF_INUSE_OBJECTS])
 		return 0;
-	if (sv->samples_label >= 0)
-		return (uint64_t)sv->samples_label;
+	if (sv->samples_label != PPROF_NO_LABEL)
+		return sv->samples_label;
 	legacytext__unscale(sv->values[PPROF_INUSE_OBJECTS], sv->values[PPROF_INUSE_SPACE],
 			    sv->bytes_label, rate, &count, &bytes);
-	return count > 0 ? (uint64_t)count : 0;
+	return count;
 }
 
 static int add_sample(struct totals *t, const struct pprof_builder *b, size_t idx, uint64_t rate)
@@ -132,7 +134,9 @@ static void write_header(FILE *out, const struct pprof_builder *b, const struct 
 	for (i = 0; i < pprof__nr_comments(b); i++)
 		fprintf(out, "# %s\n", pprof__comment(b, i));
 	fprintf(out, "sample rate: %" PRIu64 " bytes\n", rate);
-	estimate__format(t->all[PPROF_INUSE_SPACE], t->inuse_samples, rate, est, sizeof(est));
+	estimate__format(t->all[PPROF_INUSE_SPACE],
+			 t->inuse_samples > 0 ? (uint64_t)t->inuse_samples : 0, rate, est,
+			 sizeof(est));
 	fprintf(out, "inuse_space:   %" PRId64 " bytes, %s\n", t->all[PPROF_INUSE_SPACE], est);
 	fprintf(out, "inuse_objects: %" PRId64 "\n", t->all[PPROF_INUSE_OBJECTS]);
 	fprintf(out, "alloc_space:   %" PRId64 " bytes\n", t->all[PPROF_ALLOC_SPACE]);
@@ -160,7 +164,8 @@ int printtext__write(FILE *out, const struct pprof_builder *b)
 	write_header(out, b, &t, rate);
 	for (i = 0; i < t.nr; i++) {
 		const struct fn_total *f = &t.fns[i];
-		double rel = unbias__rel_error(f->flat_samples, rate);
+		double rel =
+		    unbias__rel_error(f->flat_samples > 0 ? (uint64_t)f->flat_samples : 0, rate);
 		char pm[16];
 
 		if (rel < 0)
