@@ -33,8 +33,9 @@ struct target {
 	/* Its memory cgroup (tracer_memcg.c), found at its first profile or check. */
 	struct memcg memcg;
 	bool memcg_tried, has_memcg;
-	bool near_limit; /* usage at or over --oom-threshold: its profile was written */
-	bool near_dump;	 /* the profile being written is that one */
+	bool memcg_unlimited; /* no limit at the last check: looked at again at its next profile */
+	bool near_limit;      /* usage at or over --oom-threshold: its profile was written */
+	bool near_dump;	      /* the profile being written is that one */
 	struct memcg_usage near_usage;
 };
 

@@ -47,8 +47,10 @@ void tracer__check_memcgs(struct tracer *tr)
 		struct memcg_usage u;
 		uint64_t ppm;
 
-		if (!memcg_of(t) || memcg__read(&t->memcg, &u))
+		if (!memcg_of(t) || t->memcg_unlimited || memcg__read(&t->memcg, &u))
 			continue;
+		/* Most processes have no limit: system-wide, that is a read per interval each. */
+		t->memcg_unlimited = u.limit == UINT64_MAX;
 		ppm = share_ppm(&u);
 		if (ppm + MEMCG_REARM_PPM < threshold)
 			t->near_limit = false;
@@ -88,6 +90,7 @@ const char *tracer__memcg_note(struct tracer *tr, struct target *t, bool final, 
 	char what[PATH_MAX + 256];
 
 	memcg_of(t);
+	t->memcg_unlimited = false;
 	if (final && !loader__target_stats(tr->loader, t->proc.pid, &c) && c.oom_victim_ns) {
 		if (t->has_memcg && !memcg__read(&t->memcg, &u))
 			say_usage(t, &u, what, sizeof(what));
