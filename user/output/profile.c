@@ -354,10 +354,10 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 /* The process's resident anonymous memory now, else as last read; -1 when never read. */
 static int64_t rss_anon(struct process *p)
 {
-	uint64_t v;
+	int64_t v;
 
 	if (p->alive && procfs__status_bytes(p->pid, "RssAnon", &v) == 0) {
-		p->rss_anon = v;
+		p->rss_anon = (uint64_t)v;
 		p->rss_known = true;
 	}
 	return p->rss_known ? (int64_t)p->rss_anon : -1;

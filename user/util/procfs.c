@@ -197,28 +197,3 @@ int procfs__open_mapped(pid_t pid, const char *path, uint64_t start, uint64_t en
 		*via = fallback_via;
 	return fallback;
 }
-
-int procfs__status_bytes(pid_t pid, const char *name, uint64_t *out)
-{
-	size_t n = strlen(name);
-	unsigned long long kb;
-	char path[64], line[256];
-	int err = -ENOENT;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, name, n) || line[n] != ':')
-			continue;
-		if (sscanf(line + n + 1, "%llu kB", &kb) == 1) {
-			*out = (uint64_t)kb * 1024;
-			err = 0;
-		}
-		break;
-	}
-	fclose(f);
-	return err;
-}

@@ -74,10 +74,4 @@ int procfs__mapped_path(pid_t pid, const char *path, uint64_t start, uint64_t en
 int procfs__open_mapped(pid_t pid, const char *path, uint64_t start, uint64_t end, uint64_t inode,
 			enum procfs_via *via);
 
-/*
- * A "Name:   N kB" field of /proc/PID/status (RssAnon, VmRSS …), in bytes.
- * -ENOENT when the process or the field is gone (a kernel thread, a zombie).
- */
-int procfs__status_bytes(pid_t pid, const char *name, uint64_t *out);
-
 #endif /* HEAPTRACE_PROCFS_H */
