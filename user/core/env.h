@@ -67,9 +67,9 @@ struct env {
 	const char *push_ca_file;    /* --push-ca-file: CA bundle for https, or NULL */
 	const char *push_spool;	     /* --push-spool: NULL = OUTPUT_DIR/push-spool */
 	uint64_t push_spool_size;    /* --push-spool-size: bytes the spool may hold */
-	const char *print_file; /* heaptrace print FILE */
-	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
-	uint64_t given;		/* bit i: the i-th option was set, not left at its default */
+	const char *print_file;	     /* heaptrace print FILE */
+	const char *print_base;	     /* heaptrace print -base OLD FILE, or NULL */
+	uint64_t given;		     /* bit i: the i-th option was set, not left at its default */
 
 	/* The config file (core/config.h). */
 	const char *config_path; /* --config FILE, or NULL for the default one */
