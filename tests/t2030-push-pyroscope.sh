@@ -53,6 +53,19 @@ is "$(pprof_flat "$(tail -n 1 <<<"$pushed")" inuse_space leak_malloc)" 30000 \
 is "$(ls "$out/push-spool" | wc -l)" 0 "the spool is empty at the end"
 stop_receiver
 
+# ---- 1b. The same from the config file: its keys are the option names.
+R1=$T/rcv1b
+start_receiver "$R1"
+printf 'push = http://127.0.0.1:%s\npush-name = fromconf\npush-label = env=conf\npush-label = tier=2\n' \
+	"$RCV_PORT" >"$T/heaptrace.conf"
+mkdir -p "$T/out1b"
+run_bounded 60 "$HEAPTRACE" --config "$T/heaptrace.conf" -r 1 -o "$T/out1b" -- "$FIX" \
+	>"$T/err1b.out" 2>"$T/err1b"
+is "$?" 0 "heaptrace --config with push settings exits 0" || diag "$(cat "$T/err1b")"
+is "$(accepted_field "$R1" 'r["labels"]["service_name"], r["labels"].get("env"), r["labels"].get("tier")' | sort -u)" \
+	"fromconf conf 2" "push, push-name and each push-label line of the config file apply"
+stop_receiver
+
 # ---- 2. An outage of some intervals, then recovery.
 R2=$T/rcv2
 start_receiver "$R2"
