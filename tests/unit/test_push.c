@@ -70,6 +70,11 @@ static void test_format(void)
 	ok(commas + 1 == PUSHNAME_MAX_LABELS - 1, "29 labels kept, service_name the 30th (%zu)",
 	   commas + 1);
 	ok(dropped == 11, "11 left out, counted (%zu)", dropped);
+	labels[0] = (struct push_label){ "comm", "caf\xc3" }; /* "café" cut inside the é */
+	strbuf__reset(&sb);
+	ok(!pushname__format(&sb, "app", labels, 1, NULL) &&
+	       !strcmp(strbuf__str(&sb), "app{comm=caf\xef\xbf\xbd}"),
+	   "a value cut inside a UTF-8 character ends in U+FFFD: %s", strbuf__str(&sb));
 	strbuf__release(&sb);
 }
 

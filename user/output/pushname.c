@@ -6,6 +6,7 @@
 
 #include "output/pushname.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 
 static bool is_name_start(char c)
 {
@@ -123,8 +124,13 @@ int pushname__format(struct strbuf *sb, const char *service, const struct push_l
 			err = strbuf__add(sb, strbuf__str(&key));
 		if (!err)
 			err = strbuf__add(sb, "=");
-		if (!err)
-			err = add_fitted(sb, labels[i].value, PUSHNAME_MAX_VALUE, is_value_char);
+		if (!err) {
+			/* Valid UTF-8 first (a comm may be cut inside a character), whole characters. */
+			char value[PUSHNAME_MAX_VALUE + 1];
+
+			utf8__sanitize(labels[i].value, value, sizeof(value));
+			err = add_fitted(sb, value, PUSHNAME_MAX_VALUE, is_value_char);
+		}
 		used++;
 	}
 	if (!err)

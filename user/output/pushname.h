@@ -8,9 +8,9 @@
  * "__" reserved, at most 30 labels (service_name included), values of at
  * most 2048 bytes. The user's labels are checked when given
  * (pushname__valid_label); what comes from a process (its comm, its cgroup)
- * is made to fit instead: characters the name syntax cannot carry become
- * '_', and labels past the limit are left out (counted, so the caller can
- * say so).
+ * is made to fit instead: bytes that are not UTF-8 become U+FFFD,
+ * characters the name syntax cannot carry become '_', and labels past the
+ * limit are left out (counted, so the caller can say so).
  */
 #ifndef HEAPTRACE_PUSHNAME_H
 #define HEAPTRACE_PUSHNAME_H
