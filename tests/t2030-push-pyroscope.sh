@@ -12,6 +12,11 @@
 require_root_btf
 require_fixture alloc_known-nofp
 
+# Section 3's systemd-like unit: a cgroup v2 directory named *.service.
+cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+[ -n "$cgroot" ] && [ -w "$cgroot" ] || _precondition_missing "no writable cgroup v2 hierarchy mounted"
+unit=heaptrace-t2030-$$.service
+
 FIX=$FIXTURES/alloc_known-nofp
 COMM=alloc_known-nof # the 15 bytes the kernel keeps
 
@@ -105,10 +110,7 @@ is "$(ls "$out/push-spool" | wc -l)" 0 "the spool is empty at the end"
 stop_receiver
 
 # ---- 3. A process in a systemd unit's cgroup gets a unit label, not a cgroup one.
-cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-[ -n "$cgroot" ] || _precondition_missing "no cgroup v2 hierarchy mounted"
-unit=heaptrace-t2030-$$.service
-mkdir "$cgroot/$unit" || _precondition_missing "cannot create a cgroup under $cgroot"
+mkdir "$cgroot/$unit"
 trap 'for p in $(cat "$cgroot/$unit/cgroup.procs" 2>/dev/null); do echo "$p" >"$cgroot/cgroup.procs"; done; rmdir "$cgroot/$unit"; _cleanup' EXIT
 R3=$T/rcv3
 start_receiver "$R3"
