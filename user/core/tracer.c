@@ -446,11 +446,15 @@ int tracer__free(struct tracer *tr)
 	free(tr->execs);
 	free(tr->pending);
 	if (tr->command) {
+		bool ran = command__ran(tr->command);
 		int status = command__free(tr->command);
 
-		/* A command that could not even start is an error of the run. */
-		if (status == 127 && !code)
-			code = 1;
+		/*
+		 * A command that could not even start is an error of the run; else, unless
+		 * heaptrace itself failed, its status is the command's, as time(1) does.
+		 */
+		if (!code)
+			code = ran ? status : 1;
 	}
 	sinks__free(tr->sinks);
 	evloop__free(tr->loop);
