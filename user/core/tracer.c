@@ -72,6 +72,12 @@ static int listen_http(struct tracer *tr)
 		.opts = tr->popts,
 		.procs = { serve_count, serve_at, serve_find, serve_note, tr },
 	};
+	err = access__new(tr->env->http_allow, &tr->access, msg, sizeof(msg));
+	if (err) {
+		log_error("%s", msg);
+		return err;
+	}
+	tr->serve.access = tr->access;
 	err = http__listen(tr->env->http_addr, serve__handle, &tr->serve, &tr->http, msg,
 			   sizeof(msg));
 	if (err)
@@ -406,7 +412,11 @@ int tracer__start(struct tracer *tr)
 		tr->exit_code = 1;
 		return err;
 	}
-	if (tr->http)
+	if (tr->http && !strncmp(http__address(tr->http), HTTP_UNIX_PREFIX, HTTP_UNIX_PREFIX_LEN))
+		log_info("serving /debug/pprof/ on %s (curl --unix-socket %s "
+			 "http://localhost/debug/pprof/)",
+			 http__address(tr->http), http__address(tr->http) + HTTP_UNIX_PREFIX_LEN);
+	else if (tr->http)
 		log_info("serving http://%s/debug/pprof/", http__address(tr->http));
 	return 0;
 }
@@ -441,6 +451,7 @@ int tracer__free(struct tracer *tr)
 		return 1;
 	code = tr->exit_code;
 	http__free(tr->http);
+	access__free(tr->access);
 	targets__clear(&tr->targets);
 	sysscan__free(tr->sysscan);
 	free(tr->execs);

@@ -56,6 +56,24 @@ static int parse_uint(const char *s, long max, long *out)
 	return 0;
 }
 
+/*
+ * Whether the client of c may read t's profiles (access.h). When not and
+ * `answer` is set, c is answered 403 with the reason.
+ */
+static bool may_read(const struct serve_ctx *ctx, struct http_conn *c, const struct process *t,
+		     bool answer)
+{
+	struct access_asker asker;
+	char why[256];
+
+	asker.known = http__peer_uid(c, &asker.uid);
+	if (access__allows(ctx->access, &asker, t->uid, why, sizeof(why)))
+		return true;
+	if (answer)
+		http__respondf(c, 403, "pid %d: %s\n", t->pid, why);
+	return false;
+}
+
 static void html_escaped(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -90,6 +108,8 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 	for (i = 0; i < nr_procs(ctx); i++) {
 		const struct process *t = proc_at(ctx, i);
 
+		if (!may_read(ctx, c, t, false))
+			continue;
 		fprintf(f, "  pid %d (", t->pid);
 		html_escaped(f, t->comm);
 		fprintf(f,
@@ -287,8 +307,13 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 	size_t i;
 	int err;
 
-	if (httpreq__query(query, "pid", val, sizeof(val)) == 1 &&
-	    (parse_uint(val, INT_MAX, &pid) || !pid)) {
+	/* A value that does not decode (a %00 inside, say) is refused, never cut short. */
+	err = httpreq__query(query, "pid", val, sizeof(val));
+	if (err < 0) {
+		http__respondf(c, 400, "invalid value for pid: give a process ID\n");
+		return;
+	}
+	if (err == 1 && (parse_uint(val, INT_MAX, &pid) || !pid)) {
 		http__respondf(c, 400, "invalid value for pid: '%s'\n", val);
 		return;
 	}
@@ -320,7 +345,8 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		}
 		fprintf(f, "several processes are traced: add ?pid= with one of:");
 		for (i = 0; i < nr_procs(ctx); i++)
-			fprintf(f, " %d", proc_at(ctx, i)->pid);
+			if (may_read(ctx, c, proc_at(ctx, i), false))
+				fprintf(f, " %d", proc_at(ctx, i)->pid);
 		fputc('\n', f);
 		fclose(f);
 		http__respond(c, 400, "text/plain; charset=utf-8", NULL, buf, len, 1);
@@ -331,6 +357,8 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		http__respondf(c, 404, "pid %ld is not traced: see /debug/pprof/\n", pid);
 		return;
 	}
+	if (!may_read(ctx, c, t, true))
+		return;
 	err = take_snapshot(ctx, t, &snap);
 	if (err) {
 		http__respondf(c, 500, "cannot read the counters of pid %ld: %s\n", pid,

@@ -17,6 +17,7 @@
 
 #include "collect/loader.h"
 #include "collect/process.h"
+#include "http/access.h"
 #include "http/http.h"
 #include "output/profile.h"
 #include "symbol/symbolize.h"
@@ -43,6 +44,7 @@ struct serve_ctx {
 	struct symbolizer *symbolizer;
 	struct profile_opts opts;
 	struct serve_processes procs;
+	const struct http_access *access; /* who may read which process (access.h) */
 };
 
 void serve__handle(struct http_conn *c, const struct http_request *req, void *ctx);

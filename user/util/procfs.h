@@ -29,6 +29,13 @@ enum procfs_via {
 int procfs__read_comm(pid_t pid, char *comm, size_t len);
 
 /*
+ * The user who owns `pid`: its real uid (/proc/PID/status, Uid), or 0 when
+ * its effective uid differs (a setuid program belongs to root, not to whoever
+ * ran it). Returns 0, -ESRCH when it is gone, or -EINVAL.
+ */
+int procfs__owner_uid(pid_t pid, uid_t *uid);
+
+/*
  * The start time of `pid` (field 22 of /proc/PID/stat, clock ticks since
  * boot): with the PID it names one process for its whole life. -ESRCH when
  * it is gone, -EINVAL when the file cannot be parsed.
