@@ -213,6 +213,14 @@ static const struct env_option options[] = {
 		    "that group's members) or anyone",
 	},
 	{
+	    .name = "keep-privileges",
+	    .kind = OPT_FLAG,
+	    FIELD(keep_privileges),
+	    .help = "keep every capability once attached (by default\n"
+		    "heaptrace keeps only what tracing needs, sets\n"
+		    "no_new_privs and a seccomp filter)",
+	},
+	{
 	    .name = "unwind",
 	    .kind = OPT_CHOICE,
 	    FIELD(unwind),
