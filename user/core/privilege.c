@@ -26,6 +26,7 @@
  *                       of other users' processes; the command's ptrace stops
  *   CAP_DAC_READ_SEARCH their executables and libraries, whatever the modes
  *   CAP_CHECKPOINT_RESTORE /proc/PID/map_files (deleted and chroot'ed files)
+ * and, only while uprobe sessions are used, CAP_SYS_ADMIN (privilege.h).
  */
 static const struct {
 	int cap;
@@ -41,34 +42,78 @@ static const struct {
 
 /* Never made once heaptrace runs; every one would widen what a compromised daemon can do. */
 static const int denied_calls[] = {
-	__NR_execve,	      __NR_execveat,	    __NR_mount,		  __NR_umount2,
-	__NR_pivot_root,      __NR_chroot,	    __NR_swapon,	  __NR_swapoff,
-	__NR_reboot,	      __NR_kexec_load,	    __NR_kexec_file_load, __NR_init_module,
-	__NR_finit_module,    __NR_delete_module,   __NR_acct,		  __NR_settimeofday,
-	__NR_clock_settime,   __NR_clock_adjtime,   __NR_adjtimex,	  __NR_sethostname,
-	__NR_setdomainname,   __NR_iopl,	    __NR_ioperm,	  __NR_quotactl,
-	__NR_unshare,	      __NR_setns,	    __NR_keyctl,	  __NR_add_key,
-	__NR_request_key,     __NR_userfaultfd,	    __NR_open_by_handle_at, __NR_process_vm_writev,
-	__NR_fsopen,	      __NR_fsconfig,	    __NR_fsmount,	  __NR_fspick,
-	__NR_move_mount,      __NR_open_tree,	    __NR_mount_setattr,	  __NR_syslog,
-	__NR_vhangup,	      __NR_uselib,	    __NR_setuid,	  __NR_setgid,
-	__NR_setreuid,	      __NR_setregid,	    __NR_setresuid,	  __NR_setresgid,
-	__NR_setfsuid,	      __NR_setfsgid,	    __NR_setgroups,	  __NR_capset,
-	__NR_mknod,	      __NR_mknodat,	    __NR_io_uring_setup,  __NR_io_uring_enter,
-	__NR_io_uring_register, __NR_personality,
+	__NR_execve,
+	__NR_execveat,
+	__NR_mount,
+	__NR_umount2,
+	__NR_pivot_root,
+	__NR_chroot,
+	__NR_swapon,
+	__NR_swapoff,
+	__NR_reboot,
+	__NR_kexec_load,
+	__NR_kexec_file_load,
+	__NR_init_module,
+	__NR_finit_module,
+	__NR_delete_module,
+	__NR_acct,
+	__NR_settimeofday,
+	__NR_clock_settime,
+	__NR_clock_adjtime,
+	__NR_adjtimex,
+	__NR_sethostname,
+	__NR_setdomainname,
+	__NR_iopl,
+	__NR_ioperm,
+	__NR_quotactl,
+	__NR_unshare,
+	__NR_setns,
+	__NR_keyctl,
+	__NR_add_key,
+	__NR_request_key,
+	__NR_userfaultfd,
+	__NR_open_by_handle_at,
+	__NR_process_vm_writev,
+	__NR_fsopen,
+	__NR_fsconfig,
+	__NR_fsmount,
+	__NR_fspick,
+	__NR_move_mount,
+	__NR_open_tree,
+	__NR_mount_setattr,
+	__NR_syslog,
+	__NR_vhangup,
+	__NR_uselib,
+	__NR_setuid,
+	__NR_setgid,
+	__NR_setreuid,
+	__NR_setregid,
+	__NR_setresuid,
+	__NR_setresgid,
+	__NR_setfsuid,
+	__NR_setfsgid,
+	__NR_setgroups,
+	__NR_capset,
+	__NR_mknod,
+	__NR_mknodat,
+	__NR_io_uring_setup,
+	__NR_io_uring_enter,
+	__NR_io_uring_register,
+	__NR_personality,
 };
 #define NR_DENIED (sizeof(denied_calls) / sizeof(denied_calls[0]))
 
-static char kept_names[160];
+static char kept_names[192];
 
-const char *privilege__kept_names(void)
+const char *privilege__kept_names(bool sessions)
 {
 	size_t i, n = 0;
 
-	if (!kept_names[0])
-		for (i = 0; i < NR_KEPT; i++)
-			n += (size_t)snprintf(kept_names + n, sizeof(kept_names) - n, "%s%s",
-					      i ? "," : "", kept[i].name);
+	for (i = 0; i < NR_KEPT; i++)
+		n += (size_t)snprintf(kept_names + n, sizeof(kept_names) - n, "%s%s", i ? "," : "",
+				      kept[i].name);
+	if (sessions)
+		snprintf(kept_names + n, sizeof(kept_names) - n, ",cap_sys_admin");
 	return kept_names;
 }
 
@@ -85,20 +130,12 @@ static int last_cap(void)
 	return n;
 }
 
-static int keep_mask(uint32_t mask[2])
+static bool is_kept(int cap, bool sessions)
 {
 	size_t i;
 
-	mask[0] = mask[1] = 0;
-	for (i = 0; i < NR_KEPT; i++)
-		mask[kept[i].cap / 32] |= 1u << (kept[i].cap % 32);
-	return 0;
-}
-
-static bool is_kept(int cap)
-{
-	size_t i;
-
+	if (sessions && cap == CAP_SYS_ADMIN)
+		return true;
 	for (i = 0; i < NR_KEPT; i++)
 		if (kept[i].cap == cap)
 			return true;
@@ -115,12 +152,12 @@ static int lock_securebits(void)
 	return prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) ? -errno : 0;
 }
 
-static int drop_bounding(void)
+static int drop_bounding(bool sessions)
 {
 	int cap, last = last_cap();
 
 	for (cap = 0; cap <= last; cap++) {
-		if (is_kept(cap) || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
+		if (is_kept(cap, sessions) || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
 			return -errno;
@@ -129,16 +166,18 @@ static int drop_bounding(void)
 }
 
 /* Permitted and effective: the kept ones heaptrace has; inheritable: none. */
-static int drop_sets(void)
+static int drop_sets(bool sessions)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
-	uint32_t mask[2];
-	int i;
+	uint32_t mask[2] = { 0, 0 };
+	int i, cap;
 
 	if (syscall(SYS_capget, &hdr, data))
 		return -errno;
-	keep_mask(mask);
+	for (cap = 0; cap < 64; cap++)
+		if (is_kept(cap, sessions))
+			mask[cap / 32] |= 1u << (cap % 32);
 	for (i = 0; i < 2; i++) {
 		data[i].permitted &= mask[i];
 		data[i].effective = data[i].permitted;
@@ -157,10 +196,11 @@ static int install_filter(void)
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, arch));
 	/* Another ABI (i386 through int 0x80) numbers calls differently: refuse all of it. */
-	prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
 	prog[n++] =
-	    (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	    (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						 offsetof(struct seccomp_data, nr));
 	/* The x32 ABI's calls have bit 30 set: its numbers would slip past the list. */
 	prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u,
 						 (uint8_t)(NR_DENIED + 1), 0);
@@ -184,7 +224,7 @@ static int step(const char *what, int err, int first)
 	return first ? first : err;
 }
 
-int privilege__drop(void)
+int privilege__drop(bool sessions)
 {
 	int err = 0, sb;
 
@@ -193,14 +233,14 @@ int privilege__drop(void)
 	if (sb != -EPERM)
 		err = step("lock the securebits", sb, err);
 	if (sb != -EPERM)
-		err = step("clear the capability bounding set", drop_bounding(), err);
+		err = step("clear the capability bounding set", drop_bounding(sessions), err);
 	err = step("clear the ambient capabilities",
 		   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ? -errno : 0, err);
-	err = step("drop capabilities", drop_sets(), err);
+	err = step("drop capabilities", drop_sets(sessions), err);
 	err = step("set no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ? -errno : 0, err);
 	err = step("install the seccomp filter", install_filter(), err);
 	if (!err)
 		log_debug("privileges: kept %s; no_new_privs; seccomp refuses %zu system calls",
-			  privilege__kept_names(), NR_DENIED);
+			  privilege__kept_names(sessions), NR_DENIED);
 	return err;
 }

@@ -23,16 +23,21 @@
 #ifndef HEAPTRACE_PRIVILEGE_H
 #define HEAPTRACE_PRIVILEGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
- * Drops what privilege.h says. Each step that fails is said in one line
- * (a "warning:", the run goes on with what could be dropped); returns 0
- * when every step succeeded, else the first step's negative errno.
+ * Drops what privilege.h says. With `sessions` (uprobe session links are
+ * how allocating sites are probed) CAP_SYS_ADMIN is kept too: Linux 6.18
+ * refuses to create those links without it (measured: every later attach
+ * failed with EPERM), and a process that execs, forks or comes back from
+ * the valve needs new ones. Each step that fails is said in one line (a
+ * "warning:", the run goes on with what could be dropped); returns 0 when
+ * every step succeeded, else the first step's negative errno.
  */
-int privilege__drop(void);
+int privilege__drop(bool sessions);
 
 /* The kept capabilities' names, e.g. "cap_bpf,cap_perfmon,...", for messages and -v. */
-const char *privilege__kept_names(void);
+const char *privilege__kept_names(bool sessions);
 
 #endif /* HEAPTRACE_PRIVILEGE_H */

@@ -421,6 +421,11 @@ int tracer__start(struct tracer *tr)
 	return 0;
 }
 
+bool tracer__uses_sessions(const struct tracer *tr)
+{
+	return loader__session_status(tr->loader) > 0;
+}
+
 /* System-wide, heaptrace waits for processes; otherwise it ends with its targets. */
 static bool more_to_trace(void *ctx)
 {
