@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* privilege.c - see privilege.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -103,18 +104,22 @@ static const int denied_calls[] = {
 };
 #define NR_DENIED (sizeof(denied_calls) / sizeof(denied_calls[0]))
 
-static char kept_names[192];
+/* Kept beyond kept[]: CAP_SYS_ADMIN for sessions, CAP_DAC_OVERRIDE for an output directory. */
+struct extra_caps {
+	bool sys_admin;
+	bool dac_override;
+};
 
-const char *privilege__kept_names(bool sessions)
+/* The kept capabilities' names, e.g. "cap_bpf,cap_perfmon,...", for -v. */
+static const char *kept_names(const struct extra_caps *x, char *buf, size_t len)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < NR_KEPT; i++)
-		n += (size_t)snprintf(kept_names + n, sizeof(kept_names) - n, "%s%s", i ? "," : "",
-				      kept[i].name);
-	if (sessions)
-		snprintf(kept_names + n, sizeof(kept_names) - n, ",cap_sys_admin");
-	return kept_names;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "," : "", kept[i].name);
+	snprintf(buf + n, len - n, "%s%s", x->sys_admin ? ",cap_sys_admin" : "",
+		 x->dac_override ? ",cap_dac_override" : "");
+	return buf;
 }
 
 static int last_cap(void)
@@ -130,11 +135,11 @@ static int last_cap(void)
 	return n;
 }
 
-static bool is_kept(int cap, bool sessions)
+static bool is_kept(int cap, const struct extra_caps *x)
 {
 	size_t i;
 
-	if (sessions && cap == CAP_SYS_ADMIN)
+	if ((x->sys_admin && cap == CAP_SYS_ADMIN) || (x->dac_override && cap == CAP_DAC_OVERRIDE))
 		return true;
 	for (i = 0; i < NR_KEPT; i++)
 		if (kept[i].cap == cap)
@@ -152,12 +157,12 @@ static int lock_securebits(void)
 	return prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) ? -errno : 0;
 }
 
-static int drop_bounding(bool sessions)
+static int drop_bounding(const struct extra_caps *x)
 {
 	int cap, last = last_cap();
 
 	for (cap = 0; cap <= last; cap++) {
-		if (is_kept(cap, sessions) || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
+		if (is_kept(cap, x) || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
 			return -errno;
@@ -165,8 +170,12 @@ static int drop_bounding(bool sessions)
 	return 0;
 }
 
-/* Permitted and effective: the kept ones heaptrace has; inheritable: none. */
-static int drop_sets(bool sessions)
+/*
+ * Effective: the kept ones heaptrace has; inheritable: none; permitted: the
+ * effective set too when `final`, else left as it is (a trial, undone by
+ * the next call).
+ */
+static int set_caps(const struct extra_caps *x, bool final)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
@@ -176,14 +185,39 @@ static int drop_sets(bool sessions)
 	if (syscall(SYS_capget, &hdr, data))
 		return -errno;
 	for (cap = 0; cap < 64; cap++)
-		if (is_kept(cap, sessions))
+		if (is_kept(cap, x))
 			mask[cap / 32] |= 1u << (cap % 32);
 	for (i = 0; i < 2; i++) {
-		data[i].permitted &= mask[i];
-		data[i].effective = data[i].permitted;
+		data[i].effective = data[i].permitted & mask[i];
+		if (final)
+			data[i].permitted = data[i].effective;
 		data[i].inheritable = 0;
 	}
 	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/*
+ * Whether profiles can still be written into dir without CAP_DAC_OVERRIDE
+ * (`sudo heaptrace` in a user's own directory needs it): asked of the
+ * kernel with the reduced set in effect, so modes, ACLs and the rest count.
+ */
+static bool dir_needs_override(const char *dir, const struct extra_caps *x)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct saved[2];
+	struct extra_caps trial = *x;
+	bool needs;
+
+	trial.dac_override = false;
+	if (!dir || syscall(SYS_capget, &hdr, saved))
+		return false;
+	if (set_caps(&trial, false))
+		return false;
+	needs = faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) && errno == EACCES;
+	/* Back to the whole set: the steps that follow need CAP_SETPCAP. */
+	if (syscall(SYS_capset, &hdr, saved))
+		return true;
+	return needs;
 }
 
 /* Jumps to an EPERM answer for each denied call; everything else is allowed. */
@@ -224,23 +258,26 @@ static int step(const char *what, int err, int first)
 	return first ? first : err;
 }
 
-int privilege__drop(bool sessions)
+int privilege__drop(bool sessions, const char *output_dir)
 {
+	struct extra_caps x = { .sys_admin = sessions };
+	char names[192];
 	int err = 0, sb;
 
+	x.dac_override = dir_needs_override(output_dir, &x);
 	/* Without CAP_SETPCAP (started with a reduced set) the bounding set is already others'. */
 	sb = lock_securebits();
 	if (sb != -EPERM)
 		err = step("lock the securebits", sb, err);
 	if (sb != -EPERM)
-		err = step("clear the capability bounding set", drop_bounding(sessions), err);
+		err = step("clear the capability bounding set", drop_bounding(&x), err);
 	err = step("clear the ambient capabilities",
 		   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ? -errno : 0, err);
-	err = step("drop capabilities", drop_sets(sessions), err);
+	err = step("drop capabilities", set_caps(&x, true), err);
 	err = step("set no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ? -errno : 0, err);
 	err = step("install the seccomp filter", install_filter(), err);
 	if (!err)
 		log_debug("privileges: kept %s; no_new_privs; seccomp refuses %zu system calls",
-			  privilege__kept_names(sessions), NR_DENIED);
+			  kept_names(&x, names, sizeof(names)), NR_DENIED);
 	return err;
 }

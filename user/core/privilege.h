@@ -31,13 +31,12 @@
  * how allocating sites are probed) CAP_SYS_ADMIN is kept too: Linux 6.18
  * refuses to create those links without it (measured: every later attach
  * failed with EPERM), and a process that execs, forks or comes back from
- * the valve needs new ones. Each step that fails is said in one line (a
- * "warning:", the run goes on with what could be dropped); returns 0 when
- * every step succeeded, else the first step's negative errno.
+ * the valve needs new ones. CAP_DAC_OVERRIDE is kept when profiles could
+ * not be written into output_dir without it (another user's directory).
+ * Each step that fails is said in one line (a "warning:", the run goes on
+ * with what could be dropped); returns 0 when every step succeeded, else
+ * the first step's negative errno.
  */
-int privilege__drop(bool sessions);
-
-/* The kept capabilities' names, e.g. "cap_bpf,cap_perfmon,...", for messages and -v. */
-const char *privilege__kept_names(bool sessions);
+int privilege__drop(bool sessions, const char *output_dir);
 
 #endif /* HEAPTRACE_PRIVILEGE_H */

@@ -38,7 +38,7 @@ int trace__run(const struct env *env)
 		goto cleanup;
 	/* Everything that needs root's full set is done: BPF loaded, --http bound, probes on. */
 	if (!env->keep_privileges)
-		privilege__drop(tracer__uses_sessions(tr));
+		privilege__drop(tracer__uses_sessions(tr), env->output_dir);
 	/* Start-up (load, discovery, attach) apart from tracing, for the benchmark. */
 	report_own_cost("at start-up");
 	tracer__run(tr);
