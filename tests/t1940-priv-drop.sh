@@ -71,7 +71,7 @@ is "$(grep -c 'warning\|error' "$T/err")" 0 "-p --http: no warning nor error" ||
 kill "$fix"
 
 # 2. Classic uprobes: CAP_SYS_ADMIN goes too.
-start_fixture alloc_known-nofp --wait --hold 60 || bail_out "fixture did not start"
+start_fixture alloc_known-nofp --wait || bail_out "fixture did not start"
 fix=$FIX_PID
 mkdir -p "$T/o2"
 start_heaptrace "$T/err2" --no-session -r 1 -i 1h -o "$T/o2" -p "$fix" || bail_out "heaptrace did not start"
