@@ -30,6 +30,7 @@ useradd -M -r -s /usr/sbin/nologin -U -G "$G" "$U" || bail_out "useradd $U faile
 uid=$(id -u "$U")
 mkdir -p "$T/uhome" "$T/o"
 chown "$U" "$T/uhome"
+chmod 1777 "$T/uhome" # nobody writes its answers there too
 
 # as_user USER CMD...: CMD as USER, with a home of its own for go tool pprof.
 as_user() {

@@ -12,6 +12,7 @@
 #include "probe/allocator.h"
 #include "probe/usdt.h"
 #include "util/log.h"
+#include "util/procname.h"
 
 /*
  * A problem with a process a person named is an error, or a warning when the
@@ -206,12 +207,13 @@ cleanup:
 
 void target__announce(const struct target *t, bool named)
 {
+	char name[320];
+
+	procname__describe(t->proc.comm, t->proc.exe, name, sizeof(name));
 	if (named)
-		log_info("tracing pid %d (%s): %s", t->proc.pid, t->proc.comm,
-			 strbuf__str(&t->probed));
+		log_info("tracing pid %d (%s): %s", t->proc.pid, name, strbuf__str(&t->probed));
 	else
-		log_debug("tracing pid %d (%s): %s", t->proc.pid, t->proc.comm,
-			  strbuf__str(&t->probed));
+		log_debug("tracing pid %d (%s): %s", t->proc.pid, name, strbuf__str(&t->probed));
 }
 
 bool target__exited(struct target *t)
