@@ -40,7 +40,8 @@ as_user() {
 }
 code_as() {
 	local who=$1 url=$2
-	as_user "$who" curl -s -o "$T/uhome/body" -m 10 -w '%{http_code}' "$url"
+	as_user "$who" curl -s -o "$T/uhome/body.$who" -m 10 -w '%{http_code}' "$url"
+	cp "$T/uhome/body.$who" "$T/body"
 }
 
 # The user's process and root's, both at -r 1.
@@ -65,7 +66,7 @@ done
 
 # The user: 403 for root's process, 200 for their own.
 is "$(code_as "$U" "$BASE_URL/heap?pid=$rpid")" 403 "user $U: root's process: 403"
-like "$(cat "$T/uhome/body")" "^pid $rpid: uid $uid may not read the profiles of a process of uid 0: only root, its owner may \\(heaptrace --http-allow widens this\\)$" \
+like "$(cat "$T/body")" "^pid $rpid: uid $uid may not read the profiles of a process of uid 0: only root, its owner may \\(heaptrace --http-allow widens this\\)$" \
 	"403: one line saying why"
 is "$(code_as "$U" "$BASE_URL/heap?pid=$rpid&debug=1")" 403 "user $U: root's process as text: 403"
 is "$(code_as "$U" "$BASE_URL/allocs?pid=$rpid")" 403 "user $U: root's allocs: 403"
@@ -126,7 +127,7 @@ start_http_trace "$T/err2" --http-allow "group:$G" -r 1 -i 1h -o "$T/o" -p "$rpi
 	bail_out "heaptrace did not start"
 is "$(code_as "$U" "$BASE_URL/heap?pid=$rpid")" 200 "group:$G: member $U reads root's process"
 is "$(code_as nobody "$BASE_URL/heap?pid=$rpid")" 403 "group:$G: nobody still 403"
-like "$(cat "$T/uhome/body")" "only root, its owner and group $G members may" "group:$G: the reason names the group"
+like "$(cat "$T/body")" "only root, its owner and group $G members may" "group:$G: the reason names the group"
 kill -INT "$HT_PID"
 wait_exit "$HT_PID" 20
 
