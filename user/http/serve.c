@@ -13,6 +13,7 @@
 #include "output/pprof.h"
 #include "output/profile.h"
 #include "util/clock.h"
+#include "util/procname.h"
 
 #define PROFILE_HEADERS "Content-Disposition: attachment; filename=\"profile\"\r\n"
 
@@ -92,7 +93,7 @@ static void html_escaped(FILE *f, const char *s)
 
 static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 {
-	char *buf = NULL;
+	char *buf = NULL, name[320];
 	size_t len = 0, i;
 	FILE *f = open_memstream(&buf, &len);
 
@@ -111,7 +112,7 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 		if (!may_read(ctx, c, t, false))
 			continue;
 		fprintf(f, "  pid %d (", t->pid);
-		html_escaped(f, t->comm);
+		html_escaped(f, procname__describe(t->comm, t->exe, name, sizeof(name)));
 		fprintf(f,
 			"): <a href=\"heap?pid=%d\">heap</a> <a href=\"heap?pid=%d&amp;debug=1\">"
 			"heap?debug=1</a> <a href=\"allocs?pid=%d\">allocs</a>\n",
@@ -176,7 +177,7 @@ static int write_text(struct serve_ctx *ctx, struct process *t, const struct ppr
 	static const char *const rollup[] = { "Rss",	       "Pss",	    "Pss_Anon",
 					      "Private_Dirty", "Anonymous", "Swap" };
 	struct legacy_stat stats[32];
-	char labels[32][48], path[64], title[96];
+	char labels[32][48], path[64], title[400], name[320];
 	struct ht_target counters = {};
 	int64_t live = 0;
 	size_t n;
@@ -196,7 +197,8 @@ static int write_text(struct serve_ctx *ctx, struct process *t, const struct ppr
 	    (struct legacy_stat){ "Lost", (int64_t)(profile__lost(&counters) + process__lost(t)) };
 	if (t->store)
 		stats[n++] = (struct legacy_stat){ "UnwindFailures", (int64_t)t->unwind_failures };
-	snprintf(title, sizeof(title), "heaptrace.MemStats of pid %d (%s)", t->pid, t->comm);
+	snprintf(title, sizeof(title), "heaptrace.MemStats of pid %d (%s)", t->pid,
+		 procname__describe(t->comm, t->exe, name, sizeof(name)));
 	return legacytext__write(f, b, title, stats, n);
 }
 
