@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -107,14 +108,80 @@ cleanup:
 	return err;
 }
 
-int peer__uid(int fd, uid_t *uid)
+/* An endpoint as /proc/net/tcp{,6} prints it: the address's words in memory order, the port. */
+static void proc_net_form(const struct endpoint *e, char *buf, size_t len)
+{
+	if (e->family == AF_INET)
+		snprintf(buf, len, "%08X:%04X", (unsigned)e->addr[0], (unsigned)ntohs(e->port));
+	else
+		snprintf(buf, len, "%08X%08X%08X%08X:%04X", (unsigned)e->addr[0],
+			 (unsigned)e->addr[1], (unsigned)e->addr[2], (unsigned)e->addr[3],
+			 (unsigned)ntohs(e->port));
+}
+
+/*
+ * Without sock_diag (a kernel built without inet_diag), the same answer
+ * from /proc/net/tcp{,6}: the line whose local and remote ends are the
+ * client's, and its uid column.
+ */
+static int proc_net_lookup(const struct endpoint *self, const struct endpoint *other, uid_t *uid)
+{
+	char want_local[48], want_remote[48], local[48], remote[48], line[512];
+	const char *path = self->family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6";
+	unsigned long u;
+	int err = -ENOENT;
+	FILE *f;
+
+	proc_net_form(self, want_local, sizeof(want_local));
+	proc_net_form(other, want_remote, sizeof(want_remote));
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*[^:]: %47s %47s %*s %*s %*s %*s %lu", local, remote, &u) != 3)
+			continue;
+		if (!strcmp(local, want_local) && !strcmp(remote, want_remote)) {
+			*uid = (uid_t)u;
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+/* The two ends of a TCP connection, as the client's socket sees them. */
+static int tcp_ends(int fd, struct endpoint *client, struct endpoint *server)
 {
 	struct sockaddr_storage local, remote;
 	socklen_t ll = sizeof(local), rl = sizeof(remote);
-	struct endpoint server, client;
 
 	if (getsockname(fd, (struct sockaddr *)&local, &ll) ||
 	    getpeername(fd, (struct sockaddr *)&remote, &rl))
+		return -errno;
+	if (local.ss_family != AF_INET && local.ss_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	to_endpoint(&local, server);
+	to_endpoint(&remote, client);
+	return 0;
+}
+
+int peer__uid_procnet(int fd, uid_t *uid)
+{
+	struct endpoint server, client;
+	int err = tcp_ends(fd, &client, &server);
+
+	return err ? err : proc_net_lookup(&client, &server, uid);
+}
+
+int peer__uid(int fd, uid_t *uid)
+{
+	struct sockaddr_storage local;
+	socklen_t ll = sizeof(local);
+	struct endpoint server, client;
+	int err;
+
+	if (getsockname(fd, (struct sockaddr *)&local, &ll))
 		return -errno;
 	if (local.ss_family == AF_UNIX) {
 		struct ucred cred;
@@ -125,10 +192,12 @@ int peer__uid(int fd, uid_t *uid)
 		*uid = cred.uid;
 		return 0;
 	}
-	if (local.ss_family != AF_INET && local.ss_family != AF_INET6)
-		return -EAFNOSUPPORT;
-	to_endpoint(&local, &server);
-	to_endpoint(&remote, &client);
+	err = tcp_ends(fd, &client, &server);
+	if (err)
+		return err;
 	/* The client's socket: its local end is our peer, its remote end is us. */
-	return diag_lookup(&client, &server, uid);
+	err = diag_lookup(&client, &server, uid);
+	if (err && err != -ENOENT)
+		err = proc_net_lookup(&client, &server, uid);
+	return err;
 }
