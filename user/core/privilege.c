@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* privilege.c - see privilege.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -250,6 +251,21 @@ static int install_filter(void)
 	return 0;
 }
 
+/* Threads of the process: /proc/self/task's entries. */
+static int nr_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 static int step(const char *what, int err, int first)
 {
 	if (err)
@@ -265,6 +281,11 @@ int privilege__drop(bool sessions, const char *output_dir)
 	int err = 0, sb;
 
 	x.dac_override = dir_needs_override(output_dir, &x);
+	/* capset() changes the calling thread only: one started earlier would keep root's set. */
+	if (nr_threads() > 1)
+		log_warn(
+		    "%d other threads keep every capability: they were started before the drop",
+		    nr_threads() - 1);
 	/* Without CAP_SETPCAP (started with a reduced set) the bounding set is already others'. */
 	sb = lock_securebits();
 	if (sb != -EPERM)
