@@ -50,13 +50,14 @@ printf 'BREW /pot HTTP/1.1\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.
 like "$(head -n 1 "$T/brew.resp")" '^HTTP/1.1 405 ' "an unknown method: 405"
 is "$(http_code "$url?debug=1")" 200 "valid requests still answered after the garbage"
 
-# 20 clients that connect and never send: the 16 slots fill, and each new
-# client takes the slot of the oldest idle one, so a real request is still
-# answered at once; the time-out closes the rest.
+# 20 clients that connect and never send: the 16 slots fill, and once they
+# have been idle for half a second each new client takes the slot of the
+# oldest idle one, so a real request is still answered at once; the time-out
+# closes the rest.
 for i in $(seq 3 22); do
 	eval "exec $i<>/dev/tcp/127.0.0.1/$HTTP_PORT"
 done
-sleep 0.3
+sleep 1
 t0=$(date +%s%N)
 like "$(http_code "$url?debug=1")" '^200$' "with 20 silent clients connected: a normal request is answered 200"
 ms=$((($(date +%s%N) - t0) / 1000000))

@@ -20,6 +20,8 @@
 
 /* Connections accepted per http__process call: a flood cannot starve tracing. */
 #define HTTP_ACCEPT_BATCH 64
+/* How long a connection that sends nothing keeps its slot against newcomers (conn_idle). */
+#define HTTP_IDLE_GRACE_NS (500000000ull)
 /* After the response: how long unread input is drained before closing (avoids a reset). */
 #define HTTP_LINGER_NS (1000000000ull)
 
@@ -402,12 +404,18 @@ void http__defer(struct http_conn *c, uint64_t deadline, http_fire_fn fire, http
 	c->arg = arg;
 }
 
-/* A client still sending its head that has nothing unread: it is waiting, not being served. */
+/*
+ * A client still sending its head, with nothing unread, for HTTP_IDLE_GRACE_NS
+ * since it connected: it is waiting, not being served. The grace spares a
+ * client between its connect and its request (a busy host may delay it by
+ * tens of milliseconds; a burst of parallel requests is full of them).
+ */
 static bool conn_idle(const struct http_conn *c)
 {
 	int pending = 0;
 
-	return c->state == CONN_READ && !ioctl(c->fd, FIONREAD, &pending) && pending == 0;
+	return c->state == CONN_READ && c->srv->now - c->accepted >= HTTP_IDLE_GRACE_NS &&
+	       !ioctl(c->fd, FIONREAD, &pending) && pending == 0;
 }
 
 /*

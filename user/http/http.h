@@ -12,8 +12,8 @@
  *
  * Hostile clients are bounded: at most HTTP_MAX_CONNS connections (a new one
  * takes the slot of the first-come client that is idle, i.e. has sent
- * nothing more than was read; when no client is idle it is sent 503 and
- * closed), HTTP_TIMEOUT_NS to send a request head and between
+ * nothing more than was read for half a second since it connected; when no
+ * client is idle it is sent 503 and closed), HTTP_TIMEOUT_NS to send a request head and between
  * two writes of the response, one response buffer per connection of at
  * most HTTP_MAX_BODY bytes. Nothing blocks: a stalled client only holds its
  * own slot until its time-out.
