@@ -31,6 +31,9 @@ struct target {
 	uint64_t valve_calls;
 	/* Its problems are warnings: the run goes on without it (a followed child, a later attach). */
 	bool warn_only;
+	/* Traced through USDT probes: the object that carries them, as mapped (else NULL). */
+	char *usdt_object;
+	uint64_t usdt_inode;
 };
 
 /*
@@ -72,6 +75,15 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 
 /* The "tracing pid" line: what the last target__probe attached (with -v only if not named). */
 void target__announce(const struct target *t, bool named);
+
+/*
+ * Traced through the USDT probes of an object the process has unloaded
+ * since (a dlclose'd library): then its probes see nothing more. Reads the
+ * process's current maps, not its snapshot; false while the object is
+ * mapped, when t is not traced through USDT probes, or when the process
+ * is gone (its exit is handled as any other).
+ */
+bool target__usdt_unloaded(const struct target *t);
 
 /* DWARF mode: sets up the unwinder and the counters; prints its own error. */
 int target__enable_dwarf(struct target *t, uint32_t max_stacks, uint32_t max_live);

@@ -3,7 +3,7 @@
  * tracer_int.h - the tracer's state, shared by the files of core/ that
  * implement tracer.h (tracer.c: set-up; tracer_targets.c: processes coming
  * and going; tracer_dump.c: profiles and loss reports; tracer_valve.c: the
- * safety valve; tracer_loop.c: the event loop's callbacks). Nothing outside
+ * safety valve; tracer_usdt.c: USDT probes whose object was unloaded; tracer_loop.c: the event loop's callbacks). Nothing outside
  * core/tracer*.c includes it.
  */
 #ifndef HEAPTRACE_TRACER_INT_H
@@ -73,7 +73,7 @@ struct tracer {
 	bool per_pid; /* probes are attached per process: -p, a command, or filtered */
 	struct target_probe_opts probe_opts;
 	struct evloop *loop;
-	int timer_deadline, timer_valve, timer_dump, timer_settle;
+	int timer_deadline, timer_valve, timer_dump, timer_settle, timer_usdt;
 	uint64_t next_dump;
 	sigset_t mask;
 	int sigfd;
@@ -116,6 +116,9 @@ void tracer__setup_valve(struct tracer *tr);
 void tracer__check_valves(struct tracer *tr, uint64_t now);
 const char *tracer__probes_off(const struct tracer *tr, const struct target *t, char *buf,
 			       size_t len);
+
+/* tracer_usdt.c */
+void tracer__check_usdt(struct tracer *tr);
 
 /* tracer_loop.c */
 int tracer__setup_loop(struct tracer *tr);
