@@ -7,9 +7,9 @@
  * that appear later or after the safety valve's cool-down, reading their
  * /proc files and ELF files, stepping a command through its execs) needs
  * far less, while the daemon goes on parsing files any user can shape and
- * answering HTTP. privilege__drop() keeps the capabilities of
- * PRIVILEGE_KEPT (docs/reliability.md, "Privileges", says which serves
- * what) in the permitted and effective sets and clears every other one
+ * answering HTTP. privilege__drop() keeps the capabilities privilege.c
+ * lists (docs/reliability.md, "Privileges", says which serves what) in
+ * the permitted and effective sets and clears every other one
  * from them, from the bounding, inheritable and ambient sets; locks the
  * securebits so that uid 0 gains nothing back; sets no_new_privs; and
  * installs a seccomp filter that refuses (EPERM) a deny-list of system
