@@ -39,6 +39,21 @@ like "$(head -n 1 "$T/list")" "^pid $fix \\(other-name, executable $exe\\): mall
 	"--list-allocators names it the same way"
 kill "$fix"
 
+# A wrapper that execs: its image's profile keeps its name and its own executable mapping,
+# the new image gets its own.
+mkdir -p "$T/w"
+run_bounded 60 "$HEAPTRACE" -r 1 -o "$T/w" -- env "$FIXTURES/alloc_known-fp" >"$T/wout" 2>"$T/werr"
+is $? 0 "heaptrace -- env FIXTURE: exits 0" || diag "$(cat "$T/werr")"
+wpid=$(sed -n 's/^heaptrace: tracing pid \([0-9]*\) (env).*/\1/p' "$T/werr")
+like "$(grep -E ': inuse .* lost$' "$T/werr" | head -n 1)" "$STATUS_RE_HEAD\(env\)$STATUS_RE_TAIL" \
+	"the wrapper's status line names it env"
+wprof=$(profiles_of "$T/w" "$wpid" | grep "/env\.$wpid\.")
+ok "$([ -n "$wprof" ]; echo $?)" "the wrapper's profile is env.$wpid.*" || diag "$(ls "$T/w")"
+[ -n "$wprof" ] && like "$(pprof -top "$wprof" 2>/dev/null | grep '^File:')" '^File: env$' \
+	"the wrapper's profile is symbolized from env's own mapping"
+assert_table "$(profiles_of "$T/w" "$wpid" | grep "/alloc_known-fp\.$wpid\.")" "$ALLOC_KNOWN_TABLE" \
+	"the new image's own series: "
+
 # Names that agree: comm alone.
 start_fixture alloc_known-fp --wait --hold 20 || bail_out "fixture did not start"
 "$HEAPTRACE" --list-allocators -p "$FIX_PID" >"$T/list2" 2>&1

@@ -219,6 +219,8 @@ int tracer__reattach(struct tracer *tr, size_t idx)
 	pid_t pid = tr->targets.items[idx]->proc.pid;
 	int err;
 
+	/* Its last profile is the old image's: its name and maps, not the new one's. */
+	tr->targets.items[idx]->proc.alive = false;
 	tracer__finish(tr, idx, true);
 	err = attach_new(tr, pid, false);
 	if (err)
