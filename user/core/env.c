@@ -15,7 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/config.h"
 #include "core/env.h"
+#include "core/manpage.h"
 #include "http/access.h"
 #include "http/http.h"
 #include "http/httpreq.h"
@@ -102,6 +104,7 @@ static int http__apply(struct env *env, const char *value);
 static int http_allow__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
 static int version__apply(struct env *env, const char *value);
+static int help_man__apply(struct env *env, const char *value);
 
 /* In --help order. */
 static const struct env_option options[] = {
@@ -198,7 +201,7 @@ static const struct env_option options[] = {
 		"invalid --http address '%s': use PORT, HOST:PORT, [IPV6]:PORT or unix:PATH, "
 		"such as 127.0.0.1:6060",
 	    .metavar = "ADDR",
-	    .help = "serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
+	    .help = "serve /debug/pprof/ and /metrics on ADDR (PORT, HOST:PORT or\n"
 		    "[IPV6]:PORT; a bare port is on 127.0.0.1; unix:PATH\n"
 		    "a Unix socket of mode 0600)",
 	},
@@ -371,6 +374,17 @@ static const struct env_option options[] = {
 	    .help = "print libbpf's messages",
 	},
 	{
+	    .name = "config",
+	    .kind = OPT_STRING,
+	    FIELD(config_path),
+	    .min = 1,
+	    .invalid = "invalid --config '%s': give a file such as /etc/heaptrace/heaptrace.conf, "
+		       "or /dev/null for none",
+	    .metavar = "FILE",
+	    .help = "read settings from FILE (default\n" CONFIG_DEFAULT_PATH " when it exists;\n"
+		    "/dev/null for none); the command line wins",
+	},
+	{
 	    .name = "help",
 	    .short_name = 'h',
 	    .kind = OPT_CUSTOM,
@@ -385,6 +399,8 @@ static const struct env_option options[] = {
 	    .cli_only = true,
 	    .help = "print the version",
 	},
+	/* Packaging, undocumented: the man page's OPTIONS section, from this table. */
+	{ .name = "help-man", .kind = OPT_CUSTOM, .apply = help_man__apply, .cli_only = true },
 	/* Benchmark only, undocumented: empty programs at the probe sites (docs/performance.md). */
 	{ .name = "floor", .kind = OPT_FLAG, FIELD(floor) },
 	/* Tests and benchmark, undocumented: uprobe + uretprobe pairs even where sessions work. */
@@ -653,6 +669,34 @@ static int version__apply(struct env *env, const char *value)
 	return ENV_EXIT;
 }
 
+static int help_man__apply(struct env *env, const char *value)
+{
+	(void)env;
+	(void)value;
+	return manpage__print_options(stdout) ? -EIO : ENV_EXIT;
+}
+
+bool env__option_doc(size_t i, struct env_option_doc *doc)
+{
+	size_t n;
+
+	/* The i-th documented option: the ones --help shows, in its order. */
+	for (n = 0; n < NR_OPTIONS; n++) {
+		if (!options[n].help)
+			continue;
+		if (i-- == 0) {
+			*doc = (struct env_option_doc){
+				.name = options[n].name,
+				.short_name = options[n].short_name,
+				.metavar = options[n].metavar,
+				.help = options[n].help,
+			};
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Stores v in a uint32_t or uint64_t field, as wide as the table says. */
 static void field__store_uint(void *field, size_t size, uint64_t v)
 {
@@ -910,6 +954,18 @@ static int env__check(struct env *env, char *err, size_t errlen)
 	return ENV_RUN;
 }
 
+/*
+ * After the command line: the config file (--config, else the default one
+ * when it exists), for the options the command line did not give.
+ */
+static int env__load_config(struct env *env, char *err, size_t errlen)
+{
+	bool given = env__given(env, "config");
+
+	return config__load(&env->config, env, given ? env->config_path : CONFIG_DEFAULT_PATH,
+			    given, env->given, err, errlen);
+}
+
 /* heaptrace print [-base OLD] FILE: no tracing, so none of the tracing options. */
 static int parse_print(int argc, char **argv, struct env *env, char *err, size_t errlen)
 {
@@ -987,6 +1043,9 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		if (ret)
 			goto cleanup;
 	}
+	ret = env__load_config(env, err, errlen);
+	if (ret)
+		goto cleanup;
 	ret = command__parse(argc, argv, env, err, errlen);
 	if (!ret)
 		ret = env__check(env, err, errlen);
@@ -1020,6 +1079,8 @@ uint32_t env__ring_size(const struct env *env)
 
 void env__free(struct env *env)
 {
+	config__free(env->config);
+	env->config = NULL;
 	free(env->pids);
 	env->pids = NULL;
 	env->nr_pids = 0;

@@ -41,7 +41,7 @@ struct http_conn {
 	bool head_only;
 	bool peer_known; /* peer_uid is the client's (peer.h) */
 	uid_t peer_uid;
-	char in[HTTPREQ_MAX_HEADER + 1];
+	char in[HTTPREQ_MAX_HEADER + HTTPREQ_MAX_BODY + 1]; /* head, then a POST's body */
 	size_t in_len;
 	char *out_head, *out_body;
 	size_t head_len, body_len, sent;
@@ -75,6 +75,10 @@ static const char *reason(int status)
 		return "Method Not Allowed";
 	case 408:
 		return "Request Timeout";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
 	case 414:
 		return "URI Too Long";
 	case 431:
