@@ -81,6 +81,21 @@ as_user "$U" go tool pprof -top -sample_index=inuse_space -unit=B "$BASE_URL/hea
 	>"$T/utop" 2>"$T/utop.err"
 is $? 0 "user: go tool pprof on their own process" || diag "$(cat "$T/utop.err")"
 like "$(grep ' leak_valloc$' "$T/utop")" '^ *5000B ' "user's go tool pprof: leak_valloc 5000 B in use"
+# The scrapers' routes show the user only their own process too.
+root_url=http://127.0.0.1:$HTTP_PORT
+as_user "$U" curl -s -m 10 "$root_url/debug/pprof/targets" >"$T/utargets"
+is "$(grep -c "\"$upid\"" "$T/utargets")" 1 "user's /debug/pprof/targets: their own process"
+is "$(grep -c "\"$rpid\"" "$T/utargets")" 0 "user's /debug/pprof/targets: not root's"
+as_user "$U" curl -s -m 10 "$root_url/metrics" >"$T/umetrics"
+is "$(grep -c "pid=\"$upid\"" "$T/umetrics" | sed 's/^[1-9][0-9]*$/some/')" some "user's /metrics: series of their own process"
+is "$(grep -c "pid=\"$rpid\"" "$T/umetrics")" 0 "user's /metrics: no series of root's"
+is "$(code_as "$U" "$root_url/metrics?pid=$rpid")" 403 "user: /metrics?pid= of root's: 403"
+is "$(code_as "$U" "$root_url/pid/$rpid/metrics")" 403 "user: /pid/ROOTPID/metrics: 403"
+is "$(code_as "$U" "$root_url/pid/$rpid/debug/pprof/heap")" 403 "user: /pid/ROOTPID/debug/pprof/heap: 403"
+is "$(code_as "$U" "$root_url/pid/$upid/debug/pprof/heap")" 200 "user: /pid/OWNPID/debug/pprof/heap: 200"
+curl -s -m 10 "$root_url/metrics" >"$T/rmetrics"
+is "$(grep -c "pid=\"$rpid\"" "$T/rmetrics" | sed 's/^[1-9][0-9]*$/some/')" some "root's /metrics: root's process too"
+
 # nobody is no member of the group, and owns neither.
 is "$(code_as nobody "$BASE_URL/heap?pid=$upid")" 403 "nobody: the user's process: 403"
 
