@@ -18,6 +18,8 @@
 #include "core/config.h"
 #include "core/env.h"
 #include "core/manpage.h"
+#include "http/access.h"
+#include "http/http.h"
 #include "http/httpreq.h"
 #include "output/pushname.h"
 #include "util/strbuf.h"
@@ -102,6 +104,7 @@ static int pid__apply(struct env *env, const char *value);
 static int http__apply(struct env *env, const char *value);
 static int push__apply(struct env *env, const char *value);
 static int push_label__apply(struct env *env, const char *value);
+static int http_allow__apply(struct env *env, const char *value);
 static int fold__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
 static int version__apply(struct env *env, const char *value);
@@ -198,11 +201,31 @@ static const struct env_option options[] = {
 	    .name = "http",
 	    .kind = OPT_CUSTOM,
 	    .apply = http__apply,
-	    .invalid = "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT, such as "
-		       "127.0.0.1:6060",
+	    .invalid =
+		"invalid --http address '%s': use PORT, HOST:PORT, [IPV6]:PORT or unix:PATH, "
+		"such as 127.0.0.1:6060",
 	    .metavar = "ADDR",
 	    .help = "serve /debug/pprof/ and /metrics on ADDR (PORT, HOST:PORT or\n"
-		    "[IPV6]:PORT; a bare port is on 127.0.0.1)",
+		    "[IPV6]:PORT; a bare port is on 127.0.0.1; unix:PATH\n"
+		    "a Unix socket of mode 0600)",
+	},
+	{
+	    .name = "http-allow",
+	    .kind = OPT_CUSTOM,
+	    .apply = http_allow__apply,
+	    .invalid = "invalid --http-allow '%s': use owner, group:NAME or anyone",
+	    .metavar = "WHO",
+	    .help = "who may read a process's profiles over HTTP: owner\n"
+		    "(default: root and its owner), group:NAME (and\n"
+		    "that group's members) or anyone",
+	},
+	{
+	    .name = "keep-privileges",
+	    .kind = OPT_FLAG,
+	    FIELD(keep_privileges),
+	    .help = "keep every capability once attached (by default\n"
+		    "heaptrace keeps only what tracing needs, sets\n"
+		    "no_new_privs and a seccomp filter)",
 	},
 	{
 	    .name = "unwind",
@@ -707,7 +730,9 @@ static int http__apply(struct env *env, const char *value)
 {
 	char host[64], port[8];
 
-	if (httpreq__parse_addr(value, host, sizeof(host), port, sizeof(port)))
+	/* A Unix socket's path is checked when it is bound. */
+	if (strncmp(value, HTTP_UNIX_PREFIX, HTTP_UNIX_PREFIX_LEN) &&
+	    httpreq__parse_addr(value, host, sizeof(host), port, sizeof(port)))
 		return -EINVAL;
 	env->http_addr = value;
 	return 0;
@@ -730,6 +755,14 @@ static int push_label__apply(struct env *env, const char *value)
 	if (VEC_RESERVE(env->push_labels, env->push_labels_cap, env->nr_push_labels + 1))
 		return -ENOMEM;
 	env->push_labels[env->nr_push_labels++] = value;
+	return 0;
+}
+
+static int http_allow__apply(struct env *env, const char *value)
+{
+	if (access__check_spec(value))
+		return -EINVAL;
+	env->http_allow = value;
 	return 0;
 }
 

@@ -50,8 +50,10 @@ struct env {
 	int probes;		/* --probes: enum env_probes */
 	bool preload;		/* --preload: the command runs with the in-process sampler */
 	const char *http_addr;	/* --http; NULL = no server */
+	const char *http_allow; /* --http-allow; NULL = owner (access.h) */
 	bool system_wide;	/* neither -p nor a command: every process */
 	bool follow_forks;	/* --follow-forks: trace the children of traced processes */
+	bool keep_privileges;	/* --keep-privileges: no drop after attach (privilege.h) */
 	uint32_t max_processes; /* --max-processes: processes traced at once */
 	const char *cgroup;	/* --cgroup: a cgroup v2 directory, or NULL */
 	const char *comm;	/* --comm: a process name (at most 15 bytes), or NULL */

@@ -84,6 +84,12 @@ static int listen_http(struct tracer *tr)
 		.opts = tr->popts,
 		.procs = { serve_count, serve_at, serve_find, serve_note, serve_valve, tr },
 	};
+	err = access__new(tr->env->http_allow, &tr->access, msg, sizeof(msg));
+	if (err) {
+		log_error("%s", msg);
+		return err;
+	}
+	tr->serve.access = tr->access;
 	err = http__listen(tr->env->http_addr, serve__handle, &tr->serve, &tr->http, msg,
 			   sizeof(msg));
 	if (err)
@@ -468,9 +474,18 @@ int tracer__start(struct tracer *tr)
 		tr->exit_code = 1;
 		return err;
 	}
-	if (tr->http)
+	if (tr->http && !strncmp(http__address(tr->http), HTTP_UNIX_PREFIX, HTTP_UNIX_PREFIX_LEN))
+		log_info("serving /debug/pprof/ on %s (curl --unix-socket %s "
+			 "http://localhost/debug/pprof/)",
+			 http__address(tr->http), http__address(tr->http) + HTTP_UNIX_PREFIX_LEN);
+	else if (tr->http)
 		log_info("serving http://%s/debug/pprof/", http__address(tr->http));
 	return 0;
+}
+
+bool tracer__uses_sessions(const struct tracer *tr)
+{
+	return loader__session_status(tr->loader) > 0;
 }
 
 /* System-wide, heaptrace waits for processes; otherwise it ends with its targets. */
@@ -503,17 +518,22 @@ int tracer__free(struct tracer *tr)
 		return 1;
 	code = tr->exit_code;
 	http__free(tr->http);
+	access__free(tr->access);
 	wrappers__free(tr->wrappers);
 	targets__clear(&tr->targets);
 	sysscan__free(tr->sysscan);
 	free(tr->execs);
 	free(tr->pending);
 	if (tr->command) {
+		bool ran = command__ran(tr->command);
 		int status = command__free(tr->command);
 
-		/* A command that could not even start is an error of the run. */
-		if (status == 127 && !code)
-			code = 1;
+		/*
+		 * A command that could not even start is an error of the run; else, unless
+		 * heaptrace itself failed, its status is the command's, as time(1) does.
+		 */
+		if (!code)
+			code = ran ? status : 1;
 	}
 	sinks__free(tr->sinks);
 	evloop__free(tr->loop);

@@ -50,7 +50,8 @@ struct tracer {
 	struct profile_opts popts;
 	struct wrappers *wrappers; /* popts.wrappers, owned */
 	struct sinks *sinks;
-	struct http_server *http; /* --http, or NULL */
+	struct http_server *http;   /* --http, or NULL */
+	struct http_access *access; /* --http-allow */
 	struct serve_ctx serve;
 	struct sysscan *sysscan; /* system-wide mode's probes, or NULL */
 	pid_t *execs;		 /* exec events waiting to be handled outside the ring callback */
