@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "output/diskproc.h"
 #include "output/filesink.h"
 #include "output/outdir.h"
 #include "output/pprof.h"
@@ -39,7 +40,8 @@ struct job {
 
 struct filesink {
 	struct filesink_opts o;
-	struct outdir *dir;
+	struct outdir *dir;	     /* for its path: the helper makes the system calls */
+	struct diskproc *disk;	     /* the writer's only */
 	struct retention *retention; /* the writer's only */
 	pthread_t writer;
 	pthread_mutex_t lock;
@@ -123,7 +125,7 @@ static void apply_retention(struct filesink *fs, int64_t now_ns)
 	if (retention__choose(fs->retention, now_ns, &names, &nr))
 		return;
 	for (i = 0; i < nr; i++) {
-		err = outdir__unlink(fs->dir, names[i]);
+		err = diskproc__unlink(fs->disk, names[i]);
 		if (err && err != -ENOENT && !fs->said_unlink) {
 			log_warn("cannot remove old profile '%s/%s': %s (retention goes on)",
 				 outdir__path(fs->dir), names[i], strerror(-err));
@@ -141,14 +143,14 @@ static int write_job(struct filesink *fs, const struct job *j)
 	char name[256], first[256];
 	int try, err;
 
-	err = outdir__revive(fs->dir);
+	err = diskproc__revive(fs->disk);
 	if (err)
 		return err;
 	for (try = 0; try <= NUMBERED_NAMES + RANDOM_NAMES; try++) {
 		make_name(j->stem, try, name, sizeof(name));
 		if (try == 0)
 			snprintf(first, sizeof(first), "%s", name);
-		err = outdir__write(fs->dir, name, j->buf, j->len);
+		err = diskproc__write(fs->disk, name, j->buf, j->len);
 		if (err != -EEXIST)
 			break;
 	}
@@ -373,6 +375,7 @@ static void filesink_free(void *state)
 		return;
 	}
 	pthread_join(fs->writer, NULL);
+	diskproc__free(fs->disk);
 	for (i = 0; i < fs->nr; i++)
 		job_free(fs->queue[(fs->head + i) % FILESINK_QUEUE_MAX]);
 	retention__free(fs->retention);
@@ -401,6 +404,12 @@ int filesink__open(const struct filesink_opts *o, void **state)
 	n = outdir__sweep(fs->dir, clock__real_ns());
 	if (n)
 		log_debug("%d stale temporary files removed from '%s'", n, o->dir);
+	err = diskproc__start(fs->dir, &fs->disk);
+	if (err) {
+		log_error("cannot start the process that writes into '%s': %s", o->dir,
+			  strerror(-err));
+		goto cleanup;
+	}
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_cond_init(&fs->work, NULL);
 	pthread_cond_init(&fs->done, NULL);
@@ -419,6 +428,7 @@ int filesink__open(const struct filesink_opts *o, void **state)
 	*state = fs;
 	return 0;
 cleanup:
+	diskproc__free(fs->disk);
 	outdir__free(fs->dir);
 	retention__free(fs->retention);
 	free(fs);

@@ -148,6 +148,11 @@ int outdir__open(const char *path, bool allow_unsafe, struct outdir **out)
 	return 0;
 }
 
+int outdir__fd(const struct outdir *d)
+{
+	return d->fd;
+}
+
 const char *outdir__path(const struct outdir *d)
 {
 	return d->path;

@@ -41,6 +41,9 @@ struct outdir;
  */
 int outdir__open(const char *path, bool allow_unsafe, struct outdir **out);
 
+/* The descriptor held (for a helper process that must keep it open). */
+int outdir__fd(const struct outdir *d);
+
 /* The path as given, for messages. */
 const char *outdir__path(const struct outdir *d);
 

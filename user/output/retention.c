@@ -48,8 +48,9 @@ static long series_of(struct retention *r, const char *key)
 {
 	size_t i;
 
+	/* An ended series is never continued: the same name and PID again is a new image. */
 	for (i = 0; i < r->nr_series; i++)
-		if (!strcmp(r->series[i].key, key))
+		if (!r->series[i].ended && !strcmp(r->series[i].key, key))
 			return (long)i;
 	if (VEC_RESERVE(r->series, r->cap_series, r->nr_series + 1))
 		return -ENOMEM;
