@@ -149,6 +149,7 @@ int diskproc__start(struct outdir *d, struct diskproc **out)
 		helper_main(d, sv[1]);
 	}
 	close(sv[1]);
+	outdir__hand_over(d);
 	p->sock = sv[0];
 	*out = p;
 	return 0;

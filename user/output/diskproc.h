@@ -25,8 +25,8 @@ struct outdir;
 struct diskproc;
 
 /*
- * Forks the helper, which takes `d` over (the caller keeps its copy only
- * for outdir__path). Returns 0 or a negative errno.
+ * Forks the helper, which takes `d`'s descriptor over (the caller's `d` is
+ * then good for outdir__path only). Returns 0 or a negative errno.
  */
 int diskproc__start(struct outdir *d, struct diskproc **out);
 

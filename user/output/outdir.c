@@ -153,6 +153,13 @@ int outdir__fd(const struct outdir *d)
 	return d->fd;
 }
 
+void outdir__hand_over(struct outdir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}
+
 const char *outdir__path(const struct outdir *d)
 {
 	return d->path;
@@ -348,7 +355,8 @@ void outdir__free(struct outdir *d)
 {
 	if (!d)
 		return;
-	close(d->fd);
+	if (d->fd >= 0)
+		close(d->fd);
 	free(d->path);
 	free(d);
 }

@@ -44,6 +44,14 @@ int outdir__open(const char *path, bool allow_unsafe, struct outdir **out);
 /* The descriptor held (for a helper process that must keep it open). */
 int outdir__fd(const struct outdir *d);
 
+/*
+ * Closes the descriptor once a helper process holds its own copy: a copy
+ * kept here would keep a removed directory alive (and its filesystem busy,
+ * so that it could not be remounted read-only). Only outdir__path and
+ * outdir__free may be called after.
+ */
+void outdir__hand_over(struct outdir *d);
+
 /* The path as given, for messages. */
 const char *outdir__path(const struct outdir *d);
 
