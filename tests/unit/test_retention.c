@@ -74,10 +74,20 @@ int main(void)
 	   "max-age 5 s at 12 s: those before 7 s but the first: '%s'", out);
 	ok(!strcmp(choose(r, 100 * S, out, sizeof(out)), "a-7 a-8"),
 	   "long after: a live series keeps its first and newest: '%s'", out);
-	/* An ended series may go entirely. */
+	/* An ended series keeps its first only. */
 	add_series(r, "c", 0, 3, 50 * S, 100, 2);
-	ok(!strcmp(choose(r, 100 * S, out, sizeof(out)), "c-0 c-1 c-2"),
-	   "an ended series' files all age out: '%s'", out);
+	ok(!strcmp(choose(r, 100 * S, out, sizeof(out)), "c-1 c-2"),
+	   "an ended series ages out but for its first: '%s'", out);
+	retention__free(r);
+
+	/* --max-disk takes ended series' firsts last, and live ones' never. */
+	p = (struct retention_policy){ .max_disk_bytes = 250 };
+	r = retention__new(&p);
+	add_series(r, "e", 0, 2, 0, 100, 1);	 /* ended: e-0 at 0 s, e-1 at 1 s */
+	add_series(r, "l", 0, 2, S / 2, 100, -1); /* live: l-0 at 0.5 s, l-1 at 1.5 s */
+	ok(!strcmp(choose(r, 10 * S, out, sizeof(out)), "e-0 e-1"),
+	   "400 bytes over 250: e's newest, then its first (listed oldest first): '%s'", out);
+	ok(retention__has(r, "l-0") && retention__has(r, "l-1"), "the live series keeps both");
 	retention__free(r);
 
 	/* --max-disk 450: oldest first across series, firsts and newests of live ones kept. */

@@ -117,14 +117,19 @@ static void find_newest(struct retention *r)
 		r->series[r->files[i].series].newest = i;
 }
 
-/* A live series' first and newest profiles stay whatever the bounds. */
-static bool protected(const struct retention *r, size_t i)
+/*
+ * Every series keeps its first profile (the base for -base against the
+ * start), and a live one its newest too; only --max-disk may take an ended
+ * series' first, and only when nothing else is left to take.
+ */
+static bool protected(const struct retention *r, size_t i, bool take_ended_firsts)
 {
 	const struct kept_file *f = &r->files[i];
+	bool ended = r->series[f->series].ended;
 
-	if (r->series[f->series].ended)
-		return false;
-	return f->first || r->series[f->series].newest == i;
+	if (f->first)
+		return !(ended && take_ended_firsts);
+	return !ended && r->series[f->series].newest == i;
 }
 
 static void mark_keep(struct retention *r)
@@ -141,7 +146,7 @@ static void mark_keep(struct retention *r)
 
 		if (f->first)
 			continue;
-		if (r->series[f->series].seen++ >= r->p.keep && !protected(r, i))
+		if (r->series[f->series].seen++ >= r->p.keep && !protected(r, i, false))
 			f->doomed = true;
 	}
 }
@@ -153,13 +158,14 @@ static void mark_age(struct retention *r, int64_t now_ns)
 	if (!r->p.max_age_ns)
 		return;
 	for (i = 0; i < r->nr; i++)
-		if (now_ns - r->files[i].time_ns > (int64_t)r->p.max_age_ns && !protected(r, i))
+		if (now_ns - r->files[i].time_ns > (int64_t)r->p.max_age_ns && !protected(r, i, false))
 			r->files[i].doomed = true;
 }
 
 static void mark_disk(struct retention *r)
 {
 	uint64_t total = 0;
+	int pass;
 	size_t i;
 
 	if (!r->p.max_disk_bytes)
@@ -167,12 +173,14 @@ static void mark_disk(struct retention *r)
 	for (i = 0; i < r->nr; i++)
 		if (!r->files[i].doomed)
 			total += r->files[i].size;
-	for (i = 0; i < r->nr && total > r->p.max_disk_bytes; i++) {
-		if (r->files[i].doomed || protected(r, i))
-			continue;
-		r->files[i].doomed = true;
-		total -= r->files[i].size;
-	}
+	/* Oldest first; ended series' first profiles only in a second pass. */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < r->nr && total > r->p.max_disk_bytes; i++) {
+			if (r->files[i].doomed || protected(r, i, pass == 1))
+				continue;
+			r->files[i].doomed = true;
+			total -= r->files[i].size;
+		}
 }
 
 int retention__choose(struct retention *r, int64_t now_ns, char ***names, size_t *nr)

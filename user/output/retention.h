@@ -6,14 +6,16 @@
  * and never touches a file; the file sink removes what it is told to.
  *
  * Only files added here are ever chosen: those this run wrote. A series is
- * one process image (its profiles are cumulative since tracing began), and
- * while it is live its first profile (the base for `-base` against the
- * start) and its newest are never chosen. Once a series has ended (its
- * final profile added), all its files may go like any other.
+ * one process image (its profiles are cumulative since tracing began). Its
+ * first profile, the base for `-base` against the start, is never chosen
+ * by --keep or --max-age; while the series is live (no final profile yet)
+ * neither is its newest.
  *
  *   --keep N       each series keeps its N newest profiles, besides its first
  *   --max-age D    profiles older than D go
- *   --max-disk S   oldest first, until the files kept total at most S bytes
+ *   --max-disk S   oldest first, until the files kept total at most S bytes;
+ *                  when only first profiles are left to take, ended series'
+ *                  first profiles go too (oldest first), live ones' never
  *
  * Chosen files are returned oldest first and forgotten.
  */
