@@ -83,7 +83,7 @@ int main(void)
 	/* --max-disk takes ended series' firsts last, and live ones' never. */
 	p = (struct retention_policy){ .max_disk_bytes = 250 };
 	r = retention__new(&p);
-	add_series(r, "e", 0, 2, 0, 100, 1);	 /* ended: e-0 at 0 s, e-1 at 1 s */
+	add_series(r, "e", 0, 2, 0, 100, 1);	  /* ended: e-0 at 0 s, e-1 at 1 s */
 	add_series(r, "l", 0, 2, S / 2, 100, -1); /* live: l-0 at 0.5 s, l-1 at 1.5 s */
 	ok(!strcmp(choose(r, 10 * S, out, sizeof(out)), "e-0 e-1"),
 	   "400 bytes over 250: e's newest, then its first (listed oldest first): '%s'", out);

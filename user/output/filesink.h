@@ -12,8 +12,10 @@
  * once.
  *
  * Writing is off the caller's thread: write() encodes the profile and
- * queues it (at most FILESINK_QUEUE_MAX wait; the oldest is dropped past
- * that, and said), and a writer thread puts the queue on disk. A write
+ * queues it (at most FILESINK_QUEUE_MAX wait; the oldest but the one on its
+ * way is dropped past that, and said), and a writer thread puts the queue
+ * on disk through a helper process (output/diskproc.h), so that even a
+ * hung filesystem never keeps heaptrace from ending. A write
  * that fails is said once per fault with its cause, keeps its place in the
  * queue and is tried again when the next profile comes (the next
  * interval); tracing goes on meanwhile. After each profile written, the

@@ -25,6 +25,8 @@ struct outdir {
 	bool allow_unsafe;
 };
 
+static int temp_name(const char *name, char *buf, size_t len);
+
 /* A user's name for messages, or "" when it has none. */
 static const char *user_name(uid_t uid, char *buf, size_t len)
 {
@@ -92,6 +94,29 @@ static void say_open_error(const char *path, int err)
 	}
 }
 
+/* Making a file is the only reliable test (read-only mounts, ACLs, attributes, quotas). */
+static int check_writable(int fd, const char *path, bool say)
+{
+	char name[NAME_MAX_LEN + 1];
+	int probe, err;
+
+	err = temp_name("heaptrace-probe", name, sizeof(name));
+	if (err)
+		return err;
+	probe = openat(fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (probe < 0) {
+		err = -errno;
+		if (say)
+			log_error(
+			    "output directory '%s' is not writable (%s): choose another with -o",
+			    path, strerror(-err));
+		return err;
+	}
+	close(probe);
+	unlinkat(fd, name, 0);
+	return 0;
+}
+
 /* Opens and checks the path; messages only when `say`. Returns an fd or -errno. */
 static int open_checked(const char *path, bool allow_unsafe, bool say)
 {
@@ -120,6 +145,8 @@ static int open_checked(const char *path, bool allow_unsafe, bool say)
 		return err;
 	}
 	err = allow_unsafe ? 0 : check_trust(path, &st, say);
+	if (!err)
+		err = check_writable(fd, path, say);
 	if (err) {
 		close(fd);
 		return err;

@@ -158,7 +158,8 @@ static void mark_age(struct retention *r, int64_t now_ns)
 	if (!r->p.max_age_ns)
 		return;
 	for (i = 0; i < r->nr; i++)
-		if (now_ns - r->files[i].time_ns > (int64_t)r->p.max_age_ns && !protected(r, i, false))
+		if (now_ns - r->files[i].time_ns > (int64_t)r->p.max_age_ns &&
+		    !protected(r, i, false))
 			r->files[i].doomed = true;
 }
 
