@@ -449,9 +449,11 @@ int tracer__run(struct tracer *tr)
 	for (i = tr->targets.nr; i-- > 0;)
 		tracer__finish(tr, i, false);
 	tracer__report_global(tr);
-	/* The last profiles go to disk within a bound, whatever the disk does (said if not). */
-	if (sinks__flush(tr->sinks, clock__mono_ns() + FILESINK_FLUSH_NS))
-		tr->exit_code = 1;
+	/*
+	 * The last profiles go to disk while the probes come off (tracer__free),
+	 * within a bound whatever the disk does.
+	 */
+	tr->flush_deadline_ns = clock__mono_ns() + FILESINK_FLUSH_NS;
 	return tr->exit_code ? -EIO : 0;
 }
 
@@ -474,10 +476,15 @@ int tracer__free(struct tracer *tr)
 		if (status == 127 && !code)
 			code = 1;
 	}
-	sinks__free(tr->sinks);
 	evloop__free(tr->loop);
 	symbolizer__free(tr->symbolizer);
 	loader__free(tr->loader);
+	/* Profiles left unwritten (said) make the run fail. */
+	if (sinks__flush(tr->sinks, tr->flush_deadline_ns ? tr->flush_deadline_ns
+							   : clock__mono_ns() + FILESINK_FLUSH_NS) &&
+	    !code)
+		code = 1;
+	sinks__free(tr->sinks);
 	if (tr->sigfd >= 0)
 		close(tr->sigfd);
 	free(tr);

@@ -37,7 +37,7 @@
 #define FILESINK_QUEUE_MAX 64
 
 /* At the end, how long the last profiles may take to reach the disk. */
-#define FILESINK_FLUSH_NS 700000000ull
+#define FILESINK_FLUSH_NS 800000000ull
 
 struct filesink_opts {
 	const char *dir;       /* kept, not copied */
