@@ -2,6 +2,8 @@
 # The output directory is held open from the start: renamed and replaced
 # by a symlink to a root-only directory while heaptrace runs, it still
 # gets every profile, and nothing is written where the symlink points.
+# The helper process that makes the files holds only the directory and
+# its socket, with at most CAP_DAC_OVERRIDE and no_new_privs.
 . "$(dirname "$0")/lib.sh"
 
 require_root_btf
@@ -14,6 +16,13 @@ fix=$FIX_PID
 start_heaptrace "$T/ht.err" -p "$fix" -r 1 -i 500ms -o "$T/out" || bail_out "heaptrace did not start"
 kill -USR1 "$fix"
 wait_for_line "$T/ht.err" 'inuse' 20 2 "$HT_PID"
+helper=$(pgrep -P "$HT_PID" | head -n 1)
+ok "$([ -n "$helper" ]; echo $?)" "heaptrace has a helper process ($helper)"
+is "$(awk '/^CapEff:/ { print $2 }' "/proc/$helper/status")" 0000000000000002 "the helper's capabilities: CAP_DAC_OVERRIDE at most"
+is "$(awk '/^NoNewPrivs:/ { print $2 }' "/proc/$helper/status")" 1 "the helper has no_new_privs"
+fds=$(for f in /proc/"$helper"/fd/*; do readlink "$f"; done | grep -vE '^(/dev/null|pipe:|/tmp/)' | sed -E 's/\[[0-9]+\]//' | sort | tr '\n' ' ')
+is "$fds" "socket: " "the helper holds no BPF object, only its socket (and the directory)"
+is "$(readlink /proc/"$helper"/fd/* | grep -c "^$T/out$")" 1 "and the directory"
 before=$(profiles_of "$T/out" | wc -l)
 ok "$([ "$before" -ge 1 ]; echo $?)" "profiles before the swap ($before)"
 

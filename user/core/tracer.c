@@ -481,7 +481,7 @@ int tracer__free(struct tracer *tr)
 	loader__free(tr->loader);
 	/* Profiles left unwritten (said) make the run fail. */
 	if (sinks__flush(tr->sinks, tr->flush_deadline_ns ? tr->flush_deadline_ns
-							   : clock__mono_ns() + FILESINK_FLUSH_NS) &&
+							  : clock__mono_ns() + FILESINK_FLUSH_NS) &&
 	    !code)
 		code = 1;
 	sinks__free(tr->sinks);

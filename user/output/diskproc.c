@@ -2,6 +2,7 @@
 /* diskproc.c - see diskproc.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +84,27 @@ static ssize_t recv_request(int sock, struct request *rq, int *fd)
 	return n;
 }
 
+/*
+ * The helper only makes files in one directory: of root's powers it keeps
+ * at most CAP_DAC_OVERRIDE (a directory of another user's accepted with
+ * --unsafe-output-dir), and it can never gain any back.
+ */
+static void drop_privileges(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct c[2];
+	uint32_t keep = 1u << CAP_DAC_OVERRIDE;
+
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (syscall(SYS_capget, &h, c))
+		return;
+	c[0].effective &= keep;
+	c[0].permitted &= keep;
+	c[0].inheritable = 0;
+	c[1].effective = c[1].permitted = c[1].inheritable = 0;
+	syscall(SYS_capset, &h, c);
+}
+
 static void helper_main(struct outdir *d, int sock)
 {
 	for (;;) {
@@ -146,6 +169,7 @@ int diskproc__start(struct outdir *d, struct diskproc **out)
 			close_range((unsigned)keep + 1, ~0u, 0);
 		}
 		prctl(PR_SET_NAME, "heaptrace-disk");
+		drop_privileges();
 		helper_main(d, sv[1]);
 	}
 	close(sv[1]);

@@ -12,7 +12,8 @@
  * system call returns.
  *
  * The helper keeps nothing of heaptrace open but the directory and its end
- * of the socket: no BPF object outlives heaptrace because of it.
+ * of the socket (no BPF object outlives heaptrace because of it), and of
+ * root's capabilities at most CAP_DAC_OVERRIDE, with no_new_privs.
  *
  * Requests are synchronous; one thread only.
  */
