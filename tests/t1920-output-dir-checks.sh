@@ -67,4 +67,13 @@ umask 022
 f=$(first_profile "$T/m077")
 is "$(stat -c %a "$f")" 600 "umask 077: the profile is 0600"
 
+# Bad values of the retention options: one line naming the option, exit 2.
+for bad in "--keep abc" "--max-age 10x" "--max-disk lots"; do
+	# shellcheck disable=SC2086
+	run_bounded 30 "$HEAPTRACE" $bad -o "$T/m022" -- "$FIXTURES/alloc_known-fp" >"$T/b.out" 2>"$T/b.err"
+	is $? 2 "$bad: a usage error"
+	is "$(grep -c '^heaptrace: error:' "$T/b.err")" 1 "$bad: one error line"
+	like "$(grep '^heaptrace: error:' "$T/b.err")" "${bad#--}|${bad%% *}" "$bad: it names the value or option: $(head -n 1 "$T/b.err")"
+done
+
 done_testing
