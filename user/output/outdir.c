@@ -302,19 +302,29 @@ int outdir__revive(struct outdir *d)
 	return 0;
 }
 
+/* NAME ".tmp." then `len` characters of `set` at the end of `name` (n bytes), NAME a profile's. */
+static bool temp_name_of(const char *name, size_t n, size_t len, const char *set)
+{
+	size_t tag = sizeof(TEMP_TAG) - 1, tail = sizeof(PROFILE_TAIL) - 1, i;
+
+	if (name[0] != '.' || n < 1 + tail + tag + len)
+		return false;
+	for (i = n - len; i < n; i++)
+		if (!strchr(set, name[i]))
+			return false;
+	if (memcmp(name + n - len - tag, TEMP_TAG, tag))
+		return false;
+	return !memcmp(name + n - len - tag - tail, PROFILE_TAIL, tail);
+}
+
 bool outdir__is_temp_name(const char *name)
 {
-	size_t n = strlen(name), i;
-	size_t tag = sizeof(TEMP_TAG) - 1, tail = sizeof(PROFILE_TAIL) - 1;
+	size_t n = strlen(name);
 
-	if (name[0] != '.' || n < 1 + tail + tag + TEMP_RANDOM)
-		return false;
-	for (i = n - TEMP_RANDOM; i < n; i++)
-		if (!strchr("0123456789abcdef", name[i]))
-			return false;
-	if (memcmp(name + n - TEMP_RANDOM - tag, TEMP_TAG, tag))
-		return false;
-	return !memcmp(name + n - TEMP_RANDOM - tag - tail, PROFILE_TAIL, tail);
+	/* Ours, or mkstemp()'s six characters, as earlier versions of heaptrace made them. */
+	return temp_name_of(name, n, TEMP_RANDOM, "0123456789abcdef") ||
+	       temp_name_of(name, n, 6,
+			    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
 }
 
 int outdir__sweep(struct outdir *d, uint64_t now_real_ns)
