@@ -54,6 +54,7 @@ struct filesink {
 	uint64_t fault_gen; /* gen when the fault was last seen */
 	int fault;	    /* the failing write's error; 0 while writes succeed */
 	uint64_t dropped;   /* profiles dropped from a full queue during this fault */
+	bool started;	    /* the writer thread runs (made with the first profile) */
 	bool stop, exited, abandoned, flushed;
 	/* The writer's only: */
 	bool said_taken, said_unlink;
@@ -257,6 +258,32 @@ static void enqueue(struct filesink *fs, struct job *j)
 	pthread_cond_signal(&fs->work);
 }
 
+/*
+ * The writer thread, made with the first profile rather than at the start:
+ * by then heaptrace has given up the privileges it no longer needs, which
+ * belong to each thread, and the writer must not keep them.
+ */
+static int start_writer(struct filesink *fs)
+{
+	sigset_t all, old;
+	int err;
+
+	if (fs->started)
+		return 0;
+	/* Signals are the event loop's (signalfd): the writer must never take one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = -pthread_create(&fs->writer, NULL, writer_main, fs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		log_error("cannot start the writer of '%s': %s", outdir__path(fs->dir),
+			  strerror(-err));
+		return err;
+	}
+	fs->started = true;
+	return 0;
+}
+
 static bool is_empty(const struct profile_output *out)
 {
 	return out->sum && out->sum->samples == 0 && out->sum->alloc_objects == 0;
@@ -274,6 +301,9 @@ static int filesink_write(void *state, const struct profile_output *out)
 			  p->comm);
 		return 0;
 	}
+	err = start_writer(fs);
+	if (err)
+		return err;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
@@ -334,6 +364,8 @@ static int filesink_flush(void *state, uint64_t deadline_ns)
 	struct timespec until = real_deadline(deadline_ns);
 	size_t left;
 
+	if (!fs->started)
+		return 0; /* no profile was ever queued */
 	pthread_mutex_lock(&fs->lock);
 	if (fs->flushed) {
 		left = fs->nr;
@@ -374,7 +406,8 @@ static void filesink_free(void *state)
 		abandoned_sink = fs;
 		return;
 	}
-	pthread_join(fs->writer, NULL);
+	if (fs->started)
+		pthread_join(fs->writer, NULL);
 	diskproc__free(fs->disk);
 	for (i = 0; i < fs->nr; i++)
 		job_free(fs->queue[(fs->head + i) % FILESINK_QUEUE_MAX]);
@@ -389,7 +422,6 @@ static void filesink_free(void *state)
 int filesink__open(const struct filesink_opts *o, void **state)
 {
 	struct filesink *fs = calloc(1, sizeof(*fs));
-	sigset_t all, old;
 	int err, n;
 
 	if (!fs || !(fs->retention = retention__new(&o->retention))) {
@@ -404,22 +436,13 @@ int filesink__open(const struct filesink_opts *o, void **state)
 	n = outdir__sweep(fs->dir, clock__real_ns());
 	if (n)
 		log_debug("%d stale temporary files removed from '%s'", n, o->dir);
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->work, NULL);
+	pthread_cond_init(&fs->done, NULL);
 	err = diskproc__start(fs->dir, &fs->disk);
 	if (err) {
 		log_error("cannot start the process that writes into '%s': %s", o->dir,
 			  strerror(-err));
-		goto cleanup;
-	}
-	pthread_mutex_init(&fs->lock, NULL);
-	pthread_cond_init(&fs->work, NULL);
-	pthread_cond_init(&fs->done, NULL);
-	/* Signals are the event loop's (signalfd): the writer must never take one. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = -pthread_create(&fs->writer, NULL, writer_main, fs);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err) {
-		log_error("cannot start the writer of '%s': %s", o->dir, strerror(-err));
 		pthread_cond_destroy(&fs->work);
 		pthread_cond_destroy(&fs->done);
 		pthread_mutex_destroy(&fs->lock);
