@@ -15,7 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/config.h"
 #include "core/env.h"
+#include "core/manpage.h"
 #include "http/httpreq.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
@@ -24,7 +26,7 @@ static const char usage_head[] =
     "Usage: heaptrace [options] -p PID [-p PID...]\n"
     "       heaptrace [options] -- COMMAND [ARGS...]\n"
     "       heaptrace [options]     (every process on the host)\n"
-    "       heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n"
+    "       heaptrace print [-legacy] [-base OLD.pb.gz] FILE.pb.gz\n"
     "\n"
     "Watch the heap of running processes and write a pprof heap profile per\n"
     "process every interval, readable with `go tool pprof`.\n"
@@ -34,8 +36,8 @@ static const char usage_tail[] =
     "\n"
     "DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
     "Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n"
-    "`heaptrace print` prints a profile as Go's legacy heap text (with -base, the\n"
-    "difference NEW - OLD).\n";
+    "`heaptrace print` prints a profile's unbiased totals, with their uncertainty,\n"
+    "and its functions (-legacy: Go's legacy heap text; -base: NEW - OLD).\n";
 
 /* The column where an option's help text starts in --help. */
 #define USAGE_HELP_COLUMN 27
@@ -97,8 +99,10 @@ static const char *const probes_names[] = {
 
 static int pid__apply(struct env *env, const char *value);
 static int http__apply(struct env *env, const char *value);
+static int fold__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
 static int version__apply(struct env *env, const char *value);
+static int help_man__apply(struct env *env, const char *value);
 
 /* In --help order. */
 static const struct env_option options[] = {
@@ -236,7 +240,7 @@ static const struct env_option options[] = {
 	    .invalid = "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT, such as "
 		       "127.0.0.1:6060",
 	    .metavar = "ADDR",
-	    .help = "serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
+	    .help = "serve /debug/pprof/ and /metrics on ADDR (PORT, HOST:PORT or\n"
 		    "[IPV6]:PORT; a bare port is on 127.0.0.1)",
 	},
 	{
@@ -316,6 +320,17 @@ static const struct env_option options[] = {
 		    "take them off for --cool-down (default 5%, or off)",
 	},
 	{
+	    .name = "oom-threshold",
+	    .kind = OPT_PERCENT,
+	    FIELD(oom_threshold),
+	    .def = ENV_DEFAULT_OOM_THRESHOLD_PPM,
+	    .invalid = "invalid share '%s' for --oom-threshold: give a percentage of the memory "
+		       "cgroup's limit from 0 to 100, such as 90%%, or off",
+	    .metavar = "PERCENT",
+	    .help = "write a profile when a target's memory cgroup\n"
+		    "reaches PERCENT of its limit (default 90%, or off)",
+	},
+	{
 	    .name = "max-call-rate",
 	    .kind = OPT_RATE,
 	    FIELD(max_call_rate),
@@ -362,6 +377,23 @@ static const struct env_option options[] = {
 		    "in-use sample types are written as zero",
 	},
 	{
+	    .name = "fold-wrappers",
+	    .kind = OPT_CUSTOM,
+	    .apply = fold__apply,
+	    .invalid = "invalid --fold-wrappers '%s': give comma-separated function name "
+		       "globs, none empty, such as my_alloc*,pool_get",
+	    .metavar = "GLOBS",
+	    .help = "also fold these allocation wrappers out of each\n"
+		    "stack's leaf (comma-separated globs)",
+	},
+	{
+	    .name = "show-wrappers",
+	    .kind = OPT_FLAG,
+	    FIELD(show_wrappers),
+	    .help = "keep allocation wrappers (xmalloc, zmalloc,\n"
+		    "g_malloc, PyMem_*...) as the leaf of stacks",
+	},
+	{
 	    .name = "list-probes",
 	    .kind = OPT_FLAG,
 	    FIELD(list_probes),
@@ -390,6 +422,17 @@ static const struct env_option options[] = {
 	    .help = "print libbpf's messages",
 	},
 	{
+	    .name = "config",
+	    .kind = OPT_STRING,
+	    FIELD(config_path),
+	    .min = 1,
+	    .invalid = "invalid --config '%s': give a file such as /etc/heaptrace/heaptrace.conf, "
+		       "or /dev/null for none",
+	    .metavar = "FILE",
+	    .help = "read settings from FILE (default\n" CONFIG_DEFAULT_PATH " when it exists;\n"
+		    "/dev/null for none); the command line wins",
+	},
+	{
 	    .name = "help",
 	    .short_name = 'h',
 	    .kind = OPT_CUSTOM,
@@ -404,6 +447,8 @@ static const struct env_option options[] = {
 	    .cli_only = true,
 	    .help = "print the version",
 	},
+	/* Packaging, undocumented: the man page's OPTIONS section, from this table. */
+	{ .name = "help-man", .kind = OPT_CUSTOM, .apply = help_man__apply, .cli_only = true },
 	/* Benchmark only, undocumented: empty programs at the probe sites (docs/performance.md). */
 	{ .name = "floor", .kind = OPT_FLAG, FIELD(floor) },
 	/* Tests and benchmark, undocumented: uprobe + uretprobe pairs even where sessions work. */
@@ -601,6 +646,17 @@ static int pid__apply(struct env *env, const char *value)
 	return 0;
 }
 
+/* Comma-separated globs; an empty one (",," or a trailing comma) is a mistake. */
+static int fold__apply(struct env *env, const char *value)
+{
+	size_t n = strlen(value);
+
+	if (!n || value[0] == ',' || value[n - 1] == ',' || strstr(value, ",,"))
+		return -EINVAL;
+	env->fold_wrappers = value;
+	return 0;
+}
+
 static int http__apply(struct env *env, const char *value)
 {
 	char host[64], port[8];
@@ -660,6 +716,34 @@ static int version__apply(struct env *env, const char *value)
 	(void)value;
 	printf("heaptrace %s\n", HEAPTRACE_VERSION);
 	return ENV_EXIT;
+}
+
+static int help_man__apply(struct env *env, const char *value)
+{
+	(void)env;
+	(void)value;
+	return manpage__print_options(stdout) ? -EIO : ENV_EXIT;
+}
+
+bool env__option_doc(size_t i, struct env_option_doc *doc)
+{
+	size_t n;
+
+	/* The i-th documented option: the ones --help shows, in its order. */
+	for (n = 0; n < NR_OPTIONS; n++) {
+		if (!options[n].help)
+			continue;
+		if (i-- == 0) {
+			*doc = (struct env_option_doc){
+				.name = options[n].name,
+				.short_name = options[n].short_name,
+				.metavar = options[n].metavar,
+				.help = options[n].help,
+			};
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Stores v in a uint32_t or uint64_t field, as wide as the table says. */
@@ -919,6 +1003,18 @@ static int env__check(struct env *env, char *err, size_t errlen)
 	return ENV_RUN;
 }
 
+/*
+ * After the command line: the config file (--config, else the default one
+ * when it exists), for the options the command line did not give.
+ */
+static int env__load_config(struct env *env, char *err, size_t errlen)
+{
+	bool given = env__given(env, "config");
+
+	return config__load(&env->config, env, given ? env->config_path : CONFIG_DEFAULT_PATH,
+			    given, env->given, err, errlen);
+}
+
 /* heaptrace print [-base OLD] FILE: no tracing, so none of the tracing options. */
 static int parse_print(int argc, char **argv, struct env *env, char *err, size_t errlen)
 {
@@ -928,9 +1024,11 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 		const char *a = argv[i];
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs("Usage: heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n\n"
-			      "Prints a heap profile as Go's legacy text "
-			      "(/debug/pprof/heap?debug=1);\n"
+			fputs("Usage: heaptrace print [-legacy] [-base OLD.pb.gz] FILE.pb.gz\n\n"
+			      "Prints a heap profile's unbiased totals with their uncertainty, "
+			      "then\n"
+			      "one line per function as go tool pprof -top counts them;\n"
+			      "-legacy: as Go's legacy text (/debug/pprof/heap?debug=1);\n"
 			      "with -base, the difference FILE - OLD, as go tool pprof -base.\n",
 			      stdout);
 			return ENV_EXIT;
@@ -944,6 +1042,8 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 				return -EINVAL;
 			}
 			env->print_base = argv[++i];
+		} else if (!strcmp(a, "-legacy") || !strcmp(a, "--legacy")) {
+			env->print_legacy = true;
 		} else if (!strncmp(a, "-base=", 6) || !strncmp(a, "--base=", 7)) {
 			env->print_base = strchr(a, '=') + 1;
 		} else if (a[0] == '-' && a[1]) {
@@ -996,6 +1096,9 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		if (ret)
 			goto cleanup;
 	}
+	ret = env__load_config(env, err, errlen);
+	if (ret)
+		goto cleanup;
 	ret = command__parse(argc, argv, env, err, errlen);
 	if (!ret)
 		ret = env__check(env, err, errlen);
@@ -1029,6 +1132,8 @@ uint32_t env__ring_size(const struct env *env)
 
 void env__free(struct env *env)
 {
+	config__free(env->config);
+	env->config = NULL;
 	free(env->pids);
 	env->pids = NULL;
 	env->nr_pids = 0;

@@ -20,6 +20,8 @@
 #define ENV_DEFAULT_COOL_DOWN_NS (60ull * 1000000000ull)
 /* --max-overhead: the traps may cost a target 5% of one core (in millionths of a core). */
 #define ENV_DEFAULT_MAX_OVERHEAD_PPM 50000u
+/* --oom-threshold: a profile at 90 % of the memory cgroup's limit, before the kill. */
+#define ENV_DEFAULT_OOM_THRESHOLD_PPM 900000u
 
 struct env {
 	pid_t *pids; /* -p, in order given, each once */
@@ -62,6 +64,15 @@ struct env {
 	const char *print_file; /* heaptrace print FILE */
 	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
 	uint64_t given;		/* bit i: the i-th option was set, not left at its default */
+
+	/* The config file (core/config.h). */
+	const char *config_path; /* --config FILE, or NULL for the default one */
+	struct config *config;	 /* its text, which string values point into */
+	/* What the profiles make of the heap: print's form, wrappers, the memory cgroup. */
+	bool print_legacy;	   /* heaptrace print -legacy: Go's legacy heap text */
+	const char *fold_wrappers; /* --fold-wrappers: more globs to fold, or NULL */
+	bool show_wrappers;	   /* --show-wrappers: fold no allocation wrapper */
+	uint32_t oom_threshold;	   /* --oom-threshold: millionths of the memcg limit; 0 = off */
 };
 
 /* Where a process's allocations are seen (docs/design.md, "The in-process sampler"). */
@@ -112,6 +123,17 @@ int env__set_option(struct env *env, const char *name, const char *value, char *
 
 /* Whether the option of long name `name` was set (env__parse, env__set_option). */
 bool env__given(const struct env *env, const char *name);
+
+/* What the manual says of one option (--help's text: lines separated by '\n'). */
+struct env_option_doc {
+	const char *name;    /* long name without "--" */
+	int short_name;	     /* 0 = none */
+	const char *metavar; /* the value's name; NULL = no value */
+	const char *help;
+};
+
+/* The i-th option --help documents, in its order, into doc; false past the last. */
+bool env__option_doc(size_t i, struct env_option_doc *doc);
 
 /* The events ring buffer size: --ring-size, else 64 MiB at -r 1 and 8 MiB otherwise. */
 uint32_t env__ring_size(const struct env *env);

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -106,6 +107,39 @@ static int attach_plan(struct target *t, struct loader *l, const struct alloc_pl
 	return err;
 }
 
+/* Which file carries t's probes, by path and inode, to notice when it is unloaded. */
+static void remember_usdt_object(struct target *t, const char *shown)
+{
+	size_t i;
+
+	free(t->usdt_object);
+	t->usdt_object = strdup(shown);
+	t->usdt_inode = 0;
+	for (i = 0; i < t->proc.maps->nr; i++)
+		if (!strcmp(t->proc.maps->maps[i].path, shown))
+			t->usdt_inode = t->proc.maps->maps[i].inode;
+}
+
+bool target__usdt_unloaded(const struct target *t)
+{
+	struct procmaps *now = NULL;
+	bool mapped = false;
+	size_t i;
+
+	if (!t->proc.at_probe || !t->usdt_object || !t->proc.alive)
+		return false;
+	/* An exiting process shows no maps: that is an exit, not an unload. */
+	if (procmaps__load(t->proc.pid, &now) || !now->nr) {
+		procmaps__free(now);
+		return false;
+	}
+	for (i = 0; i < now->nr && !mapped; i++)
+		mapped = now->maps[i].inode == t->usdt_inode &&
+			 !strcmp(now->maps[i].path, t->usdt_object);
+	procmaps__free(now);
+	return !mapped;
+}
+
 /* Attaches the USDT probes of `o` for t; says what went in, in t->probed. */
 static int attach_usdt(struct target *t, struct loader *l, const struct usdt_object *o, bool named)
 {
@@ -117,14 +151,20 @@ static int attach_usdt(struct target *t, struct loader *l, const struct usdt_obj
 	if (n < 0) {
 		/* Nothing half-attached stays: the allocator's entry points take over. */
 		loader__detach_probes(l, pid);
-		say_problem(
-		    named,
-		    "cannot attach the otel_memory USDT probes of '%s' for pid %d (%s): %s: "
-		    "tracing its allocator's entry points instead",
-		    o->shown, pid, t->proc.comm, strerror(-n));
+		/* Not fatal: the allocator's entry points take over, so a warning. */
+		if (named)
+			log_warn(
+			    "cannot attach the otel_memory USDT probes of '%s' for pid %d (%s): "
+			    "%s: tracing its allocator's entry points instead",
+			    o->shown, pid, t->proc.comm, strerror(-n));
+		else
+			log_debug("cannot attach the otel_memory USDT probes of '%s' for pid %d "
+				  "(%s): %s: tracing its allocator's entry points instead",
+				  o->shown, pid, t->proc.comm, strerror(-n));
 		return n;
 	}
 	t->proc.at_probe = true;
+	remember_usdt_object(t, o->shown);
 	/* An emitter built into the program hides only its own frame, not the program's. */
 	t->proc.hide_lo = o->is_exe ? 0 : o->text_start;
 	t->proc.hide_hi = o->is_exe ? 0 : o->text_end;
@@ -248,4 +288,6 @@ void target__fini(struct target *t)
 	t->pidfd = -1;
 	strbuf__release(&t->probed);
 	strbuf__release(&t->note);
+	free(t->usdt_object);
+	t->usdt_object = NULL;
 }

@@ -15,6 +15,7 @@
 #include "collect/process.h"
 #include "collect/valve.h"
 #include "core/env.h"
+#include "util/memcg.h"
 #include "util/strbuf.h"
 
 struct target {
@@ -29,6 +30,16 @@ struct target {
 	/* --max-call-rate: the valve, and the calls counter at its last tick. */
 	struct valve valve;
 	uint64_t valve_calls;
+	/* Traced through USDT probes: the object that carries them, as mapped (else NULL). */
+	char *usdt_object;
+	uint64_t usdt_inode;
+	/* Its memory cgroup (tracer_memcg.c), found at its first profile or check. */
+	struct memcg memcg;
+	bool memcg_tried, has_memcg;
+	bool memcg_unlimited; /* no limit at the last check: looked at again at its next profile */
+	bool near_limit;      /* usage at or over --oom-threshold: its profile was written */
+	bool near_dump;	      /* the profile being written is that one */
+	struct memcg_usage near_usage;
 };
 
 /*
@@ -70,6 +81,15 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 
 /* The "tracing pid" line: what the last target__probe attached (with -v only if not named). */
 void target__announce(const struct target *t, bool named);
+
+/*
+ * Traced through the USDT probes of an object the process has unloaded
+ * since (a dlclose'd library): then its probes see nothing more. Reads the
+ * process's current maps, not its snapshot; false while the object is
+ * mapped, when t is not traced through USDT probes, or when the process
+ * is gone (its exit is handled as any other).
+ */
+bool target__usdt_unloaded(const struct target *t);
 
 /* DWARF mode: sets up the unwinder and the counters; prints its own error. */
 int target__enable_dwarf(struct target *t, uint32_t max_stacks, uint32_t max_live);

@@ -17,6 +17,7 @@
 #include "core/tracer_int.h"
 #include "output/filesink.h"
 #include "output/statusline.h"
+#include "output/wrappers.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/signals.h"
@@ -61,6 +62,16 @@ static const char *serve_note(void *ctx, const struct process *p)
 	return t ? strbuf__str(&t->note) : NULL;
 }
 
+static const struct valve *serve_valve(void *ctx, const struct process *p)
+{
+	struct tracer *tr = ctx;
+	struct target *t = tracer__find(tr, p->pid);
+
+	if (tr->env->system_wide)
+		return &tr->valve;
+	return t ? &t->valve : NULL;
+}
+
 /* Before anything is attached: an address in use is a quick, clean failure. */
 static int listen_http(struct tracer *tr)
 {
@@ -71,12 +82,13 @@ static int listen_http(struct tracer *tr)
 		return 0;
 	tr->serve = (struct serve_ctx){
 		.opts = tr->popts,
-		.procs = { serve_count, serve_at, serve_find, serve_note, tr },
+		.procs = { serve_count, serve_at, serve_find, serve_note, serve_valve, tr },
 	};
 	err = http__listen(tr->env->http_addr, serve__handle, &tr->serve, &tr->http, msg,
 			   sizeof(msg));
 	if (err)
 		log_error("%s", msg);
+	tr->serve.server = tr->http;
 	return err;
 }
 
@@ -260,6 +272,12 @@ int tracer__new(const struct env *env, struct tracer **out)
 	tr->targets.max = env->max_processes;
 	tr->popts =
 	    (struct profile_opts){ .sample_rate = env->sample_rate, .alloc_only = env->alloc_only };
+	if (wrappers__new(env->fold_wrappers, env->show_wrappers, &tr->wrappers)) {
+		log_error("out of memory");
+		free(tr);
+		return -ENOMEM;
+	}
+	tr->popts.wrappers = tr->wrappers;
 	/* Calls between their stack and their return are tracked too: one per thread at most. */
 	tr->max_live = env->max_live + env->max_threads;
 	tr->filtered = env->system_wide && (env->comm || env->cgroup);
@@ -465,6 +483,7 @@ int tracer__free(struct tracer *tr)
 		return 1;
 	code = tr->exit_code;
 	http__free(tr->http);
+	wrappers__free(tr->wrappers);
 	targets__clear(&tr->targets);
 	sysscan__free(tr->sysscan);
 	free(tr->execs);
