@@ -19,6 +19,7 @@
 #include "core/env.h"
 #include "core/manpage.h"
 #include "http/httpreq.h"
+#include "output/pushname.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 
@@ -99,6 +100,8 @@ static const char *const probes_names[] = {
 
 static int pid__apply(struct env *env, const char *value);
 static int http__apply(struct env *env, const char *value);
+static int push__apply(struct env *env, const char *value);
+static int push_label__apply(struct env *env, const char *value);
 static int fold__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
 static int version__apply(struct env *env, const char *value);
@@ -350,6 +353,91 @@ static const struct env_option options[] = {
 	    .invalid = "invalid duration '%s' for --cool-down: use a duration such as 10s or 5m",
 	    .metavar = "DURATION",
 	    .help = "how long the valve keeps probes off (default 60s)",
+	},
+	{
+	    .name = "push",
+	    .kind = OPT_CUSTOM,
+	    .apply = push__apply,
+	    .invalid = "invalid --push URL '%s': give a Pyroscope server's http:// or https:// "
+		       "URL, such as http://pyroscope:4040",
+	    .metavar = "URL",
+	    .help = "also send each profile to the Pyroscope server at\n"
+		    "URL (POST URL/ingest), from a thread of its own",
+	},
+	{
+	    .name = "push-name",
+	    .kind = OPT_STRING,
+	    .invalid = "invalid --push-name '%s': give an application name of 1 to 200 bytes, such "
+		       "as myserver",
+	    FIELD(push_name),
+	    .min = 1,
+	    .max = 200,
+	    .metavar = "NAME",
+	    .help = "--push: the application (service_name) the\n"
+		    "profiles go under (default: the process's name)",
+	},
+	{
+	    .name = "push-label",
+	    .kind = OPT_CUSTOM,
+	    .apply = push_label__apply,
+	    .invalid = "invalid --push-label '%s': give KEY=VALUE with KEY of letters, digits and "
+		       "'_' (not first a digit, not __ or service_name) and VALUE without {},= "
+		       "(at most 2048 bytes), such as env=prod",
+	    .metavar = "KEY=VALUE",
+	    .help = "--push: add this label to every profile (repeat)",
+	},
+	{
+	    .name = "push-token-file",
+	    .kind = OPT_STRING,
+	    .invalid = "invalid --push-token-file '%s': give the path of a file holding the token",
+	    FIELD(push_token_file),
+	    .min = 1,
+	    .metavar = "FILE",
+	    .help = "--push: send the token in FILE as a bearer token",
+	},
+	{
+	    .name = "push-ca-file",
+	    .kind = OPT_STRING,
+	    .invalid =
+		"invalid --push-ca-file '%s': give the path of a PEM file of CA certificates",
+	    FIELD(push_ca_file),
+	    .min = 1,
+	    .metavar = "FILE",
+	    .help = "--push: trust the CA certificates in FILE for https",
+	},
+	{
+	    .name = "push-spool",
+	    .kind = OPT_STRING,
+	    .invalid = "invalid --push-spool '%s': give a directory for unsent profiles",
+	    FIELD(push_spool),
+	    .min = 1,
+	    .metavar = "DIR",
+	    .help = "--push: keep unsent profiles in DIR (default\n"
+		    "OUTPUT_DIR/push-spool); sent when the server is back",
+	},
+	{
+	    .name = "push-spool-size",
+	    .kind = OPT_NUMBER,
+	    FIELD(push_spool_size),
+	    .min = 4096,
+	    .def = ENV_DEFAULT_PUSH_SPOOL_SIZE,
+	    .invalid = "invalid size '%s' for --push-spool-size: give bytes of at least 4k, such "
+		       "as 64m",
+	    .metavar = "BYTES",
+	    .help = "--push: the spool's bound; past it the oldest\n"
+		    "profiles go first (default 64m)",
+	},
+	{
+	    .name = "debuginfod-timeout",
+	    .kind = OPT_DURATION,
+	    FIELD(debuginfod_timeout_ns),
+	    .def = ENV_DEFAULT_DEBUGINFOD_TIMEOUT_NS,
+	    .invalid = "invalid duration '%s' for --debuginfod-timeout: use a duration such as 10s "
+		       "or 2m",
+	    .metavar = "DURATION",
+	    .help = "where DEBUGINFOD_URLS is set, give up fetching one\n"
+		    "debug file after DURATION (default 30s); tracing\n"
+		    "never waits for a fetch",
 	},
 	{
 	    .name = "probes",
@@ -664,6 +752,26 @@ static int http__apply(struct env *env, const char *value)
 	if (httpreq__parse_addr(value, host, sizeof(host), port, sizeof(port)))
 		return -EINVAL;
 	env->http_addr = value;
+	return 0;
+}
+
+static int push__apply(struct env *env, const char *value)
+{
+	if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8))
+		return -EINVAL;
+	if (!value[value[4] == 's' ? 8 : 7])
+		return -EINVAL;
+	env->push_url = value;
+	return 0;
+}
+
+static int push_label__apply(struct env *env, const char *value)
+{
+	if (!pushname__valid_label(value))
+		return -EINVAL;
+	if (VEC_RESERVE(env->push_labels, env->push_labels_cap, env->nr_push_labels + 1))
+		return -ENOMEM;
+	env->push_labels[env->nr_push_labels++] = value;
 	return 0;
 }
 
@@ -1135,6 +1243,10 @@ void env__free(struct env *env)
 	config__free(env->config);
 	env->config = NULL;
 	free(env->pids);
+	free(env->push_labels);
+	env->push_labels = NULL;
+	env->nr_push_labels = 0;
+	env->push_labels_cap = 0;
 	env->pids = NULL;
 	env->nr_pids = 0;
 	env->pids_cap = 0;

@@ -16,6 +16,7 @@
 #include "core/tracer.h"
 #include "core/tracer_int.h"
 #include "output/filesink.h"
+#include "output/pushsink.h"
 #include "output/statusline.h"
 #include "output/wrappers.h"
 #include "util/clock.h"
@@ -226,6 +227,37 @@ static int add_sinks(struct tracer *tr)
 	return 0;
 }
 
+/* With --push: profiles also go to a Pyroscope server, after the file and the status line. */
+static int add_push_sink(struct tracer *tr)
+{
+	const struct env *env = tr->env;
+	struct pushsink_opts po = {
+		.queue = { .url = env->push_url,
+			   .spool_dir = env->push_spool,
+			   .spool_size = env->push_spool_size,
+			   .ca_file = env->push_ca_file },
+		.token_file = env->push_token_file,
+		.service = env->push_name,
+		.labels = env->push_labels,
+		.nr_labels = env->nr_push_labels,
+		.drain_ns = PUSHSINK_DRAIN_NS,
+	};
+	char spool[PATH_MAX];
+	void *push;
+	int err;
+
+	if (!env->push_url)
+		return 0;
+	if (!po.queue.spool_dir) {
+		snprintf(spool, sizeof(spool), "%s/push-spool", env->output_dir);
+		po.queue.spool_dir = spool;
+	}
+	err = pushsink__new(&po, &push);
+	if (err)
+		return err;
+	return sinks__add(tr->sinks, &pushsink_ops, push);
+}
+
 /* After the BPF programs: the daemon's side of tracing. Prints its own error. */
 static int setup_daemon(struct tracer *tr)
 {
@@ -236,6 +268,16 @@ static int setup_daemon(struct tracer *tr)
 		log_error("out of memory");
 		return -ENOMEM;
 	}
+	/* Not fatal: without libdebuginfod a warning says so and local debug files serve. */
+	err = symbolizer__use_debuginfod(tr->symbolizer, tr->env->debuginfod_timeout_ns);
+	if (err == -ENOMEM) {
+		log_error("out of memory");
+		return err;
+	}
+	if (err && err != -ENOENT)
+		log_warn(
+		    "debuginfod: cannot start the fetch thread: %s: debug files are not fetched",
+		    strerror(-err));
 	tr->serve.loader = tr->loader;
 	tr->serve.symbolizer = tr->symbolizer;
 	/* DWARF samples, and in every mode the new-process, exec and fork events. */
@@ -253,9 +295,11 @@ static int setup_daemon(struct tracer *tr)
 	if (err)
 		return err;
 	err = tracer__setup_loop(tr);
-	if (err)
+	if (err) {
 		log_error("out of memory");
-	return err;
+		return err;
+	}
+	return add_push_sink(tr);
 }
 
 int tracer__new(const struct env *env, struct tracer **out)
