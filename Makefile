@@ -73,7 +73,7 @@ FP_FLAGS := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 NOFP_FLAGS := -fomit-frame-pointer
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test check test-unit fixtures vmlinux demo format format-check bench
+.PHONY: all clean test check test-unit fixtures vmlinux demo format format-check bench soak
 
 all: $(BUILD)/heaptrace
 
@@ -169,6 +169,11 @@ BENCH_REPS ?= 3
 BENCH_PART ?= all
 bench: all
 	$(Q)BUILD=$(BUILD) bench/run.sh $(BENCH_REPS) $(BENCH_PART)
+
+# At least ten minutes of churn under heaptrace; fails when its resources grow.
+SOAK_SECONDS ?= 660
+soak: all fixtures
+	$(Q)scripts/soak.sh $(BUILD) $(SOAK_SECONDS)
 
 # Regenerate the vendored vmlinux.h from the running kernel's BTF.
 vmlinux:

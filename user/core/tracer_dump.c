@@ -4,6 +4,7 @@
  * sinks, its end, and the losses no single process owns.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,24 @@ static bool idle_since_last(struct tracer *tr, struct target *t)
 	t->last_frees = c.frees_tracked;
 	t->last_events = t->proc.events;
 	return false;
+}
+
+/*
+ * Events lost to a full ring are counted in the status line; the first
+ * time, also what to do about it, since only a restart with another
+ * --ring-size (or a sparser --sample-rate) helps.
+ */
+static void warn_ring_overflow(struct tracer *tr, struct target *t, uint64_t lost)
+{
+	uint32_t size = env__ring_size(tr->env);
+
+	if (!lost || t->ring_warned || tr->env->unwind == ENV_UNWIND_FP)
+		return;
+	t->ring_warned = true;
+	log_warn("pid %d (%s): %" PRIu64 " events did not fit the %u MiB event ring (counted as "
+		 "lost): give --ring-size %um, or a larger --sample-rate",
+		 t->proc.pid, t->proc.comm, lost, size >> 20,
+		 size >= (512u << 20) ? 1024u : (size >> 20) * 4);
 }
 
 /* Builds target t's profile now and hands it to the sinks. */
@@ -97,6 +116,8 @@ int tracer__dump(struct tracer *tr, size_t idx, bool final)
 			  t->proc.pid, (unsigned long long)c.calls,
 			  (unsigned long long)c.frees_tracked);
 	t->dumps++;
+	if (!loader__target_stats(tr->loader, t->proc.pid, &c))
+		warn_ring_overflow(tr, t, c.lost_events);
 	return 0;
 }
 
@@ -164,6 +185,9 @@ void tracer__dump_all(struct tracer *tr)
 		if (tracer__dump(tr, i, false))
 			tr->exit_code = 1;
 	loader__cache_aggs(tr->loader, false);
+	/* Building profiles frees far more than it keeps: hand the freed pages
+	 * back, or the allocator's arenas keep the peak of every dump resident. */
+	malloc_trim(0);
 	tracer__report_global(tr);
 	if (tr->exit_code)
 		evloop__stop(tr->loop);
