@@ -926,6 +926,7 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 
 		/* Only the deleter reports, so a racing double free cannot count twice. */
 		if (live_delete(&lk) == 0) {
+			__sync_fetch_and_add(&t->live_blocks, -1);
 			count(&t->frees_tracked);
 			if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup(sizeof(ev))))
 				count(&t->lost_events);
@@ -939,8 +940,10 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 		__sync_fetch_and_add(&av->free_bytes, lv->size);
 	}
 	/* Only the deleter counts, so a racing double free cannot count twice. */
-	if (live_delete(&lk) == 0)
+	if (live_delete(&lk) == 0) {
+		__sync_fetch_and_add(&t->live_blocks, -1);
 		count(&t->frees_tracked);
+	}
 }
 
 /* DWARF mode: the daemon keeps the counters; tell it how the sampled call ended. */
@@ -978,7 +981,9 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 		count(&t->lost_live_full);
 		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup(sizeof(fev))))
 			count(&t->lost_events);
+		return;
 	}
+	count(&t->live_blocks);
 }
 
 static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
@@ -1014,7 +1019,9 @@ static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __
 		__sync_fetch_and_add(&av->free_objects, 1);
 		__sync_fetch_and_add(&av->free_bytes, size);
 		count(&t->lost_live_full);
+		return;
 	}
+	count(&t->live_blocks);
 }
 
 /* A tracked call returned `ret`: account its old block and its sample. */
@@ -1141,6 +1148,28 @@ struct inherit_ctx {
 	__u64 salt; /* parent's stack id ^ salt = the child's */
 };
 
+/*
+ * After one of the parent's blocks: 1 (stop the walk) once the child has
+ * seen as many as the parent has (copied or lost), the rest of the map
+ * being other processes' blocks and empty buckets.
+ */
+static __always_inline long inherit_next(const struct inherit_ctx *c)
+{
+	struct ht_target *ct = bpf_map_lookup_elem(&targets, &c->ctgid);
+	struct ht_target *pt = bpf_map_lookup_elem(&targets, &c->ptgid);
+
+	return ct && pt && ct->live_blocks + ct->lost_inherited >= pt->live_blocks;
+}
+
+/* A copy made: the child's count of its live blocks. */
+static __always_inline void inherit_made(const struct inherit_ctx *c)
+{
+	struct ht_target *ct = bpf_map_lookup_elem(&targets, &c->ctgid);
+
+	if (ct)
+		count(&ct->live_blocks);
+}
+
 static __always_inline void inherit_lost(const struct inherit_ctx *c, bool event_lost)
 {
 	struct ht_target *t = bpf_map_lookup_elem(&targets, &c->ctgid);
@@ -1197,19 +1226,21 @@ static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct h
 		};
 
 		err = live_add(&ck, &cv, BPF_NOEXIST);
-		if (err && err != -EEXIST)
+		if (!err)
+			inherit_made(c);
+		else if (err != -EEXIST)
 			inherit_lost(c, bpf_ringbuf_output(&events, &ev, sizeof(ev),
 							   sample_wakeup(sizeof(ev))) != 0);
-		return 0;
+		return inherit_next(c);
 	}
 	cv.stack_id = val->stack_id ^ c->salt;
 	cv.stack_id = cv.stack_id ? cv.stack_id : 1;
 	err = live_add(&ck, &cv, BPF_NOEXIST);
 	if (err == -EEXIST)
-		return 0;
+		return inherit_next(c);
 	if (err) {
 		inherit_lost(c, false);
-		return 0;
+		return inherit_next(c);
 	}
 	ak.stack_id = cv.stack_id;
 	av = NULL;
@@ -1223,11 +1254,12 @@ static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct h
 	if (!av) {
 		live_delete(&ck);
 		inherit_lost(c, false);
-		return 0;
+		return inherit_next(c);
 	}
 	__sync_fetch_and_add(&av->inherited_objects, 1);
 	__sync_fetch_and_add(&av->inherited_bytes, val->size);
-	return 0;
+	inherit_made(c);
+	return inherit_next(c);
 }
 
 /*
@@ -1251,7 +1283,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	t = bpf_map_lookup_elem(&targets, &ptgid);
 	if (!t || t->frozen)
 		return 0;
-	if (!alloc_only && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm))
+	/* Counted here, at the fork: the daemon's view of its children may lag. */
+	count(&t->forks);
+	/* Nothing to copy, no walk: the fork costs an insert and an event. */
+	if (!alloc_only && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm) && t->live_blocks)
 		flags = HT_FORK_INHERIT;
 	/* The event goes first: in DWARF mode a lost copy's free event must follow it. */
 	t = adopt(ctgid, HT_EV_FORK, ptgid, flags);

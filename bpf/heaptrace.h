@@ -58,6 +58,15 @@ struct ht_target {
 	 * data before the daemon has written it and removed the entry.
 	 */
 	__u64 frozen;
+	/*
+	 * Its entries in `live`: raised after an entry is added, lowered after
+	 * one is deleted, so never below their number. A fork walks `live` for
+	 * the parent's blocks only when it has some, and stops once it has
+	 * seen this many (the walk of a 1M-bucket map costs milliseconds).
+	 */
+	__u64 live_blocks;
+	__u64 lost_signal; /* allocation in a signal handler that could not be followed */
+	__u64 forks; /* --follow-forks: children forked (followed or missed: the daemon says) */
 };
 
 /*

@@ -65,9 +65,26 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 	struct profile_output out = {
 		.proc = &t->proc, .sum = sum, .time_ns = now, .final = final
 	};
-	char off[160];
+	char off[160], children[112];
+	struct ht_target c;
 	int err;
 
+	/*
+	 * Said once a child was forked, and from then on in every profile of the
+	 * parent. The forks are the kernel's count, so a child whose event the
+	 * daemon has not handled yet (it lags in a storm) is among the missed:
+	 * followed + missed is always what the parent forked.
+	 */
+	if (tr->env->follow_forks && !loader__target_stats(tr->loader, t->proc.pid, &c) &&
+	    c.forks) {
+		uint64_t followed = t->children_followed < c.forks ? t->children_followed : c.forks;
+
+		snprintf(children, sizeof(children),
+			 "children: %" PRIu64 " followed, %" PRIu64
+			 " missed (ended before their probes were attached)",
+			 followed, (uint64_t)c.forks - followed);
+		r.children = out.children = children;
+	}
 	err = profile__snapshot(tr->loader, &t->proc, &snap);
 	if (!err) {
 		r.snap = snap;

@@ -264,6 +264,8 @@ static int add_comments(struct build_ctx *c, const struct profile_request *r)
 	err = pprof__add_comment(c->b, comment);
 	if (!err && r->note && r->note[0])
 		err = pprof__add_comment(c->b, r->note);
+	if (!err && r->children && r->children[0])
+		err = pprof__add_comment(c->b, r->children);
 	if (!err && r->opts->alloc_only)
 		err = pprof__add_comment(c->b, "alloc-only: free is not traced (--alloc-only), so "
 					       "the inuse sample types are zero");

@@ -36,6 +36,7 @@ struct profile_request {
 	const struct profile_opts *opts;
 	struct process *proc; /* its maps may be re-read once, if an address is unknown */
 	const char *note;     /* one more comment (the safety valve's), or NULL */
+	const char *children; /* --follow-forks: children followed and missed, or NULL */
 	const struct heap_snapshot *snap;
 	const struct heap_snapshot *base; /* subtracted from snap (a delta), or NULL */
 	int64_t time_ns;		  /* the profile's time_nanos */
