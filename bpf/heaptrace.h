@@ -204,6 +204,9 @@ struct ht_inflight {
 	__u32 entry;	/* enum ht_entry */
 	__u32 sampled;
 	__u64 epoch; /* probe_epoch when written: older records are stale */
+	/* The classic programs: the stack pointer a signal interrupted during the
+	 * call (0: none), so that its handler's calls are counted as lost. */
+	__u64 sig_sp;
 };
 
 /*

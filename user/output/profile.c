@@ -30,7 +30,7 @@ struct build_ctx {
 uint64_t profile__lost(const struct ht_target *c)
 {
 	return c->lost_live_full + c->lost_stack_full + c->lost_agg_full + c->lost_inflight +
-	       c->stack_errors + c->lost_events + c->lost_inherited;
+	       c->stack_errors + c->lost_events + c->lost_inherited + c->lost_signal;
 }
 
 /*
