@@ -205,7 +205,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 FORMAT_SRCS = bpf/*.c bpf/*.h user/*/*.c user/*/*.h user/preload/src/*.c tests/preload/*.c tests/preload/*.h tests/unit/*.c tests/unit/*.h tests/fixtures/*.c \
-	      tests/fixtures/*.cc
+	      tests/fixtures/*.cc tests/fuzz/*.c tests/fuzz/*.h
 format:
 	clang-format -i $(FORMAT_SRCS)
 
