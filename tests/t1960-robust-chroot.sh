@@ -4,11 +4,15 @@
 # path names nothing, and heaptrace must reach them through the mapping
 # (/proc/PID/map_files). Exact numbers at -r 1 for a dynamic fixture (its
 # libc copied into the chroot) in both unwinding modes, and for a static one.
+# Without the capability map_files needs (CAP_SYS_ADMIN, or
+# CAP_CHECKPOINT_RESTORE), the files cannot be opened at all: heaptrace says
+# so, and does not guess "a stripped static binary".
 . "$(dirname "$0")/lib.sh"
 
 require_root_btf
 require_fixture alloc_known-fp alloc_known-nofp alloc_known-static
 command -v chroot >/dev/null || bail_out "chroot (coreutils) is missing"
+command -v setpriv >/dev/null || bail_out "setpriv (util-linux) is missing"
 
 # make_jail DIR FIXTURE: DIR/bin/FIXTURE and the libraries it needs, nothing else.
 make_jail() {
@@ -36,6 +40,19 @@ for run in fp:alloc_known-fp dwarf:alloc_known-nofp dwarf:alloc_known-static; do
 	ok "$([ "$(readlink "/proc/$pid/root")" = "$jail" ] &&
 		grep -qF " $jail/bin/$fixture" "/proc/$pid/maps"
 	echo $?)" "$fixture: chroot'ed, and its maps name the binary with the chroot in front"
+
+	if [ "$fixture" = alloc_known-nofp ]; then
+		setpriv --inh-caps=-sys_admin,-checkpoint_restore \
+			--bounding-set=-sys_admin,-checkpoint_restore \
+			"$HEAPTRACE" -r 1 -o "$out" -p "$pid" >"$T/nocap.out" 2>"$T/nocap.err"
+		is $? 1 "$fixture, map_files not permitted: heaptrace exits 1"
+		is "$(wc -l <"$T/nocap.err")" 1 "$fixture, map_files not permitted: one line" ||
+			diag "$(cat "$T/nocap.err")"
+		like "$(cat "$T/nocap.err")" "^heaptrace: error: allocator not found in pid $pid \\(.*\\): some of its mapped files could not be opened, through /proc/$pid/root or /proc/$pid/map_files: see heaptrace --list-allocators -p $pid\$" \
+			"$fixture, map_files not permitted: the files that could not be opened are named as the cause"
+		ok "$(grep -q 'static' "$T/nocap.err"; [ $? -ne 0 ]; echo $?)" \
+			"$fixture, map_files not permitted: no guess about a static binary"
+	fi
 
 	start_heaptrace "$T/err-$fixture" --unwind "$mode" -r 1 -o "$out" -p "$pid" ||
 		bail_out "heaptrace did not attach to the chroot'ed $fixture"
