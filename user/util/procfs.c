@@ -108,10 +108,11 @@ int procfs__mapped_path(pid_t pid, const char *path, uint64_t start, uint64_t en
 	err = procfs__root_path(pid, path, buf, len);
 	if (err || !end)
 		return err;
-	/* The mapping itself is the truth: keep the readable root path only when it
-	 * leads to the mapped file, else go through map_files. */
+	/* The mapping itself is the truth: keep the root path when it leads to the
+	 * mapped file, or when it exists and the mapping cannot be reached (map_files
+	 * needs CAP_SYS_ADMIN); else map_files, whose error then says why. */
 	if (map_files_path(pid, start, end, mapped, sizeof(mapped)) || same_file(buf, mapped) ||
-	    access(mapped, F_OK))
+	    (access(mapped, F_OK) && !access(buf, F_OK)))
 		return 0;
 	return map_files_path(pid, start, end, buf, len);
 }
