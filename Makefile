@@ -27,7 +27,7 @@ endif
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-LIBS_PC := libbpf libelf libdw libprotobuf-c zlib capstone
+LIBS_PC := libbpf libelf libdw libprotobuf-c zlib capstone libcurl
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 
@@ -220,3 +220,6 @@ clean:
 
 # The in-process sampler, libheaptrace-sampler.so (docs/sampler.md).
 include user/preload/build.mk
+
+# make install, make uninstall, make deb, the man page and the units.
+include dist/install.mk

@@ -67,6 +67,11 @@ struct ht_target {
 	__u64 live_blocks;
 	__u64 lost_signal; /* allocation in a signal handler that could not be followed */
 	__u64 forks; /* --follow-forks: children forked (followed or missed: the daemon says) */
+	/*
+	 * bpf_ktime_get_ns() when the kernel's OOM killer chose the process
+	 * (tracepoint mark_victim), else 0: its final profile says so.
+	 */
+	__u64 oom_victim_ns;
 };
 
 /*
@@ -92,6 +97,15 @@ static inline __u32 ht_call_slot(__u32 tgid)
 {
 	return (__u32)((tgid * 0x9e3779b9u) >> (32 - HT_CALL_SLOT_BITS));
 }
+
+/*
+ * CPython's pymalloc takes its small-object memory from the kernel in
+ * arenas of 1 MiB (CPython 3.10 and later on 64-bit), one mmap(NULL,
+ * 1 MiB, ...) each, and gives an arena back with munmap when all its
+ * objects are gone. Its allocation fast path is inlined all over an
+ * optimised interpreter, out of reach of probes; its arenas are not.
+ */
+#define HT_PY_ARENA_SIZE (1ull << 20)
 
 #define HT_FROZEN_EXIT 1
 #define HT_FROZEN_EXEC 2

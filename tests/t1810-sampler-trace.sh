@@ -20,6 +20,7 @@ THREADS_TABLE='
 thread_leak    2000  512000  2000 512000
 thread_churn   2000  128000     0      0
 thread_grow    2000 8016000     4  32000
+thread_handoff 2000  256000     0      0
 '
 EMITTER_TABLE='
 emit_leak     5   5000  5 5000

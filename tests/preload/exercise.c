@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,67 @@ static void realloc_chain(void)
 	}
 	/* realloc(p, 0) frees p and returns NULL, as glibc's does. */
 	CHECK(realloc(p, 0) == NULL);
+}
+
+/* Bytes the real allocator holds in mmapped blocks: every sampled one must go back to it. */
+static size_t mmapped(void)
+{
+	return mallinfo2().hblkhd;
+}
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
+	return ru.ru_minflt;
+}
+
+/*
+ * Large blocks (sampled at any rate, and mmapped: glibc's threshold never
+ * rises past 32 MiB) are really released. They are never written, so they
+ * cost address space, not memory.
+ */
+static void released(void)
+{
+	size_t before = mmapped();
+	void *p[8];
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		p[i] = malloc(48 << 20);
+		CHECK(p[i] != NULL);
+	}
+	for (i = 0; i < 8; i++)
+		free(p[i]);
+	CHECK(mmapped() == before);
+}
+
+/*
+ * A buffer grown by realloc from 256 KiB to 16 MiB, each new part written:
+ * the real allocator grows it in place (mremap), sampled or not, so the
+ * pages touched stay near the final size's, not the sum of every step's
+ * (which a copy at each sampled step would touch: about nine times more).
+ */
+static void growing_chain(void)
+{
+	size_t n = 256 << 10, next, final = 16 << 20, before = mmapped();
+	long faults = minor_faults();
+	char *p = malloc(n);
+
+	CHECK(p != NULL);
+	memset(p, 7, n);
+	while (n < final) {
+		next = n + n / 8;
+		p = realloc(p, next);
+		CHECK(p != NULL);
+		CHECK(p[0] == 7 && p[n - 1] == 7);
+		memset(p + n, 7, next - n);
+		n = next;
+	}
+	CHECK(minor_faults() - faults < (long)(2 * final / 4096));
+	free(p);
+	CHECK(mmapped() == before);
 }
 
 static void aligned_family(void)
@@ -316,6 +378,8 @@ int main(int argc, char **argv)
 	CHECK(argc == 2);
 	basic();
 	realloc_chain();
+	released();
+	growing_chain();
 	aligned_family();
 	churn();
 	threads();

@@ -69,6 +69,7 @@ static void test_file(const char *path, const char *alloc_args)
 	   "%s: alloc's arguments '%s'", path, a->args);
 	ok(a->semaphore && f->semaphore && a->semaphore != f->semaphore, "%s: each has a semaphore",
 	   path);
+	ok(a->semaphore_ok && f->semaphore_ok, "%s: the kernel can count both semaphores", path);
 	/* A probe site is a nop: 0x90, or the first byte of a 5-byte one (0x0f). */
 	ok(a->file_offset &&
 	       (byte_at(path, a->file_offset) == 0x90 || byte_at(path, a->file_offset) == 0x0f),

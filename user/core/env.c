@@ -15,8 +15,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/config.h"
 #include "core/env.h"
+#include "core/manpage.h"
+#include "http/access.h"
+#include "http/http.h"
 #include "http/httpreq.h"
+#include "output/pushname.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 
@@ -24,7 +29,7 @@ static const char usage_head[] =
     "Usage: heaptrace [options] -p PID [-p PID...]\n"
     "       heaptrace [options] -- COMMAND [ARGS...]\n"
     "       heaptrace [options]     (every process on the host)\n"
-    "       heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n"
+    "       heaptrace print [-legacy] [-base OLD.pb.gz] FILE.pb.gz\n"
     "\n"
     "Watch the heap of running processes and write a pprof heap profile per\n"
     "process every interval, readable with `go tool pprof`.\n"
@@ -34,8 +39,8 @@ static const char usage_tail[] =
     "\n"
     "DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
     "Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n"
-    "`heaptrace print` prints a profile as Go's legacy heap text (with -base, the\n"
-    "difference NEW - OLD).\n";
+    "`heaptrace print` prints a profile's unbiased totals, with their uncertainty,\n"
+    "and its functions (-legacy: Go's legacy heap text; -base: NEW - OLD).\n";
 
 /* The column where an option's help text starts in --help. */
 #define USAGE_HELP_COLUMN 27
@@ -97,8 +102,13 @@ static const char *const probes_names[] = {
 
 static int pid__apply(struct env *env, const char *value);
 static int http__apply(struct env *env, const char *value);
+static int push__apply(struct env *env, const char *value);
+static int push_label__apply(struct env *env, const char *value);
+static int http_allow__apply(struct env *env, const char *value);
+static int fold__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
 static int version__apply(struct env *env, const char *value);
+static int help_man__apply(struct env *env, const char *value);
 
 /* In --help order. */
 static const struct env_option options[] = {
@@ -191,11 +201,31 @@ static const struct env_option options[] = {
 	    .name = "http",
 	    .kind = OPT_CUSTOM,
 	    .apply = http__apply,
-	    .invalid = "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT, such as "
-		       "127.0.0.1:6060",
+	    .invalid =
+		"invalid --http address '%s': use PORT, HOST:PORT, [IPV6]:PORT or unix:PATH, "
+		"such as 127.0.0.1:6060",
 	    .metavar = "ADDR",
-	    .help = "serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
-		    "[IPV6]:PORT; a bare port is on 127.0.0.1)",
+	    .help = "serve /debug/pprof/ and /metrics on ADDR (PORT, HOST:PORT or\n"
+		    "[IPV6]:PORT; a bare port is on 127.0.0.1; unix:PATH\n"
+		    "a Unix socket of mode 0600)",
+	},
+	{
+	    .name = "http-allow",
+	    .kind = OPT_CUSTOM,
+	    .apply = http_allow__apply,
+	    .invalid = "invalid --http-allow '%s': use owner, group:NAME or anyone",
+	    .metavar = "WHO",
+	    .help = "who may read a process's profiles over HTTP: owner\n"
+		    "(default: root and its owner), group:NAME (and\n"
+		    "that group's members) or anyone",
+	},
+	{
+	    .name = "keep-privileges",
+	    .kind = OPT_FLAG,
+	    FIELD(keep_privileges),
+	    .help = "keep every capability once attached (by default\n"
+		    "heaptrace keeps only what tracing needs, sets\n"
+		    "no_new_privs and a seccomp filter)",
 	},
 	{
 	    .name = "unwind",
@@ -274,6 +304,17 @@ static const struct env_option options[] = {
 		    "take them off for --cool-down (default 5%, or off)",
 	},
 	{
+	    .name = "oom-threshold",
+	    .kind = OPT_PERCENT,
+	    FIELD(oom_threshold),
+	    .def = ENV_DEFAULT_OOM_THRESHOLD_PPM,
+	    .invalid = "invalid share '%s' for --oom-threshold: give a percentage of the memory "
+		       "cgroup's limit from 0 to 100, such as 90%%, or off",
+	    .metavar = "PERCENT",
+	    .help = "write a profile when a target's memory cgroup\n"
+		    "reaches PERCENT of its limit (default 90%, or off)",
+	},
+	{
 	    .name = "max-call-rate",
 	    .kind = OPT_RATE,
 	    FIELD(max_call_rate),
@@ -293,6 +334,91 @@ static const struct env_option options[] = {
 	    .invalid = "invalid duration '%s' for --cool-down: use a duration such as 10s or 5m",
 	    .metavar = "DURATION",
 	    .help = "how long the valve keeps probes off (default 60s)",
+	},
+	{
+	    .name = "push",
+	    .kind = OPT_CUSTOM,
+	    .apply = push__apply,
+	    .invalid = "invalid --push URL '%s': give a Pyroscope server's http:// or https:// "
+		       "URL, such as http://pyroscope:4040",
+	    .metavar = "URL",
+	    .help = "also send each profile to the Pyroscope server at\n"
+		    "URL (POST URL/ingest), from a thread of its own",
+	},
+	{
+	    .name = "push-name",
+	    .kind = OPT_STRING,
+	    .invalid = "invalid --push-name '%s': give an application name of 1 to 200 bytes, such "
+		       "as myserver",
+	    FIELD(push_name),
+	    .min = 1,
+	    .max = 200,
+	    .metavar = "NAME",
+	    .help = "--push: the application (service_name) the\n"
+		    "profiles go under (default: the process's name)",
+	},
+	{
+	    .name = "push-label",
+	    .kind = OPT_CUSTOM,
+	    .apply = push_label__apply,
+	    .invalid = "invalid --push-label '%s': give KEY=VALUE with KEY of letters, digits and "
+		       "'_' (not first a digit, not __ or service_name) and VALUE without {},= "
+		       "(at most 2048 bytes), such as env=prod",
+	    .metavar = "KEY=VALUE",
+	    .help = "--push: add this label to every profile (repeat)",
+	},
+	{
+	    .name = "push-token-file",
+	    .kind = OPT_STRING,
+	    .invalid = "invalid --push-token-file '%s': give the path of a file holding the token",
+	    FIELD(push_token_file),
+	    .min = 1,
+	    .metavar = "FILE",
+	    .help = "--push: send the token in FILE as a bearer token",
+	},
+	{
+	    .name = "push-ca-file",
+	    .kind = OPT_STRING,
+	    .invalid =
+		"invalid --push-ca-file '%s': give the path of a PEM file of CA certificates",
+	    FIELD(push_ca_file),
+	    .min = 1,
+	    .metavar = "FILE",
+	    .help = "--push: trust the CA certificates in FILE for https",
+	},
+	{
+	    .name = "push-spool",
+	    .kind = OPT_STRING,
+	    .invalid = "invalid --push-spool '%s': give a directory for unsent profiles",
+	    FIELD(push_spool),
+	    .min = 1,
+	    .metavar = "DIR",
+	    .help = "--push: keep unsent profiles in DIR (default\n"
+		    "OUTPUT_DIR/push-spool); sent when the server is back",
+	},
+	{
+	    .name = "push-spool-size",
+	    .kind = OPT_NUMBER,
+	    FIELD(push_spool_size),
+	    .min = 4096,
+	    .def = ENV_DEFAULT_PUSH_SPOOL_SIZE,
+	    .invalid = "invalid size '%s' for --push-spool-size: give bytes of at least 4k, such "
+		       "as 64m",
+	    .metavar = "BYTES",
+	    .help = "--push: the spool's bound; past it the oldest\n"
+		    "profiles go first (default 64m)",
+	},
+	{
+	    .name = "debuginfod-timeout",
+	    .kind = OPT_DURATION,
+	    FIELD(debuginfod_timeout_ns),
+	    .def = ENV_DEFAULT_DEBUGINFOD_TIMEOUT_NS,
+	    .invalid = "invalid duration '%s' for --debuginfod-timeout: use a duration such as 10s "
+		       "or 2m",
+	    .metavar = "DURATION",
+	    .help = "where DEBUGINFOD_URLS is set, give up fetching one\n"
+		    "debug file after DURATION (default 30s); tracing\n"
+		    "never waits for a fetch",
 	},
 	{
 	    .name = "probes",
@@ -318,6 +444,23 @@ static const struct env_option options[] = {
 	    FIELD(alloc_only),
 	    .help = "probe allocations only, not free: half the traps;\n"
 		    "in-use sample types are written as zero",
+	},
+	{
+	    .name = "fold-wrappers",
+	    .kind = OPT_CUSTOM,
+	    .apply = fold__apply,
+	    .invalid = "invalid --fold-wrappers '%s': give comma-separated function name "
+		       "globs, none empty, such as my_alloc*,pool_get",
+	    .metavar = "GLOBS",
+	    .help = "also fold these allocation wrappers out of each\n"
+		    "stack's leaf (comma-separated globs)",
+	},
+	{
+	    .name = "show-wrappers",
+	    .kind = OPT_FLAG,
+	    FIELD(show_wrappers),
+	    .help = "keep allocation wrappers (xmalloc, zmalloc,\n"
+		    "g_malloc, PyMem_*...) as the leaf of stacks",
 	},
 	{
 	    .name = "list-probes",
@@ -348,6 +491,17 @@ static const struct env_option options[] = {
 	    .help = "print libbpf's messages",
 	},
 	{
+	    .name = "config",
+	    .kind = OPT_STRING,
+	    FIELD(config_path),
+	    .min = 1,
+	    .invalid = "invalid --config '%s': give a file such as /etc/heaptrace/heaptrace.conf, "
+		       "or /dev/null for none",
+	    .metavar = "FILE",
+	    .help = "read settings from FILE (default\n" CONFIG_DEFAULT_PATH " when it exists;\n"
+		    "/dev/null for none); the command line wins",
+	},
+	{
 	    .name = "help",
 	    .short_name = 'h',
 	    .kind = OPT_CUSTOM,
@@ -362,6 +516,8 @@ static const struct env_option options[] = {
 	    .cli_only = true,
 	    .help = "print the version",
 	},
+	/* Packaging, undocumented: the man page's OPTIONS section, from this table. */
+	{ .name = "help-man", .kind = OPT_CUSTOM, .apply = help_man__apply, .cli_only = true },
 	/* Benchmark only, undocumented: empty programs at the probe sites (docs/performance.md). */
 	{ .name = "floor", .kind = OPT_FLAG, FIELD(floor) },
 	/* Tests and benchmark, undocumented: uprobe + uretprobe pairs even where sessions work. */
@@ -559,13 +715,54 @@ static int pid__apply(struct env *env, const char *value)
 	return 0;
 }
 
+/* Comma-separated globs; an empty one (",," or a trailing comma) is a mistake. */
+static int fold__apply(struct env *env, const char *value)
+{
+	size_t n = strlen(value);
+
+	if (!n || value[0] == ',' || value[n - 1] == ',' || strstr(value, ",,"))
+		return -EINVAL;
+	env->fold_wrappers = value;
+	return 0;
+}
+
 static int http__apply(struct env *env, const char *value)
 {
 	char host[64], port[8];
 
-	if (httpreq__parse_addr(value, host, sizeof(host), port, sizeof(port)))
+	/* A Unix socket's path is checked when it is bound. */
+	if (strncmp(value, HTTP_UNIX_PREFIX, HTTP_UNIX_PREFIX_LEN) &&
+	    httpreq__parse_addr(value, host, sizeof(host), port, sizeof(port)))
 		return -EINVAL;
 	env->http_addr = value;
+	return 0;
+}
+
+static int push__apply(struct env *env, const char *value)
+{
+	if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8))
+		return -EINVAL;
+	if (!value[value[4] == 's' ? 8 : 7])
+		return -EINVAL;
+	env->push_url = value;
+	return 0;
+}
+
+static int push_label__apply(struct env *env, const char *value)
+{
+	if (!pushname__valid_label(value))
+		return -EINVAL;
+	if (VEC_RESERVE(env->push_labels, env->push_labels_cap, env->nr_push_labels + 1))
+		return -ENOMEM;
+	env->push_labels[env->nr_push_labels++] = value;
+	return 0;
+}
+
+static int http_allow__apply(struct env *env, const char *value)
+{
+	if (access__check_spec(value))
+		return -EINVAL;
+	env->http_allow = value;
 	return 0;
 }
 
@@ -618,6 +815,34 @@ static int version__apply(struct env *env, const char *value)
 	(void)value;
 	printf("heaptrace %s\n", HEAPTRACE_VERSION);
 	return ENV_EXIT;
+}
+
+static int help_man__apply(struct env *env, const char *value)
+{
+	(void)env;
+	(void)value;
+	return manpage__print_options(stdout) ? -EIO : ENV_EXIT;
+}
+
+bool env__option_doc(size_t i, struct env_option_doc *doc)
+{
+	size_t n;
+
+	/* The i-th documented option: the ones --help shows, in its order. */
+	for (n = 0; n < NR_OPTIONS; n++) {
+		if (!options[n].help)
+			continue;
+		if (i-- == 0) {
+			*doc = (struct env_option_doc){
+				.name = options[n].name,
+				.short_name = options[n].short_name,
+				.metavar = options[n].metavar,
+				.help = options[n].help,
+			};
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Stores v in a uint32_t or uint64_t field, as wide as the table says. */
@@ -877,6 +1102,18 @@ static int env__check(struct env *env, char *err, size_t errlen)
 	return ENV_RUN;
 }
 
+/*
+ * After the command line: the config file (--config, else the default one
+ * when it exists), for the options the command line did not give.
+ */
+static int env__load_config(struct env *env, char *err, size_t errlen)
+{
+	bool given = env__given(env, "config");
+
+	return config__load(&env->config, env, given ? env->config_path : CONFIG_DEFAULT_PATH,
+			    given, env->given, err, errlen);
+}
+
 /* heaptrace print [-base OLD] FILE: no tracing, so none of the tracing options. */
 static int parse_print(int argc, char **argv, struct env *env, char *err, size_t errlen)
 {
@@ -886,9 +1123,11 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 		const char *a = argv[i];
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs("Usage: heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n\n"
-			      "Prints a heap profile as Go's legacy text "
-			      "(/debug/pprof/heap?debug=1);\n"
+			fputs("Usage: heaptrace print [-legacy] [-base OLD.pb.gz] FILE.pb.gz\n\n"
+			      "Prints a heap profile's unbiased totals with their uncertainty, "
+			      "then\n"
+			      "one line per function as go tool pprof -top counts them;\n"
+			      "-legacy: as Go's legacy text (/debug/pprof/heap?debug=1);\n"
 			      "with -base, the difference FILE - OLD, as go tool pprof -base.\n",
 			      stdout);
 			return ENV_EXIT;
@@ -902,6 +1141,8 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 				return -EINVAL;
 			}
 			env->print_base = argv[++i];
+		} else if (!strcmp(a, "-legacy") || !strcmp(a, "--legacy")) {
+			env->print_legacy = true;
 		} else if (!strncmp(a, "-base=", 6) || !strncmp(a, "--base=", 7)) {
 			env->print_base = strchr(a, '=') + 1;
 		} else if (a[0] == '-' && a[1]) {
@@ -954,6 +1195,9 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		if (ret)
 			goto cleanup;
 	}
+	ret = env__load_config(env, err, errlen);
+	if (ret)
+		goto cleanup;
 	ret = command__parse(argc, argv, env, err, errlen);
 	if (!ret)
 		ret = env__check(env, err, errlen);
@@ -987,7 +1231,13 @@ uint32_t env__ring_size(const struct env *env)
 
 void env__free(struct env *env)
 {
+	config__free(env->config);
+	env->config = NULL;
 	free(env->pids);
+	free(env->push_labels);
+	env->push_labels = NULL;
+	env->nr_push_labels = 0;
+	env->push_labels_cap = 0;
 	env->pids = NULL;
 	env->nr_pids = 0;
 	env->pids_cap = 0;

@@ -15,11 +15,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ENV_DEFAULT_INTERVAL_NS	 (30ull * 1000000000ull)
-#define ENV_DEFAULT_SAMPLE_RATE	 524288ull /* Go's MemProfileRate */
-#define ENV_DEFAULT_COOL_DOWN_NS (60ull * 1000000000ull)
+#define ENV_DEFAULT_INTERVAL_NS		  (30ull * 1000000000ull)
+#define ENV_DEFAULT_SAMPLE_RATE		  524288ull /* Go's MemProfileRate */
+#define ENV_DEFAULT_COOL_DOWN_NS	  (60ull * 1000000000ull)
+#define ENV_DEFAULT_DEBUGINFOD_TIMEOUT_NS (30ull * 1000000000ull)
+#define ENV_DEFAULT_PUSH_SPOOL_SIZE	  (64ull << 20)
 /* --max-overhead: the traps may cost a target 5% of one core (in millionths of a core). */
 #define ENV_DEFAULT_MAX_OVERHEAD_PPM 50000u
+/* --oom-threshold: a profile at 90 % of the memory cgroup's limit, before the kill. */
+#define ENV_DEFAULT_OOM_THRESHOLD_PPM 900000u
 
 struct env {
 	pid_t *pids; /* -p, in order given, each once */
@@ -46,17 +50,37 @@ struct env {
 	int probes;		/* --probes: enum env_probes */
 	bool preload;		/* --preload: the command runs with the in-process sampler */
 	const char *http_addr;	/* --http; NULL = no server */
+	const char *http_allow; /* --http-allow; NULL = owner (access.h) */
 	bool system_wide;	/* neither -p nor a command: every process */
 	bool follow_forks;	/* --follow-forks: trace the children of traced processes */
+	bool keep_privileges;	/* --keep-privileges: no drop after attach (privilege.h) */
 	uint32_t max_processes; /* --max-processes: processes traced at once */
 	const char *cgroup;	/* --cgroup: a cgroup v2 directory, or NULL */
 	const char *comm;	/* --comm: a process name (at most 15 bytes), or NULL */
 	uint32_t max_overhead;	/* --max-overhead: millionths of a core; 0 = off */
 	uint64_t max_call_rate; /* --max-call-rate: allocation calls/s per target; 0 = off */
 	uint64_t cool_down_ns;	/* --cool-down: probes off this long once over the rate */
-	const char *print_file; /* heaptrace print FILE */
-	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
-	uint64_t given;		/* bit i: the i-th option was set, not left at its default */
+	uint64_t debuginfod_timeout_ns; /* --debuginfod-timeout: one debug file's fetch */
+	const char *push_url;		/* --push: a Pyroscope server's base URL, or NULL */
+	const char *push_name;		/* --push-name: service_name; NULL = the process's comm */
+	const char **push_labels;	/* --push-label KEY=VALUE, in order given */
+	size_t nr_push_labels, push_labels_cap;
+	const char *push_token_file; /* --push-token-file: bearer token, or NULL */
+	const char *push_ca_file;    /* --push-ca-file: CA bundle for https, or NULL */
+	const char *push_spool;	     /* --push-spool: NULL = OUTPUT_DIR/push-spool */
+	uint64_t push_spool_size;    /* --push-spool-size: bytes the spool may hold */
+	const char *print_file;	     /* heaptrace print FILE */
+	const char *print_base;	     /* heaptrace print -base OLD FILE, or NULL */
+	uint64_t given;		     /* bit i: the i-th option was set, not left at its default */
+
+	/* The config file (core/config.h). */
+	const char *config_path; /* --config FILE, or NULL for the default one */
+	struct config *config;	 /* its text, which string values point into */
+	/* What the profiles make of the heap: print's form, wrappers, the memory cgroup. */
+	bool print_legacy;	   /* heaptrace print -legacy: Go's legacy heap text */
+	const char *fold_wrappers; /* --fold-wrappers: more globs to fold, or NULL */
+	bool show_wrappers;	   /* --show-wrappers: fold no allocation wrapper */
+	uint32_t oom_threshold;	   /* --oom-threshold: millionths of the memcg limit; 0 = off */
 };
 
 /* Where a process's allocations are seen (docs/design.md, "The in-process sampler"). */
@@ -107,6 +131,17 @@ int env__set_option(struct env *env, const char *name, const char *value, char *
 
 /* Whether the option of long name `name` was set (env__parse, env__set_option). */
 bool env__given(const struct env *env, const char *name);
+
+/* What the manual says of one option (--help's text: lines separated by '\n'). */
+struct env_option_doc {
+	const char *name;    /* long name without "--" */
+	int short_name;	     /* 0 = none */
+	const char *metavar; /* the value's name; NULL = no value */
+	const char *help;
+};
+
+/* The i-th option --help documents, in its order, into doc; false past the last. */
+bool env__option_doc(size_t i, struct env_option_doc *doc);
 
 /* The events ring buffer size: --ring-size, else 64 MiB at -r 1 and 8 MiB otherwise. */
 uint32_t env__ring_size(const struct env *env);

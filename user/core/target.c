@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,12 +13,18 @@
 #include "probe/allocator.h"
 #include "probe/usdt.h"
 #include "util/log.h"
+#include "util/procname.h"
 
-/* A problem with a process a person named is an error; with one a filter picked, a detail. */
-#define say_problem(named, ...)                                                                    \
+/*
+ * A problem with a process a person named is an error, or a warning when the
+ * run goes on without it (t->warn_only); with one a filter picked, a detail.
+ */
+#define say_problem(t, named, ...)                                                                 \
 	do {                                                                                       \
-		if (named)                                                                         \
+		if ((named) && !(t)->warn_only)                                                    \
 			log_error(__VA_ARGS__);                                                    \
+		else if (named)                                                                    \
+			log_warn(__VA_ARGS__);                                                     \
 		else                                                                               \
 			log_debug(__VA_ARGS__);                                                    \
 	} while (0)
@@ -39,17 +46,18 @@ int target__open(struct target *t, pid_t pid)
 	return process__open(&t->proc, pid);
 }
 
-int target__open_named(struct target *t, pid_t pid)
+int target__open_named(struct target *t, pid_t pid, bool fatal)
 {
 	int err = target__open(t, pid);
 
+	t->warn_only = !fatal;
 	if (err && t->pidfd < 0) {
-		log_error("no such process: pid %d: check the PID (ps -p %d)", pid, pid);
+		say_problem(t, true, "no such process: pid %d: check the PID (ps -p %d)", pid, pid);
 		return -ESRCH;
 	}
 	if (err) {
-		log_error("pid %d (%s) exited before heaptrace could attach to it", pid,
-			  t->proc.comm);
+		say_problem(t, true, "pid %d (%s) exited before heaptrace could attach to it", pid,
+			    t->proc.comm);
 		return -ESRCH;
 	}
 	return 0;
@@ -69,14 +77,14 @@ static int attach_object(struct target *t, struct loader *l, const struct alloc_
 		return 0;
 	}
 	if (n == -ESRCH || kill(pid, 0))
-		say_problem(named, "pid %d (%s) exited while heaptrace attached to it", pid,
+		say_problem(t, named, "pid %d (%s) exited while heaptrace attached to it", pid,
 			    t->proc.comm);
 	else if (n == -EPERM || n == -EACCES)
-		say_problem(named,
+		say_problem(t, named,
 			    "attaching uprobes to '%s' for pid %d was not permitted: run as root",
 			    op->path, pid);
 	else
-		say_problem(named,
+		say_problem(t, named,
 			    "cannot attach a uprobe to %s in '%s' for pid %d: %s (run with -v for "
 			    "detail)",
 			    failed ? failed : "?", op->path, pid, strerror(-n));
@@ -106,6 +114,39 @@ static int attach_plan(struct target *t, struct loader *l, const struct alloc_pl
 	return err;
 }
 
+/* Which file carries t's probes, by path and inode, to notice when it is unloaded. */
+static void remember_usdt_object(struct target *t, const char *shown)
+{
+	size_t i;
+
+	free(t->usdt_object);
+	t->usdt_object = strdup(shown);
+	t->usdt_inode = 0;
+	for (i = 0; i < t->proc.maps->nr; i++)
+		if (!strcmp(t->proc.maps->maps[i].path, shown))
+			t->usdt_inode = t->proc.maps->maps[i].inode;
+}
+
+bool target__usdt_unloaded(const struct target *t)
+{
+	struct procmaps *now = NULL;
+	bool mapped = false;
+	size_t i;
+
+	if (!t->proc.at_probe || !t->usdt_object || !t->proc.alive)
+		return false;
+	/* An exiting process shows no maps: that is an exit, not an unload. */
+	if (procmaps__load(t->proc.pid, &now) || !now->nr) {
+		procmaps__free(now);
+		return false;
+	}
+	for (i = 0; i < now->nr && !mapped; i++)
+		mapped = now->maps[i].inode == t->usdt_inode &&
+			 !strcmp(now->maps[i].path, t->usdt_object);
+	procmaps__free(now);
+	return !mapped;
+}
+
 /* Attaches the USDT probes of `o` for t; says what went in, in t->probed. */
 static int attach_usdt(struct target *t, struct loader *l, const struct usdt_object *o, bool named)
 {
@@ -117,14 +158,20 @@ static int attach_usdt(struct target *t, struct loader *l, const struct usdt_obj
 	if (n < 0) {
 		/* Nothing half-attached stays: the allocator's entry points take over. */
 		loader__detach_probes(l, pid);
-		say_problem(
-		    named,
-		    "cannot attach the otel_memory USDT probes of '%s' for pid %d (%s): %s: "
-		    "tracing its allocator's entry points instead",
-		    o->shown, pid, t->proc.comm, strerror(-n));
+		/* Not fatal: the allocator's entry points take over, so a warning. */
+		if (named)
+			log_warn(
+			    "cannot attach the otel_memory USDT probes of '%s' for pid %d (%s): "
+			    "%s: tracing its allocator's entry points instead",
+			    o->shown, pid, t->proc.comm, strerror(-n));
+		else
+			log_debug("cannot attach the otel_memory USDT probes of '%s' for pid %d "
+				  "(%s): %s: tracing its allocator's entry points instead",
+				  o->shown, pid, t->proc.comm, strerror(-n));
 		return n;
 	}
 	t->proc.at_probe = true;
+	remember_usdt_object(t, o->shown);
 	/* An emitter built into the program hides only its own frame, not the program's. */
 	t->proc.hide_lo = o->is_exe ? 0 : o->text_start;
 	t->proc.hide_hi = o->is_exe ? 0 : o->text_end;
@@ -148,7 +195,7 @@ static int probe_usdt(struct target *t, struct loader *l, int probes, bool named
 
 	if (err == -ENOENT && probes == ENV_PROBES_USDT)
 		say_problem(
-		    named,
+		    t, named,
 		    "no otel_memory USDT probes in pid %d (%s): start it with the sampler "
 		    "(heaptrace --preload -- COMMAND, or LD_PRELOAD=libheaptrace-sampler.so), "
 		    "or use --probes uprobes",
@@ -176,7 +223,7 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 	}
 	err = allocator__plan(pid, t->proc.maps, o->probe_at_entry, &plan);
 	if (err == -ENOENT) {
-		say_problem(named,
+		say_problem(t, named,
 			    "allocator not found in pid %d (%s): no object it maps defines malloc "
 			    "(a stripped static binary?): see heaptrace --list-allocators -p %d",
 			    pid, t->proc.comm, pid);
@@ -184,7 +231,7 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 	}
 	if (err == -EIO) {
 		say_problem(
-		    named,
+		    t, named,
 		    "allocator not found in pid %d (%s): some of its mapped files could not "
 		    "be opened, through /proc/%d/root or /proc/%d/map_files: see heaptrace "
 		    "--list-allocators -p %d",
@@ -192,13 +239,13 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 		goto cleanup;
 	}
 	if (err) {
-		say_problem(named, "cannot find the allocator of pid %d (%s): %s", pid,
+		say_problem(t, named, "cannot find the allocator of pid %d (%s): %s", pid,
 			    t->proc.comm, strerror(-err));
 		goto cleanup;
 	}
 	err = loader__add_target(l, pid);
 	if (err) {
-		say_problem(named, "cannot trace pid %d: %s", pid, strerror(-err));
+		say_problem(t, named, "cannot trace pid %d: %s", pid, strerror(-err));
 		goto cleanup;
 	}
 	err = attach_plan(t, l, plan, named);
@@ -209,12 +256,13 @@ cleanup:
 
 void target__announce(const struct target *t, bool named)
 {
+	char name[320];
+
+	procname__describe(t->proc.comm, t->proc.exe, name, sizeof(name));
 	if (named)
-		log_info("tracing pid %d (%s): %s", t->proc.pid, t->proc.comm,
-			 strbuf__str(&t->probed));
+		log_info("tracing pid %d (%s): %s", t->proc.pid, name, strbuf__str(&t->probed));
 	else
-		log_debug("tracing pid %d (%s): %s", t->proc.pid, t->proc.comm,
-			  strbuf__str(&t->probed));
+		log_debug("tracing pid %d (%s): %s", t->proc.pid, name, strbuf__str(&t->probed));
 }
 
 bool target__exited(struct target *t)
@@ -233,8 +281,8 @@ int target__enable_dwarf(struct target *t, uint32_t max_stacks, uint32_t max_liv
 	if (err == -ENOMEM)
 		log_error("out of memory");
 	else if (err)
-		log_error("cannot set up unwinding for pid %d (%s): %s", t->proc.pid, t->proc.comm,
-			  strerror(-err));
+		say_problem(t, true, "cannot set up unwinding for pid %d (%s): %s", t->proc.pid,
+			    t->proc.comm, strerror(-err));
 	return err;
 }
 
@@ -257,4 +305,6 @@ void target__fini(struct target *t)
 	t->pidfd = -1;
 	strbuf__release(&t->probed);
 	strbuf__release(&t->note);
+	free(t->usdt_object);
+	t->usdt_object = NULL;
 }

@@ -15,6 +15,7 @@
 #include "collect/process.h"
 #include "collect/valve.h"
 #include "core/env.h"
+#include "util/memcg.h"
 #include "util/strbuf.h"
 
 struct target {
@@ -34,6 +35,18 @@ struct target {
 	/* --max-call-rate: the valve, and the calls counter at its last tick. */
 	struct valve valve;
 	uint64_t valve_calls;
+	/* Its problems are warnings: the run goes on without it (a followed child, a later attach). */
+	bool warn_only;
+	/* Traced through USDT probes: the object that carries them, as mapped (else NULL). */
+	char *usdt_object;
+	uint64_t usdt_inode;
+	/* Its memory cgroup (tracer_memcg.c), found at its first profile or check. */
+	struct memcg memcg;
+	bool memcg_tried, has_memcg;
+	bool memcg_unlimited; /* no limit at the last check: looked at again at its next profile */
+	bool near_limit;      /* usage at or over --oom-threshold: its profile was written */
+	bool near_dump;	      /* the profile being written is that one */
+	struct memcg_usage near_usage;
 };
 
 /*
@@ -47,11 +60,11 @@ int target__open(struct target *t, pid_t pid);
 
 /*
  * target__open for a process a person named (-p, a command, after its
- * exec): prints one error line naming the PID when it is gone, and returns
- * -ESRCH. The caller then calls target__probe; a command heaptrace started
+ * exec): prints one line naming the PID when it is gone (an error when
+ * `fatal`, else a warning), and returns -ESRCH. The caller then calls target__probe; a command heaptrace started
  * is opened once stopped at its entry point, its libraries loaded.
  */
-int target__open_named(struct target *t, pid_t pid);
+int target__open_named(struct target *t, pid_t pid, bool fatal);
 
 /* How a target is probed (from the command line). */
 struct target_probe_opts {
@@ -75,6 +88,15 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 
 /* The "tracing pid" line: what the last target__probe attached (with -v only if not named). */
 void target__announce(const struct target *t, bool named);
+
+/*
+ * Traced through the USDT probes of an object the process has unloaded
+ * since (a dlclose'd library): then its probes see nothing more. Reads the
+ * process's current maps, not its snapshot; false while the object is
+ * mapped, when t is not traced through USDT probes, or when the process
+ * is gone (its exit is handled as any other).
+ */
+bool target__usdt_unloaded(const struct target *t);
 
 /* DWARF mode: sets up the unwinder and the counters; prints its own error. */
 int target__enable_dwarf(struct target *t, uint32_t max_stacks, uint32_t max_live);

@@ -4,6 +4,7 @@
  * sinks, its end, and the losses no single process owns.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,9 +66,11 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 	struct profile_output out = {
 		.proc = &t->proc, .sum = sum, .time_ns = now, .final = final
 	};
-	char off[160], children[112];
+	char off[160], memcg[PATH_MAX + 512], children[112];
 	struct ht_target c;
 	int err;
+
+	r.memcg_note = out.memcg_note = tracer__memcg_note(tr, t, final, memcg, sizeof(memcg));
 
 	/*
 	 * Said once a child was forked, and from then on in every profile of the
@@ -195,7 +198,7 @@ void tracer__dump_all(struct tracer *tr)
 	else if (tr->filtered)
 		err = tracer__sweep_filtered(tr);
 	if (err < 0)
-		log_error("cannot scan /proc for processes the filters want: %s", strerror(-err));
+		log_warn("cannot scan /proc for processes the filters want: %s", strerror(-err));
 	loader__consume_events(tr->loader);
 	loader__cache_aggs(tr->loader, tr->targets.nr > 1);
 	for (i = 0; i < tr->targets.nr && !tr->write_failed; i++)

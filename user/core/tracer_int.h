@@ -3,7 +3,7 @@
  * tracer_int.h - the tracer's state, shared by the files of core/ that
  * implement tracer.h (tracer.c: set-up; tracer_targets.c: processes coming
  * and going; tracer_dump.c: profiles and loss reports; tracer_valve.c: the
- * safety valve; tracer_loop.c: the event loop's callbacks). Nothing outside
+ * safety valve; tracer_usdt.c: USDT probes whose object was unloaded; tracer_loop.c: the event loop's callbacks). Nothing outside
  * core/tracer*.c includes it.
  */
 #ifndef HEAPTRACE_TRACER_INT_H
@@ -48,8 +48,10 @@ struct tracer {
 	struct targets targets;
 	struct command *command; /* the child we started, or NULL */
 	struct profile_opts popts;
+	struct wrappers *wrappers; /* popts.wrappers, owned */
 	struct sinks *sinks;
-	struct http_server *http; /* --http, or NULL */
+	struct http_server *http;   /* --http, or NULL */
+	struct http_access *access; /* --http-allow */
 	struct serve_ctx serve;
 	struct sysscan *sysscan; /* system-wide mode's probes, or NULL */
 	pid_t *execs;		 /* exec events waiting to be handled outside the ring callback */
@@ -72,7 +74,7 @@ struct tracer {
 	bool per_pid; /* probes are attached per process: -p, a command, or filtered */
 	struct target_probe_opts probe_opts;
 	struct evloop *loop;
-	int timer_deadline, timer_valve, timer_dump, timer_settle;
+	int timer_deadline, timer_valve, timer_dump, timer_settle, timer_usdt, timer_memcg;
 	uint64_t next_dump;
 	sigset_t mask;
 	int sigfd;
@@ -113,8 +115,18 @@ void tracer__report_global(struct tracer *tr);
 /* tracer_valve.c */
 void tracer__setup_valve(struct tracer *tr);
 void tracer__check_valves(struct tracer *tr, uint64_t now);
+
+/* tracer_memcg.c: every MEMCG_CHECK_NS, a profile of each target near its memory cgroup's limit. */
+#define MEMCG_CHECK_NS 250000000ull
+void tracer__check_memcgs(struct tracer *tr);
+/* What its profile says of t's memory cgroup (an OOM kill, near its limit) into buf, or NULL. */
+const char *tracer__memcg_note(struct tracer *tr, struct target *t, bool final, char *buf,
+			       size_t len);
 const char *tracer__probes_off(const struct tracer *tr, const struct target *t, char *buf,
 			       size_t len);
+
+/* tracer_usdt.c */
+void tracer__check_usdt(struct tracer *tr);
 
 /* tracer_loop.c */
 int tracer__setup_loop(struct tracer *tr);

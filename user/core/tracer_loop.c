@@ -81,6 +81,23 @@ static void on_valve(void *ctx, uint64_t now)
 	evloop__arm(tr->loop, tr->timer_valve, now + VALVE_WINDOW_NS);
 }
 
+/* Once a second: a target whose USDT probes' object was unloaded. */
+static void on_usdt(void *ctx, uint64_t now)
+{
+	struct tracer *tr = ctx;
+
+	tracer__check_usdt(tr);
+	evloop__arm(tr->loop, tr->timer_usdt, now + 1000000000ULL);
+}
+
+static void on_memcg(void *ctx, uint64_t now)
+{
+	struct tracer *tr = ctx;
+
+	tracer__check_memcgs(tr);
+	evloop__arm(tr->loop, tr->timer_memcg, now + MEMCG_CHECK_NS);
+}
+
 static void on_settle(void *ctx, uint64_t now)
 {
 	tracer__settle_pending(ctx, now);
@@ -110,8 +127,17 @@ static int add_timers(struct tracer *tr)
 		err = evloop__add_timer(tr->loop, on_settle, tr, &tr->timer_settle);
 	if (!err)
 		err = evloop__add_timer(tr->loop, on_dump, tr, &tr->timer_dump);
+	if (!err)
+		err = evloop__add_timer(tr->loop, on_usdt, tr, &tr->timer_usdt);
+	if (!err)
+		err = evloop__add_timer(tr->loop, on_memcg, tr, &tr->timer_memcg);
 	if (err)
 		return err;
+	if (tr->env->oom_threshold)
+		evloop__arm(tr->loop, tr->timer_memcg, start + MEMCG_CHECK_NS);
+	/* Only probes attached per process can be USDT ones: not unfiltered system-wide ones. */
+	if (tr->per_pid && tr->probe_opts.probes != ENV_PROBES_UPROBES)
+		evloop__arm(tr->loop, tr->timer_usdt, start + 1000000000ULL);
 	if (tr->env->duration_ns)
 		evloop__arm(tr->loop, tr->timer_deadline, start + tr->env->duration_ns);
 	if (tr->valve_rate)

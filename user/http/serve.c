@@ -8,11 +8,15 @@
 #include <time.h>
 
 #include "collect/snapshot.h"
+#include "http/metrics.h"
+#include "http/scrapetargets.h"
 #include "http/serve.h"
+#include "http/symbolz.h"
 #include "output/legacytext.h"
 #include "output/pprof.h"
 #include "output/profile.h"
 #include "util/clock.h"
+#include "util/procname.h"
 
 #define PROFILE_HEADERS "Content-Disposition: attachment; filename=\"profile\"\r\n"
 
@@ -56,6 +60,20 @@ static int parse_uint(const char *s, long max, long *out)
 	return 0;
 }
 
+bool serve__may_read(const struct serve_ctx *ctx, struct http_conn *c, const struct process *t,
+		     bool answer)
+{
+	struct access_asker asker;
+	char why[256];
+
+	asker.known = http__peer_uid(c, &asker.uid);
+	if (access__allows(ctx->access, &asker, t->uid, why, sizeof(why)))
+		return true;
+	if (answer)
+		http__respondf(c, 403, "pid %d: %s\n", t->pid, why);
+	return false;
+}
+
 static void html_escaped(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -72,9 +90,10 @@ static void html_escaped(FILE *f, const char *s)
 	}
 }
 
-static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
+/* The index of every traced process, or only of `scope` under /pid/PID/. */
+static void serve_index(struct serve_ctx *ctx, struct http_conn *c, pid_t scope)
 {
-	char *buf = NULL;
+	char *buf = NULL, name[320];
 	size_t len = 0, i;
 	FILE *f = open_memstream(&buf, &len);
 
@@ -90,8 +109,10 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 	for (i = 0; i < nr_procs(ctx); i++) {
 		const struct process *t = proc_at(ctx, i);
 
+		if ((scope && t->pid != scope) || !serve__may_read(ctx, c, t, false))
+			continue;
 		fprintf(f, "  pid %d (", t->pid);
-		html_escaped(f, t->comm);
+		html_escaped(f, procname__describe(t->comm, t->exe, name, sizeof(name)));
 		fprintf(f,
 			"): <a href=\"heap?pid=%d\">heap</a> <a href=\"heap?pid=%d&amp;debug=1\">"
 			"heap?debug=1</a> <a href=\"allocs?pid=%d\">allocs</a>\n",
@@ -101,6 +122,10 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 	      "  heap:   sampled allocations still in use (inuse_space by default);\n"
 	      "          ?debug=1 the text form, ?seconds=N what happened in the next N seconds\n"
 	      "  allocs: the same data, all allocations since tracing began (alloc_space)\n"
+	      "  symbol: names of addresses, for pprof (POST 0xADDR+0xADDR...)\n"
+	      "\nFor scrapers: <a href=\"/metrics\">/metrics</a> (Prometheus), "
+	      "<a href=\"targets\">targets</a> (HTTP service discovery);\n"
+	      "/pid/PID/debug/pprof/heap, /pid/PID/metrics, ...: one process's pages\n"
 	      "</pre>\n</body>\n</html>\n",
 	      f);
 	if (fclose(f)) {
@@ -156,7 +181,7 @@ static int write_text(struct serve_ctx *ctx, struct process *t, const struct ppr
 	static const char *const rollup[] = { "Rss",	       "Pss",	    "Pss_Anon",
 					      "Private_Dirty", "Anonymous", "Swap" };
 	struct legacy_stat stats[32];
-	char labels[32][48], path[64], title[96];
+	char labels[32][48], path[64], title[400], name[320];
 	struct ht_target counters = {};
 	int64_t live = 0;
 	size_t n;
@@ -176,7 +201,8 @@ static int write_text(struct serve_ctx *ctx, struct process *t, const struct ppr
 	    (struct legacy_stat){ "Lost", (int64_t)(profile__lost(&counters) + process__lost(t)) };
 	if (t->store)
 		stats[n++] = (struct legacy_stat){ "UnwindFailures", (int64_t)t->unwind_failures };
-	snprintf(title, sizeof(title), "heaptrace.MemStats of pid %d (%s)", t->pid, t->comm);
+	snprintf(title, sizeof(title), "heaptrace.MemStats of pid %d (%s)", t->pid,
+		 procname__describe(t->comm, t->exe, name, sizeof(name)));
 	return legacytext__write(f, b, title, stats, n);
 }
 
@@ -277,7 +303,7 @@ cleanup:
 }
 
 static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char *query,
-			  bool allocs)
+			  bool allocs, pid_t scope)
 {
 	char val[32];
 	long pid = 0, debug = 0, seconds = 0;
@@ -287,8 +313,13 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 	size_t i;
 	int err;
 
-	if (httpreq__query(query, "pid", val, sizeof(val)) == 1 &&
-	    (parse_uint(val, INT_MAX, &pid) || !pid)) {
+	/* A value that does not decode (a %00 inside, say) is refused, never cut short. */
+	err = httpreq__query(query, "pid", val, sizeof(val));
+	if (err < 0) {
+		http__respondf(c, 400, "invalid value for pid: give a process ID\n");
+		return;
+	}
+	if (err == 1 && (parse_uint(val, INT_MAX, &pid) || !pid)) {
 		http__respondf(c, 400, "invalid value for pid: '%s'\n", val);
 		return;
 	}
@@ -307,6 +338,13 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		http__respondf(c, 400, "seconds and debug params are incompatible\n");
 		return;
 	}
+	if (scope && pid && pid != scope) {
+		http__respondf(c, 400, "pid=%ld disagrees with the path's pid %d: give one\n", pid,
+			       scope);
+		return;
+	}
+	if (scope)
+		pid = scope;
 	if (!pid && nr_procs(ctx) == 1)
 		pid = proc_at(ctx, 0)->pid;
 	if (!pid) {
@@ -320,7 +358,8 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		}
 		fprintf(f, "several processes are traced: add ?pid= with one of:");
 		for (i = 0; i < nr_procs(ctx); i++)
-			fprintf(f, " %d", proc_at(ctx, i)->pid);
+			if (serve__may_read(ctx, c, proc_at(ctx, i), false))
+				fprintf(f, " %d", proc_at(ctx, i)->pid);
 		fputc('\n', f);
 		fclose(f);
 		http__respond(c, 400, "text/plain; charset=utf-8", NULL, buf, len, 1);
@@ -331,6 +370,8 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		http__respondf(c, 404, "pid %ld is not traced: see /debug/pprof/\n", pid);
 		return;
 	}
+	if (!serve__may_read(ctx, c, t, true))
+		return;
 	err = take_snapshot(ctx, t, &snap);
 	if (err) {
 		http__respondf(c, 500, "cannot read the counters of pid %ld: %s\n", pid,
@@ -355,18 +396,70 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		    pending_drop, p);
 }
 
+/*
+ * Splits /pid/PID/REST into PID and /REST. Returns 0 with *pid 0 for any
+ * other path, 0 with *pid set for this form, or -EINVAL when it is malformed.
+ */
+static int split_pid_path(const char *path, pid_t *pid, const char **rest)
+{
+	const char *p = path + strlen(SERVE_PID_PREFIX), *slash;
+	char num[16];
+	long v;
+
+	*pid = 0;
+	*rest = path;
+	if (strncmp(path, SERVE_PID_PREFIX, strlen(SERVE_PID_PREFIX)))
+		return 0;
+	slash = strchr(p, '/');
+	if (!slash || (size_t)(slash - p) >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, p, (size_t)(slash - p));
+	num[slash - p] = '\0';
+	if (parse_uint(num, INT_MAX, &v) || !v)
+		return -EINVAL;
+	*pid = (pid_t)v;
+	*rest = slash;
+	return 0;
+}
+
 void serve__handle(struct http_conn *c, const struct http_request *req, void *arg)
 {
 	struct serve_ctx *ctx = arg;
+	const char *path;
+	pid_t scope;
 
-	if (!strcmp(req->path, "/debug/pprof/") || !strcmp(req->path, "/debug/pprof"))
-		serve_index(ctx, c);
-	else if (!strcmp(req->path, "/debug/pprof/heap"))
-		serve_profile(ctx, c, req->query, false);
-	else if (!strcmp(req->path, "/debug/pprof/allocs"))
-		serve_profile(ctx, c, req->query, true);
+	if (split_pid_path(req->path, &scope, &path)) {
+		http__respondf(c, 404,
+			       "no such page: use /pid/PID/debug/pprof/heap, "
+			       "/pid/PID/metrics, ... with the pid of a traced process\n");
+		return;
+	}
+	if (scope && !find_proc(ctx, scope)) {
+		http__respondf(c, 404, "pid %d is not traced: see /debug/pprof/targets\n", scope);
+		return;
+	}
+	/* Everything under /pid/PID/ is that process's: one check for every route. */
+	if (scope && !serve__may_read(ctx, c, find_proc(ctx, scope), true))
+		return;
+	if (req->post && strcmp(path, "/debug/pprof/symbol")) {
+		http__respondf(c, 405, "only /debug/pprof/symbol takes POST: use GET\n");
+		return;
+	}
+	if (!strcmp(path, "/debug/pprof/") || !strcmp(path, "/debug/pprof"))
+		serve_index(ctx, c, scope);
+	else if (!strcmp(path, "/debug/pprof/heap"))
+		serve_profile(ctx, c, req->query, false, scope);
+	else if (!strcmp(path, "/debug/pprof/allocs"))
+		serve_profile(ctx, c, req->query, true, scope);
+	else if (!strcmp(path, "/debug/pprof/symbol"))
+		symbolz__serve(ctx, c, req, scope);
+	else if (!strcmp(path, "/metrics"))
+		metrics__serve(ctx, c, req->query, scope);
+	else if (!strcmp(path, "/debug/pprof/targets") && !scope)
+		scrapetargets__serve(ctx, c, req->host);
 	else
 		http__respondf(c, 404,
 			       "no such page: heaptrace serves /debug/pprof/, "
-			       "/debug/pprof/heap and /debug/pprof/allocs\n");
+			       "/debug/pprof/heap, /debug/pprof/allocs, /debug/pprof/symbol, "
+			       "/debug/pprof/targets and /metrics\n");
 }

@@ -61,7 +61,8 @@ struct pprof_mapping_info {
 	uint64_t offset;      /* file offset the start maps */
 	const char *file;     /* path of the mapped object, or "" */
 	const char *build_id; /* hex build id, or NULL/"" when unknown */
-	bool has_functions;   /* true when symbols were resolved */
+	/* Upper bounds: a location without a function (file, line) clears the flag. */
+	bool has_functions; /* true when symbols were resolved */
 	bool has_filenames;
 	bool has_line_numbers;
 	bool has_inline_frames;
@@ -121,6 +122,28 @@ int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids,
 			  int64_t bytes_label);
 
 /*
+ * The labels of a sample beyond its average size. `samples`: how many
+ * sampled blocks its values rest on (the raw count its estimate is scaled
+ * from; its relative error is about 1/sqrt(samples)). `age`: the lower
+ * bound, in seconds, of the age bucket its live blocks fall in, so that
+ * pprof's -tagfocus=age=600: selects memory alive for 10 minutes or more.
+ * PPROF_NO_LABEL leaves `samples` out, a negative value `age`.
+ */
+/* A samples label left out (a count may be negative: a difference's). */
+#define PPROF_NO_LABEL INT64_MIN
+
+struct pprof_labels {
+	int64_t bytes; /* > 0, else no label */
+	int64_t samples;
+	int64_t age;
+};
+
+/* As pprof__add_sample_raw, with the labels of `l`. */
+int pprof__add_sample_labeled(struct pprof_builder *b, const uint64_t *location_ids, size_t n,
+			      const int64_t values[PPROF_NR_VALUES],
+			      const int64_t raw[PPROF_NR_VALUES], const struct pprof_labels *l);
+
+/*
  * The sample type pprof shows by default: an enum pprof_value
  * (PPROF_DEFAULT_VALUE at creation). -EINVAL when out of range.
  */
@@ -162,6 +185,30 @@ int pprof__read_gz(const char *path, struct pprof_builder **out);
  */
 int pprof__merge(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign);
 
+/*
+ * As pprof__merge, for only the values whose bit (1u << enum pprof_value)
+ * is in mask; the others of src count as 0 (a push subtracts the previous
+ * profile's alloc_* values and keeps the in-use ones).
+ */
+int pprof__merge_values(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign,
+			unsigned mask);
+
+/*
+ * Shaping for servers with limits (output/pprof_shape.c). Drops samples
+ * whose values are all 0 and raises negative values in `mask` to 0 (a
+ * delta whose counters were reset). Returns the number of samples left.
+ */
+size_t pprof__prune_samples(struct pprof_builder *b, unsigned mask);
+
+/*
+ * Keeps the max - 1 samples of most alloc_space + inuse_space (max >= 2)
+ * and folds the others into one sample whose only frame is the function
+ * `name` (e.g. "[other]"), with their summed values. Sets *folded to the
+ * number of samples folded (0 when there were at most max). Returns 0 or
+ * a negative errno.
+ */
+int pprof__fold_samples(struct pprof_builder *b, size_t max, const char *name, size_t *folded);
+
 /* Read access, for the legacy text format. Pointers live as long as the builder. */
 struct pprof_sample_view {
 	const uint64_t *location_ids; /* leaf first */
@@ -170,6 +217,8 @@ struct pprof_sample_view {
 	int64_t raw[PPROF_NR_VALUES]; /* valid when has_raw */
 	bool has_raw;
 	int64_t bytes_label;
+	int64_t samples_label; /* PPROF_NO_LABEL: none */
+	int64_t age_label;     /* < 0: none */
 };
 
 int64_t pprof__period(const struct pprof_builder *b);

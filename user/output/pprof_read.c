@@ -186,7 +186,7 @@ static int load_samples(struct pprof_builder *b, const Profile *p, const uint64_
 
 	for (i = 0; i < p->n_sample; i++) {
 		const Perftools__Profiles__Sample *s = p->sample[i];
-		int64_t label = 0;
+		struct pprof_labels label = { .bytes = 0, .samples = PPROF_NO_LABEL, .age = -1 };
 
 		if (s->n_value != PPROF_NR_VALUES)
 			return -EPROTO;
@@ -200,10 +200,16 @@ static int load_samples(struct pprof_builder *b, const Profile *p, const uint64_
 		for (j = 0; j < s->n_label; j++) {
 			const char *k = pb_string(p, s->label[j]->key);
 
-			if (k && !strcmp(k, PPROF_LABEL_BYTES))
-				label = s->label[j]->num;
+			if (!k)
+				continue;
+			if (!strcmp(k, PPROF_LABEL_BYTES))
+				label.bytes = s->label[j]->num;
+			else if (!strcmp(k, PPROF_LABEL_SAMPLES))
+				label.samples = s->label[j]->num;
+			else if (!strcmp(k, PPROF_LABEL_AGE))
+				label.age = s->label[j]->num;
 		}
-		err = pprof__add_sample(b, stack, s->n_location_id, s->value, label);
+		err = pprof__add_sample_labeled(b, stack, s->n_location_id, s->value, NULL, &label);
 		if (err)
 			return err;
 	}
@@ -380,7 +386,8 @@ static bool sample_eq(const void *entry, const void *key, const void *ctx)
 	const struct pprof_sample *s = &b->samples[*(const uint32_t *)entry];
 	const struct pprof_sample_view *v = key;
 
-	return s->nlocs == v->n &&
+	/* Samples of one stack in two age buckets stay apart, as pprof keeps them. */
+	return s->nlocs == v->n && s->age_label == v->age_label &&
 	       !memcmp(b->loc_ids + s->loc_pos, v->location_ids, v->n * sizeof(*v->location_ids));
 }
 
@@ -460,7 +467,8 @@ static int index_samples(const struct pprof_builder *dst, struct htab *index)
 	for (i = 0; i < dst->nsamples; i++) {
 		struct pprof_sample_view key = { .location_ids =
 						     dst->loc_ids + dst->samples[i].loc_pos,
-						 .n = dst->samples[i].nlocs };
+						 .n = dst->samples[i].nlocs,
+						 .age_label = dst->samples[i].age_label };
 		bool found;
 		uint32_t *e = htab__insert(index, stack_hash(key.location_ids, key.n), &key,
 					   sample_eq, &found);
@@ -473,10 +481,13 @@ static int index_samples(const struct pprof_builder *dst, struct htab *index)
 	return 0;
 }
 
-/* src's samples into dst, times sign; stack has room for all of src's location ids. */
+/*
+ * src's samples into dst, times sign, for the values in mask (others count
+ * as 0); stack has room for all of src's location ids.
+ */
 static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *src,
-			 const uint64_t *src_locs, int64_t sign, const struct htab *index,
-			 uint64_t *stack)
+			 const uint64_t *src_locs, int64_t sign, unsigned mask,
+			 const struct htab *index, uint64_t *stack)
 {
 	size_t i, j, k;
 	int err;
@@ -484,14 +495,19 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 	for (i = 0; i < src->nsamples; i++) {
 		const struct pprof_sample *s = &src->samples[i];
 		int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
-		struct pprof_sample_view key = { .location_ids = stack, .n = s->nlocs };
+		struct pprof_labels labels;
+		struct pprof_sample_view key = { .location_ids = stack,
+						 .n = s->nlocs,
+						 .age_label = s->age_label };
 		const uint32_t *e;
 
 		for (j = 0; j < s->nlocs; j++)
 			stack[j] = src_locs[src->loc_ids[s->loc_pos + j]];
 		for (k = 0; k < PPROF_NR_VALUES; k++) {
-			values[k] = sign * s->values[k];
-			raw[k] = sign * s->raw[k];
+			int64_t m = (mask >> k) & 1;
+
+			values[k] = m * sign * s->values[k];
+			raw[k] = m * sign * s->raw[k];
 		}
 		e = htab__find(index, stack_hash(stack, s->nlocs), &key, sample_eq);
 		if (e) {
@@ -502,11 +518,19 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 				d->raw[k] += raw[k];
 			}
 			d->has_raw = d->has_raw && s->has_raw;
+			if (d->samples_label != PPROF_NO_LABEL &&
+			    s->samples_label != PPROF_NO_LABEL)
+				d->samples_label += sign * s->samples_label;
 			continue;
 		}
 		/* Not indexed: two equal stacks of src both get a sample, as src had. */
-		err = pprof__add_sample_raw(dst, stack, s->nlocs, values, s->has_raw ? raw : NULL,
-					    s->bytes_label);
+		labels = (struct pprof_labels){ .bytes = s->bytes_label,
+						.samples = s->samples_label == PPROF_NO_LABEL
+							       ? PPROF_NO_LABEL
+							       : sign * s->samples_label,
+						.age = s->age_label };
+		err = pprof__add_sample_labeled(dst, stack, s->nlocs, values,
+						s->has_raw ? raw : NULL, &labels);
 		if (err)
 			return err;
 	}
@@ -514,6 +538,12 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 }
 
 int pprof__merge(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign)
+{
+	return pprof__merge_values(dst, src, sign, (1u << PPROF_NR_VALUES) - 1);
+}
+
+int pprof__merge_values(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign,
+			unsigned mask)
 {
 	uint64_t *src_locs = NULL, *stack = NULL, *map_ids = NULL;
 	struct pprof_frame *frames = NULL;
@@ -544,7 +574,7 @@ int pprof__merge(struct pprof_builder *dst, const struct pprof_builder *src, int
 	err = index_samples(dst, &index);
 	if (err)
 		goto cleanup;
-	err = merge_samples(dst, src, src_locs, sign, &index, stack);
+	err = merge_samples(dst, src, src_locs, sign, mask, &index, stack);
 cleanup:
 	htab__release(&index);
 	free(frames);

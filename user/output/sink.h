@@ -35,6 +35,8 @@ struct profile_output {
 	const char *probes_off;
 	/* --follow-forks: its children followed and missed, or NULL. */
 	const char *children;
+	/* Killed by the OOM killer, or near its memory cgroup's limit: said so; else NULL. */
+	const char *memcg_note;
 };
 
 struct sink_ops {

@@ -98,8 +98,11 @@ void ht_reseed_thread(void);
 
 /* Sampled blocks (block.c). */
 void *ht_sampled_alloc(size_t size, size_t align, int zero);
+/* What a block is to us (ht_sampled_base). */
+enum { HT_BLOCK_NONE, HT_BLOCK_SAMPLED, HT_BLOCK_QUIET };
 int ht_sampled_base(const void *p, void **base);
-void ht_sampled_release(void *p, void *base);
+void ht_sampled_release(void *p, void *base, int kind);
+void *ht_sampled_resize(void *p, void *base, int kind, size_t size, int sample);
 size_t ht_sampled_usable(const void *p, void *base);
 
 #endif /* HEAPTRACE_PRELOAD_SAMPLER_H */

@@ -19,6 +19,7 @@
 
 #include "probe/discover.h"
 #include "util/procfs.h"
+#include "util/procname.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 
@@ -32,6 +33,7 @@ enum family {
 	FAM_NEW,    /* C++ operator new family */
 	FAM_DELETE, /* C++ operator delete family */
 	FAM_MARK,   /* only tells which allocator an object is; never probed */
+	FAM_PY,	    /* CPython's pymalloc arenas (mmap, munmap): only in a CPython process */
 };
 
 struct cat_name {
@@ -166,6 +168,15 @@ static const struct cat_name catalog[] = {
 	/* glibc's malloc: tcmalloc also defines __libc_malloc, but not these. */
 	{ "malloc_trim", DISCOVER_MALLOC, FAM_MARK },
 	{ "mallinfo2", DISCOVER_MALLOC, FAM_MARK },
+	/*
+	 * CPython's object allocator: an object defining PyObject_Malloc makes
+	 * the process a CPython one, whose pymalloc arenas are seen where they
+	 * come from, the mmap and munmap the process resolves (bpf/heaptrace.h,
+	 * HT_PY_ARENA_SIZE).
+	 */
+	{ "PyObject_Malloc", DISCOVER_MALLOC, FAM_MARK },
+	{ "mmap", DISCOVER_PY_ARENA, FAM_PY },
+	{ "munmap", DISCOVER_PY_ARENA_FREE, FAM_PY },
 };
 
 #define NR_CAT (sizeof(catalog) / sizeof(catalog[0]))
@@ -867,14 +878,27 @@ static enum discover_allocator classify(const struct dobj *o)
 	return DISCOVER_ALLOC_NONE;
 }
 
+/* Whether an object of the process defines CPython's PyObject_Malloc. */
+static bool has_pymalloc(const struct discover *d)
+{
+	int c = cat_find("PyObject_Malloc");
+	size_t i;
+
+	for (i = 0; c >= 0 && i < d->nr_search; i++)
+		if (d->search[i]->hits[c].where != HIT_NONE)
+			return true;
+	return false;
+}
+
 static void resolve_all(struct discover *d, struct dobj *exe)
 {
+	bool python = has_pymalloc(d);
 	size_t c;
 
 	for (c = 0; c < NR_CAT; c++) {
 		struct dobj *o;
 
-		if (catalog[c].fam == FAM_MARK)
+		if (catalog[c].fam == FAM_MARK || (catalog[c].fam == FAM_PY && !python))
 			continue;
 		o = resolve(d, c);
 		if (o)
@@ -1239,14 +1263,16 @@ static void serves_text(unsigned int serves, char *buf, size_t len)
 int discover__write(const struct discover *d, pid_t pid, FILE *f)
 {
 	const struct discover_object *m = discover__serving(d, DISCOVER_SERVES_MALLOC);
-	char comm[32], why[256], serves[96];
+	char comm[32], why[256], serves[96], exe[256] = "", name[320];
 	size_t i, j;
 
 	/* A process gone meanwhile is still written about, as "?". */
 	snprintf(comm, sizeof(comm), "?");
 	procfs__read_comm(pid, comm, sizeof(comm));
+	procname__exe(pid, exe, sizeof(exe));
+	procname__describe(comm, exe, name, sizeof(name));
 	if (m)
-		fprintf(f, "pid %d (%s): malloc is %s's, from %s\n", pid, comm,
+		fprintf(f, "pid %d (%s): malloc is %s's, from %s\n", pid, name,
 			discover__allocator_name(m->allocator), m->map_path);
 	else if (discover__nr_unread(d))
 		fprintf(f,
@@ -1257,7 +1283,7 @@ int discover__write(const struct discover *d, pid_t pid, FILE *f)
 		fprintf(f,
 			"pid %d (%s): no mapped object defines malloc (a stripped static binary?): "
 			"nothing to probe\n",
-			pid, comm);
+			pid, name);
 	fprintf(f, "search order (the dynamic linker's, approximated):\n");
 	for (i = 0; i < discover__nr_searched(d); i++) {
 		enum discover_origin origin;

@@ -60,6 +60,37 @@ static uint64_t file_offset_of(Elf *e, uint64_t addr)
 	return 0;
 }
 
+/*
+ * Whether the kernel can count a semaphore at link-time address `addr`: it
+ * only adds to one in a writable private mapping of the file, so it must be
+ * in a writable loaded segment, and not in the part made read-only after
+ * relocation (PT_GNU_RELRO). Anywhere else the semaphore would stay 0, and
+ * a process gated by it would never fire its probes.
+ */
+static bool semaphore_countable(Elf *e, uint64_t addr)
+{
+	bool writable = false, relro = false;
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (!addr)
+		return true;
+	if (elf_getphdrnum(e, &n))
+		return false;
+	for (i = 0; i < n; i++) {
+		bool in;
+
+		if (!gelf_getphdr(e, (int)i, &ph))
+			continue;
+		in = addr >= ph.p_vaddr && addr + 2 <= ph.p_vaddr + ph.p_memsz;
+		if (in && ph.p_type == PT_LOAD && (ph.p_flags & PF_W))
+			writable = true;
+		if (in && ph.p_type == PT_GNU_RELRO)
+			relro = true;
+	}
+	return writable && !relro;
+}
+
 /* One note's desc: three addresses, then provider, name and arguments. */
 static int parse_desc(const char *desc, size_t len, struct usdt_probe *p)
 {
@@ -121,6 +152,9 @@ static int add_note(Elf *e, uint64_t base, const char *desc, size_t len, const c
 	if (base && note_base)
 		p.pc += base - note_base;
 	p.file_offset = file_offset_of(e, p.pc);
+	if (p.semaphore && base && note_base)
+		p.semaphore += base - note_base;
+	p.semaphore_ok = semaphore_countable(e, p.semaphore);
 	if (VEC_RESERVE(out->probes, out->cap, out->nr + 1)) {
 		probe_release(&p);
 		return -ENOMEM;
@@ -248,14 +282,28 @@ static int read_object(pid_t pid, const struct procmap *m, struct usdt_object *o
 			    m->path, u->name, count_args(u->args), want);
 			return -EPROTO;
 		}
+		if ((alloc || free_) && !u->semaphore_ok) {
+			log_warn("'%s': the semaphore of otel_memory:%s (0x%" PRIx64
+				 ") is not in writable memory, where the kernel could count it: "
+				 "its probes are not used",
+				 m->path, u->name, u->semaphore);
+			return -EPROTO;
+		}
 		o->has_alloc |= alloc;
 		o->has_free |= free_;
 	}
 	if (o->notes.malformed)
-		log_warn("'%s': %zu USDT notes that cannot be read: ignored", m->path,
-			 o->notes.malformed);
+		log_warn("'%s': %zu USDT note%s that cannot be read: ignored", m->path,
+			 o->notes.malformed, o->notes.malformed == 1 ? "" : "s");
 	if (!o->has_alloc)
 		return -ENOENT;
+	if (!o->has_free) {
+		/* Its blocks would never be seen freed: in use for ever. */
+		log_warn(
+		    "'%s': otel_memory:alloc without otel_memory:free: its probes are not used",
+		    m->path);
+		return -EPROTO;
+	}
 	o->path = strdup(path);
 	o->shown = strdup(m->path);
 	return o->path && o->shown ? 0 : -ENOMEM;

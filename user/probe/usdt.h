@@ -33,6 +33,7 @@ struct usdt_probe {
 	uint64_t pc;	      /* link-time address of the probe site */
 	uint64_t file_offset; /* of the probe site; 0 when no segment holds it */
 	uint64_t semaphore;   /* link-time address of its semaphore, 0 when none */
+	bool semaphore_ok;    /* none, or in memory the kernel can count it in */
 };
 
 /* The probes of one ELF file (an open descriptor), of `provider` (NULL: every one). */

@@ -14,6 +14,13 @@
  * are placed so that they never start a page, except those aligned to a
  * page or more: those are listed in a small lock-free table, which a
  * page-aligned p is looked up in before anything before it is read.
+ *
+ * A block stays ours after realloc resizes it in place (below), whether the
+ * new size was sampled or not: the real allocator can then grow it as it
+ * grows any block (mremap for a large one) instead of us copying it at
+ * every step of a realloc chain. One that was not sampled carries the quiet
+ * tag, secret ^ user ^ HT_QUIET: released like a sampled one, never
+ * announced.
  */
 #include <string.h>
 
@@ -23,6 +30,9 @@
 /* 512 buckets of 8 slots, one cache line each: 4096 page-aligned sampled blocks at most. */
 #define SIDE_BUCKETS 512
 #define SIDE_WAYS    8
+
+/* Flips the tag of a block that is ours but was not sampled. */
+#define HT_QUIET 0x5155494554ULL
 
 union ht_gate ht_gate __attribute__((section(".probes"), aligned(8)));
 
@@ -117,6 +127,15 @@ static uintptr_t place(uintptr_t base, size_t a)
 	return user;
 }
 
+/* Marks user as ours: sampled (announced) or quiet. */
+static void tag(uintptr_t user, uintptr_t base, int sampled)
+{
+	uint64_t *pre = (uint64_t *)user - 2;
+
+	pre[0] = ht_config.secret ^ user ^ (sampled ? 0 : HT_QUIET);
+	pre[1] = base;
+}
+
 /*
  * A sampled block of size bytes: align 0 for malloc's alignment (zero: as
  * calloc), else a power of two. Fires alloc once it is ready.
@@ -126,7 +145,6 @@ void *ht_sampled_alloc(size_t size, size_t align, int zero)
 	size_t a = align < 16 ? 16 : align;
 	size_t pad = pad_for(a);
 	uintptr_t base, user;
-	uint64_t *pre;
 
 	if (size > SIZE_MAX - pad)
 		return plain(size, align, zero);
@@ -143,41 +161,87 @@ void *ht_sampled_alloc(size_t size, size_t align, int zero)
 		ht_real.free((void *)base);
 		return plain(size, align, zero);
 	}
-	pre = (uint64_t *)user - 2;
-	pre[0] = ht_config.secret ^ user;
-	pre[1] = base;
+	tag(user, base, 1);
 	ht_live_add(1);
 	fire_alloc((void *)user, size, ht_weight(size));
 	return (void *)user;
 }
 
-/* Whether p is a sampled block, and its base if so. */
+/* Whether p is a block of ours (HT_BLOCK_SAMPLED or HT_BLOCK_QUIET), and its base if so. */
 int ht_sampled_base(const void *p, void **base)
 {
 	uintptr_t u = (uintptr_t)p, off = u & (HT_PAGE - 1);
 	uint64_t pre[2];
 
 	if (off < HT_PREFIX && (off || !u || !side_has(u)))
-		return 0;
+		return HT_BLOCK_NONE;
 	memcpy(pre, (const char *)p - HT_PREFIX, sizeof(pre));
-	if (pre[0] != (ht_config.secret ^ u))
-		return 0;
 	*base = (void *)(uintptr_t)pre[1];
-	return 1;
+	if (pre[0] == (ht_config.secret ^ u))
+		return HT_BLOCK_SAMPLED;
+	if (pre[0] == (ht_config.secret ^ u ^ HT_QUIET))
+		return HT_BLOCK_QUIET;
+	return HT_BLOCK_NONE;
 }
 
-/* Fires free before the block can be handed out again. */
-void ht_sampled_release(void *p, void *base)
+/* Announces the release (of a sampled block) before its memory can be handed out again. */
+static void forget(void *p, int kind)
 {
 	uintptr_t u = (uintptr_t)p;
 
-	fire_free(p);
-	/* A block reused later must not look sampled. */
+	if (kind == HT_BLOCK_SAMPLED)
+		fire_free(p);
+	/* A block reused later must not look like ours. */
 	__atomic_store_n((uint64_t *)p - 2, 0, __ATOMIC_RELAXED);
 	if (!(u & (HT_PAGE - 1)))
 		side_remove(u);
+}
+
+void ht_sampled_release(void *p, void *base, int kind)
+{
+	forget(p, kind);
 	ht_live_add(-1);
 	ht_real.free(base);
+}
+
+/*
+ * realloc of a block of ours to size bytes (> 0); sample: whether the new
+ * size was sampled. The real allocator resizes the whole block, prefix and
+ * all, so the user bytes keep their offset from the base. The old block is
+ * announced as freed, and its tag cleared, before the real realloc may
+ * release it. The bytes move 16 further only when they would start a page
+ * (about one resize in 256 of a small block, never for a large one: its
+ * base sits 16 bytes into a page), so that a page-aligned block needs no
+ * entry in the side table. NULL, the old block kept (quiet), when the real
+ * allocator refuses.
+ */
+void *ht_sampled_resize(void *p, void *base, int kind, size_t size, int sample)
+{
+	uintptr_t u = (uintptr_t)p, user;
+	size_t off = (size_t)(u - (uintptr_t)base);
+	char *nbase;
+
+	if (size > SIZE_MAX - off - HT_PREFIX)
+		return NULL;
+	if (kind == HT_BLOCK_SAMPLED)
+		fire_free(p);
+	__atomic_store_n((uint64_t *)p - 2, 0, __ATOMIC_RELAXED);
+	nbase = ht_real.realloc(base, size + off + HT_PREFIX);
+	if (!nbase) {
+		tag(u, (uintptr_t)base, 0);
+		return NULL;
+	}
+	if (!(u & (HT_PAGE - 1)))
+		side_remove(u);
+	user = (uintptr_t)nbase + off;
+	if (!(user & (HT_PAGE - 1))) {
+		memmove((void *)(user + HT_PREFIX), (void *)user, size);
+		user += HT_PREFIX;
+	}
+	tag(user, (uintptr_t)nbase, sample);
+	if (sample)
+		fire_alloc((void *)user, size, ht_weight(size));
+	return (void *)user;
 }
 
 size_t ht_sampled_usable(const void *p, void *base)

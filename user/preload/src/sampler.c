@@ -89,8 +89,8 @@ HT_EXPORT void *calloc(size_t n, size_t m)
 	return calloc_slow(n, m);
 }
 
-/* Some of this allocator's: 1 sampled, 2 from the bootstrap pool, else 0. */
-enum { NOT_OURS, SAMPLED, POOL };
+/* Whose a block is: the real allocator's, ours (sampled or quiet: block.c), the bootstrap pool's. */
+enum { NOT_OURS = HT_BLOCK_NONE, SAMPLED = HT_BLOCK_SAMPLED, QUIET = HT_BLOCK_QUIET, POOL };
 
 static int classify(void *p, void **base)
 {
@@ -98,13 +98,13 @@ static int classify(void *p, void **base)
 		return NOT_OURS;
 	if (ht_bootstrap_owns(p))
 		return POOL;
-	return ht_sampled_base(p, base) ? SAMPLED : NOT_OURS;
+	return ht_sampled_base(p, base);
 }
 
 static void release(void *p, int kind, void *base)
 {
-	if (kind == SAMPLED)
-		ht_sampled_release(p, base);
+	if (kind == SAMPLED || kind == QUIET)
+		ht_sampled_release(p, base, kind);
 	else if (kind == POOL)
 		ht_bootstrap_release(p);
 	else
@@ -113,7 +113,7 @@ static void release(void *p, int kind, void *base)
 
 static size_t usable(void *p, int kind, void *base)
 {
-	if (kind == SAMPLED)
+	if (kind == SAMPLED || kind == QUIET)
 		return ht_sampled_usable(p, base);
 	if (kind == POOL)
 		return ht_bootstrap_size(p);
@@ -123,8 +123,10 @@ static size_t usable(void *p, int kind, void *base)
 SLOW static void free_slow(void *p)
 {
 	void *base = NULL;
+	/* Apart: C leaves the order of a call's arguments open, and base must be read after. */
+	int kind = classify(p, &base);
 
-	release(p, classify(p, &base), base);
+	release(p, kind, base);
 }
 
 HT_EXPORT void free(void *p)
@@ -137,9 +139,12 @@ HT_EXPORT void free(void *p)
 }
 
 /*
- * A sampled block, or one becoming sampled, moves: a new block (sampled
- * or not by the usual rule), a copy, and the old one released (firing free
- * if it was sampled). realloc(p, 0) frees p and returns NULL, as glibc's.
+ * realloc is a new allocation of n bytes, sampled or not by the usual rule,
+ * and the release of p (firing free if p was sampled). A block of ours is
+ * resized in place by the real allocator (block.c), so that a realloc chain
+ * that was sampled once does not turn into a copy at every step; one of the
+ * real allocator's that becomes sampled moves into a new block (a copy,
+ * once per sample). realloc(p, 0) frees p and returns NULL, as glibc's.
  */
 SLOW static void *realloc_slow(void *p, size_t n)
 {
@@ -157,6 +162,12 @@ SLOW static void *realloc_slow(void *p, size_t n)
 	if (n == 0)
 		return REAL(realloc)(p, 0);
 	sample = begin_sample(n);
+	if (kind == SAMPLED || kind == QUIET) {
+		q = ht_sampled_resize(p, base, kind, n, sample);
+		if (sample)
+			end_sample();
+		return q;
+	}
 	if (kind == NOT_OURS && !sample)
 		return REAL(realloc)(p, n);
 	old = usable(p, kind, base);
