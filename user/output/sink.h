@@ -33,6 +33,8 @@ struct profile_output {
 	bool final;	 /* the process's last profile of this image */
 	/* While the safety valve has its probes off: why and until when; else NULL. */
 	const char *probes_off;
+	/* --follow-forks: its children followed and missed, or NULL. */
+	const char *children;
 	/* Killed by the OOM killer, or near its memory cgroup's limit: said so; else NULL. */
 	const char *memcg_note;
 	/* Set by sinks__write: profiles earlier sinks hold that wait for their disk. */
