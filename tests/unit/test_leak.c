@@ -160,6 +160,30 @@ static void test_decimation(void)
 	leak_series__free(s);
 }
 
+/* A full cache whose sampled estimate happens to drift up steadily, by a little. */
+static void test_sampling_drift(void)
+{
+	struct leak_series *s = leak_series__new(7, "drift");
+	struct leak_report r;
+	int i;
+
+	leak_series__set_rate(s, 524288);
+	for (i = 0; i < NPOINTS; i++) {
+		leak_series__begin(s, (int64_t)i * STEP_NS);
+		leak_series__add(s, "c", "cache", "cache;main", 32ll * MiB + i * 256 * 1024,
+				 (32ll + i) * MiB);
+	}
+	leak__analyze(s, &r);
+	ok(r.nsuspects == 0 && r.nfindings == 1 && r.findings[0].cls == LEAK_FLAT,
+	   "a 32 MiB cache drifting by 2.2 MiB at rate 512 KiB is within sampling noise: flat");
+	leak_report__release(&r);
+	leak_series__set_rate(s, 1);
+	leak__analyze(s, &r);
+	ok(r.nsuspects == 1, "the same drift counted exactly (rate 1) is growth");
+	leak_report__release(&r);
+	leak_series__free(s);
+}
+
 static void test_json(void)
 {
 	struct leak_series *s = make_series(NPOINTS);
@@ -190,6 +214,7 @@ int main(void)
 	test_classes();
 	test_too_few();
 	test_decimation();
+	test_sampling_drift();
 	test_json();
 	return done_testing();
 }

@@ -208,6 +208,12 @@ static int setup_daemon(struct tracer *tr)
 	}
 	tr->serve.loader = tr->loader;
 	tr->serve.symbolizer = tr->symbolizer;
+	tr->leaks = leakwatch__new();
+	if (!tr->leaks) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	tr->serve.leaks = tr->leaks;
 	/* DWARF samples, and in every mode the new-process, exec and fork events. */
 	err = loader__set_event_handler(tr->loader, tracer__handle_event, tr);
 	if (err) {
@@ -453,6 +459,7 @@ int tracer__free(struct tracer *tr)
 			code = 1;
 	}
 	sinks__free(tr->sinks);
+	leakwatch__free(tr->leaks);
 	evloop__free(tr->loop);
 	symbolizer__free(tr->symbolizer);
 	loader__free(tr->loader);

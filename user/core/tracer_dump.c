@@ -46,7 +46,7 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 	struct profile_output out = {
 		.proc = &t->proc, .sum = sum, .time_ns = now, .final = final
 	};
-	char off[160];
+	char off[160], suspect[160] = "";
 	int err;
 
 	err = profile__snapshot(tr->loader, &t->proc, &snap);
@@ -60,7 +60,13 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 		goto cleanup;
 	}
 	out.probes_off = tracer__probes_off(tr, t, off, sizeof(off));
+	/* Before the sinks: the profile carries its suspects as comments. */
+	if (leakwatch__observe(tr->leaks, &t->proc, out.profile, suspect, sizeof(suspect)))
+		log_debug("pid %d: no leak analysis of this profile: out of memory", t->proc.pid);
+	out.leak_suspect = suspect;
 	err = sinks__write(tr->sinks, &out);
+	if (final)
+		leakwatch__forget(tr->leaks, &t->proc);
 cleanup:
 	pprof__free(out.profile);
 	snapshot__free(snap);

@@ -21,6 +21,7 @@
 #include "core/targets.h"
 #include "http/http.h"
 #include "http/serve.h"
+#include "output/leakwatch.h"
 #include "output/profile.h"
 #include "output/sink.h"
 #include "symbol/symbolize.h"
@@ -49,6 +50,7 @@ struct tracer {
 	struct command *command; /* the child we started, or NULL */
 	struct profile_opts popts;
 	struct sinks *sinks;
+	struct leakwatch *leaks;  /* each target's series of profiles, for its leak suspects */
 	struct http_server *http; /* --http, or NULL */
 	struct serve_ctx serve;
 	struct sysscan *sysscan; /* system-wide mode's probes, or NULL */

@@ -9,6 +9,7 @@
 
 #include "collect/snapshot.h"
 #include "http/serve.h"
+#include "http/serve_report.h"
 #include "output/legacytext.h"
 #include "output/pprof.h"
 #include "output/profile.h"
@@ -365,6 +366,8 @@ void serve__handle(struct http_conn *c, const struct http_request *req, void *ar
 		serve_profile(ctx, c, req->query, false);
 	else if (!strcmp(req->path, "/debug/pprof/allocs"))
 		serve_profile(ctx, c, req->query, true);
+	else if (!strcmp(req->path, SERVE_REPORT_PATH))
+		serve_report__handle(ctx, c, req->query);
 	else
 		http__respondf(c, 404,
 			       "no such page: heaptrace serves /debug/pprof/, "

@@ -29,6 +29,8 @@
  * process found may be gone by the next poll: handlers look it up again
  * after waiting.
  */
+struct leakwatch;
+
 struct serve_processes {
 	size_t (*count)(void *ctx);
 	struct process *(*at)(void *ctx, size_t i);
@@ -43,6 +45,7 @@ struct serve_ctx {
 	struct symbolizer *symbolizer;
 	struct profile_opts opts;
 	struct serve_processes procs;
+	struct leakwatch *leaks; /* the live leak report's series, or NULL */
 };
 
 void serve__handle(struct http_conn *c, const struct http_request *req, void *ctx);

@@ -25,6 +25,12 @@
 #define SPIKE_FACTOR	   2.0	/* the high is twice both ends */
 #define CHURN_FACTOR	   4.0	/* allocated four times the high */
 #define FLAT_KEEP_SHARE	   0.5	/* holds half its high at the end */
+/*
+ * A sampled estimate of B bytes rests on about B/rate samples, so its
+ * noise is about sqrt(B * rate) bytes: growth below three times that may
+ * be the sampling's own drift (a full cache whose blocks are replaced).
+ */
+#define GROWING_MIN_SIGMAS 3.0
 
 struct leak_stack {
 	char *key;
@@ -44,6 +50,7 @@ struct leak_series {
 	size_t nstacks, cap_stacks;
 	struct htab index; /* uint32_t index into stacks, by key */
 	size_t not_followed;
+	int64_t rate; /* the profiles' sample rate (period); <= 1: exact */
 };
 
 static const char *const class_names[] = {
@@ -258,6 +265,7 @@ int leak_series__add_profile(struct leak_series *s, const struct pprof_builder *
 	size_t i, n = pprof__nr_samples(b);
 	int err;
 
+	leak_series__set_rate(s, pprof__period(b));
 	err = leak_series__begin(s, pprof__time_nanos(b));
 	for (i = 0; i < n && !err; i++) {
 		err = pprof__sample(b, i, &v);
@@ -276,6 +284,11 @@ int leak_series__add_profile(struct leak_series *s, const struct pprof_builder *
 	strbuf__release(&stack);
 	strbuf__release(&leaf);
 	return err;
+}
+
+void leak_series__set_rate(struct leak_series *s, int64_t rate)
+{
+	s->rate = rate;
 }
 
 size_t leak_series__len(const struct leak_series *s)
@@ -374,14 +387,17 @@ static void estimate_age(const int64_t *t_ns, const int64_t *y, size_t n, double
 	*mean = weighted / (double)y[n - 1];
 }
 
-static enum leak_class classify(const struct leak_finding *f, size_t n, double late_slope)
+static enum leak_class classify(const struct leak_finding *f, size_t n, double late_slope,
+				int64_t rate)
 {
 	int64_t first = f->inuse[0], last = f->inuse[n - 1];
 	int64_t ends = first > last ? first : last;
+	double noise = rate > 1 && last > 0 ? sqrt((double)last * (double)rate) : 0;
 
 	if (n < LEAK_MIN_POINTS)
 		return LEAK_OTHER;
-	if (f->growth_bytes > 0 && f->growth_bytes_per_s > 0 && f->r2 >= GROWING_MIN_R2 &&
+	if (f->growth_bytes > 0 && (double)f->growth_bytes >= GROWING_MIN_SIGMAS * noise &&
+	    f->growth_bytes_per_s > 0 && f->r2 >= GROWING_MIN_R2 &&
 	    f->steady >= GROWING_MIN_STEADY && f->rises >= GROWING_MIN_RISES &&
 	    late_slope >= GROWING_LATE_SHARE * f->growth_bytes_per_s &&
 	    (double)last >= GROWING_KEEP_SHARE * (double)f->peak_bytes)
@@ -426,7 +442,7 @@ static void analyze_stack(const struct leak_series *s, const struct leak_stack *
 		late_slope = (double)(st->inuse[n - 1] - st->inuse[mid]) /
 			     ((double)(s->times[n - 1] - s->times[mid]) / 1e9);
 	estimate_age(s->times, st->inuse, n, &f->mean_age_s, &f->oldest_s);
-	f->cls = classify(f, n, late_slope);
+	f->cls = classify(f, n, late_slope, s->rate);
 }
 
 /* Suspects first, the fastest growing first; then by class, the largest first. */

@@ -71,7 +71,13 @@ int leak_series__begin(struct leak_series *s, int64_t time_ns);
 int leak_series__add(struct leak_series *s, const char *key, const char *function,
 		     const char *stack, int64_t inuse_bytes, int64_t alloc_bytes);
 
-/* begin + add for every sample of a profile (its time, inuse_space, alloc_space). */
+/*
+ * The sample rate of the profiles (pprof's period; 1 or 0: every
+ * allocation), which says how much of a change sampling alone can make.
+ */
+void leak_series__set_rate(struct leak_series *s, int64_t rate);
+
+/* set_rate + begin + add for every sample of a profile (its period, time, inuse_space, alloc_space). */
 int leak_series__add_profile(struct leak_series *s, const struct pprof_builder *b);
 
 /* Profiles in the series. */

@@ -33,6 +33,8 @@ struct profile_output {
 	bool final;	 /* the process's last profile of this image */
 	/* While the safety valve has its probes off: why and until when; else NULL. */
 	const char *probes_off;
+	/* The top leak suspect in a few words (leakwatch.h), or NULL. */
+	const char *leak_suspect;
 };
 
 struct sink_ops {

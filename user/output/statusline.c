@@ -69,10 +69,12 @@ static int statusline_write(void *state, const struct profile_output *out)
 	statusline__format_bytes(sum->inuse_bytes - before, delta, sizeof(delta));
 	statusline__format_bytes(sum->alloc_bytes, alloc, sizeof(alloc));
 	log_info("pid %d (%s): inuse %s (%s%s) in %" PRId64 " objects, allocated %s, %" PRIu64
-		 " samples, %" PRIu64 " lost%s%s",
+		 " samples, %" PRIu64 " lost%s%s%s%s",
 		 out->proc->pid, out->proc->comm, inuse, sum->inuse_bytes >= before ? "+" : "",
 		 delta, sum->inuse_objects, alloc, sum->samples, sum->lost,
-		 out->probes_off ? ", " : "", out->probes_off ? out->probes_off : "");
+		 out->probes_off ? ", " : "", out->probes_off ? out->probes_off : "",
+		 out->leak_suspect && *out->leak_suspect ? ", leak suspect: " : "",
+		 out->leak_suspect ? out->leak_suspect : "");
 	if (!last)
 		return 0;
 	if (out->final)
