@@ -322,6 +322,13 @@ static const struct env_option options[] = {
 		    "in-use sample types are written as zero",
 	},
 	{
+	    .name = "peak",
+	    .kind = OPT_FLAG,
+	    FIELD(peak),
+	    .help = "also write a profile at each new high of the sampled\n"
+		    "in-use, at most one per interval: COMM.PID.TIME.peak.heap.pb.gz",
+	},
+	{
 	    .name = "list-probes",
 	    .kind = OPT_FLAG,
 	    FIELD(list_probes),

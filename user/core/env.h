@@ -38,6 +38,7 @@ struct env {
 	uint32_t ring_size;	  /* --ring-size; 0 = by sample rate, see env__ring_size */
 	bool verbose;
 	bool alloc_only;	/* --alloc-only: no free probes */
+	bool peak;		/* --peak: a profile at each new high of the sampled in-use */
 	bool list_probes;	/* --list-probes: print the probe sites and exit */
 	bool list_allocators;	/* --list-allocators: print the allocator objects and exit */
 	bool probe_at_entry;	/* --probe-at-entry: naive placement, for comparison */

@@ -13,6 +13,7 @@
 
 #include "collect/loader.h"
 #include "collect/process.h"
+#include "collect/snapshot.h"
 #include "collect/valve.h"
 #include "core/env.h"
 #include "util/strbuf.h"
@@ -32,6 +33,13 @@ struct target {
 	/* Traced through USDT probes: the object that carries them, as mapped (else NULL). */
 	char *usdt_object;
 	uint64_t usdt_inode;
+	/*
+	 * --peak: the highest sampled in-use seen (raw bytes), and the snapshot
+	 * of a new high since the last periodic profile (NULL: none) with its time.
+	 */
+	uint64_t peak_high;
+	struct heap_snapshot *peak_snap;
+	int64_t peak_time_ns;
 };
 
 /*

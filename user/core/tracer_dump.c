@@ -50,6 +50,9 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 	int err;
 
 	err = profile__snapshot(tr->loader, &t->proc, &snap);
+	/* The high since the last profile comes first, so that file names sort in time. */
+	if (!err && tr->env->peak && tracer__write_peak(tr, t, snap))
+		tr->write_failed = true;
 	if (!err) {
 		r.snap = snap;
 		err = profile__build(&r, sum, &out.profile);

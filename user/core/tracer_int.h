@@ -74,7 +74,7 @@ struct tracer {
 	bool per_pid; /* probes are attached per process: -p, a command, or filtered */
 	struct target_probe_opts probe_opts;
 	struct evloop *loop;
-	int timer_deadline, timer_valve, timer_dump, timer_settle, timer_usdt;
+	int timer_deadline, timer_valve, timer_dump, timer_settle, timer_usdt, timer_peak;
 	uint64_t next_dump;
 	sigset_t mask;
 	int sigfd;
@@ -120,6 +120,12 @@ const char *tracer__probes_off(const struct tracer *tr, const struct target *t, 
 
 /* tracer_usdt.c */
 void tracer__check_usdt(struct tracer *tr);
+
+/* tracer_peak.c: --peak */
+#define PEAK_CHECK_NS 100000000ull /* how often a target's in-use is checked for a new high */
+void tracer__check_peaks(struct tracer *tr);
+/* Before a periodic profile of snapshot `now`: writes the high kept since the last, if above. */
+int tracer__write_peak(struct tracer *tr, struct target *t, const struct heap_snapshot *now);
 
 /* tracer_loop.c */
 int tracer__setup_loop(struct tracer *tr);

@@ -26,7 +26,7 @@ void *filesink__new(const struct filesink_opts *o)
 }
 
 static void profile_path(const struct filesink_opts *o, const struct process *p,
-			 const struct timespec *now, char *path, size_t len)
+			 const struct timespec *now, bool peak, char *path, size_t len)
 {
 	char comm[64], stamp[32];
 	struct tm tm;
@@ -41,10 +41,11 @@ static void profile_path(const struct filesink_opts *o, const struct process *p,
 	gmtime_r(&now->tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
 	if (o->subsecond_names)
-		snprintf(path, len, "%s/%s.%d.%s.%03ldZ.heap.pb.gz", o->dir, comm, p->pid, stamp,
-			 now->tv_nsec / 1000000);
+		snprintf(path, len, "%s/%s.%d.%s.%03ldZ.%sheap.pb.gz", o->dir, comm, p->pid, stamp,
+			 now->tv_nsec / 1000000, peak ? "peak." : "");
 	else
-		snprintf(path, len, "%s/%s.%d.%sZ.heap.pb.gz", o->dir, comm, p->pid, stamp);
+		snprintf(path, len, "%s/%s.%d.%sZ.%sheap.pb.gz", o->dir, comm, p->pid, stamp,
+			 peak ? "peak." : "");
 }
 
 static int filesink_write(void *state, const struct profile_output *out)
@@ -57,7 +58,7 @@ static int filesink_write(void *state, const struct profile_output *out)
 
 	now.tv_sec = (time_t)(out->time_ns / 1000000000);
 	now.tv_nsec = (long)(out->time_ns % 1000000000);
-	profile_path(&fs->o, p, &now, path, sizeof(path));
+	profile_path(&fs->o, p, &now, out->peak, path, sizeof(path));
 	/*
 	 * Two dumps within one tick of the name's clock (a final dump right
 	 * after a periodic one) would share a name: wait for the next tick
@@ -73,7 +74,7 @@ static int filesink_write(void *state, const struct profile_output *out)
 		ns = clock__real_ns();
 		now.tv_sec = (time_t)(ns / 1000000000);
 		now.tv_nsec = (long)(ns % 1000000000);
-		profile_path(&fs->o, p, &now, path, sizeof(path));
+		profile_path(&fs->o, p, &now, out->peak, path, sizeof(path));
 	}
 	err = pprof__write_gz(out->profile, path);
 	if (err) {

@@ -31,6 +31,7 @@ struct profile_output {
 	const struct profile_summary *sum;
 	int64_t time_ns; /* CLOCK_REALTIME, the profile's time_nanos */
 	bool final;	 /* the process's last profile of this image */
+	bool peak;	 /* a high of its in-use between two periodic profiles (--peak) */
 	/* While the safety valve has its probes off: why and until when; else NULL. */
 	const char *probes_off;
 	/* The top leak suspect in a few words (leakwatch.h), or NULL. */

@@ -65,6 +65,10 @@ static int statusline_write(void *state, const struct profile_output *out)
 	int64_t before = last ? last->bytes : 0;
 	char inuse[32], delta[32], alloc[32];
 
+	/* A peak between two periodic profiles is said by whoever wrote it, not in the series. */
+	if (out->peak)
+		return 0;
+
 	statusline__format_bytes(sum->inuse_bytes, inuse, sizeof(inuse));
 	statusline__format_bytes(sum->inuse_bytes - before, delta, sizeof(delta));
 	statusline__format_bytes(sum->alloc_bytes, alloc, sizeof(alloc));
