@@ -9,6 +9,7 @@ PACKAGES=(
 	libprotobuf-c-dev protobuf-c-compiler zlib1g-dev golang-go curl
 	pkg-config libiberty-dev make gcc g++ libc6-dev perl python3 libcapstone-dev
 	libjemalloc-dev libtcmalloc-minimal4 redis-server redis-tools bpftrace systemtap-sdt-dev
+	jq chromium
 )
 
 missing=()
