@@ -22,6 +22,7 @@ struct report_file {
 	int64_t time_ns;
 	int pid;
 	char comm[64];
+	bool from_dir; /* found in a directory given, not named: unreadable is a warning */
 };
 
 struct report_files {
@@ -29,7 +30,7 @@ struct report_files {
 	size_t nr, cap;
 };
 
-static int add_path(struct report_files *fs, const char *path)
+static int add_path(struct report_files *fs, const char *path, bool from_dir)
 {
 	char *copy = strdup(path);
 
@@ -37,7 +38,7 @@ static int add_path(struct report_files *fs, const char *path)
 		free(copy);
 		return -ENOMEM;
 	}
-	fs->items[fs->nr++] = (struct report_file){ .path = copy };
+	fs->items[fs->nr++] = (struct report_file){ .path = copy, .from_dir = from_dir };
 	return 0;
 }
 
@@ -61,7 +62,7 @@ static int add_dir(struct report_files *fs, const char *dir)
 	while (!err && (de = readdir(d)))
 		if (is_profile_name(de->d_name)) {
 			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			err = add_path(fs, path);
+			err = add_path(fs, path, true);
 		}
 	closedir(d);
 	return err;
@@ -100,6 +101,11 @@ static void process_of_name(struct report_file *f)
 		snprintf(f->comm, sizeof(f->comm), "%.*s", (int)(dot - base), base);
 }
 
+static const char *read_error(int err)
+{
+	return err == -EPROTO || err == -EBADMSG ? "not a heap profile" : strerror(-err);
+}
+
 static int read_profile(const char *path, struct pprof_builder **b)
 {
 	int err = pprof__read_gz(path, b);
@@ -108,27 +114,54 @@ static int read_profile(const char *path, struct pprof_builder **b)
 		log_error(
 		    "cannot read the profile '%s': %s: give heap profiles written by heaptrace "
 		    "or Go",
-		    path,
-		    err == -EPROTO || err == -EBADMSG ? "not a heap profile" : strerror(-err));
+		    path, read_error(err));
 	return err;
 }
 
-/* Reads each file once for its time and process; an unreadable one is fatal. */
+/*
+ * Reads each file once for its time and process. A file named on the
+ * command line that cannot be read is fatal; one found in a directory is
+ * skipped with a warning (a half-copied directory still has a report).
+ */
 static int identify(struct report_files *fs)
 {
-	size_t i;
+	size_t i, kept = 0;
 	int err;
 
 	for (i = 0; i < fs->nr; i++) {
+		struct report_file *f = &fs->items[i];
 		struct pprof_builder *b = NULL;
 
-		err = read_profile(fs->items[i].path, &b);
-		if (err)
+		err = pprof__read_gz(f->path, &b);
+		if (err && !f->from_dir) {
+			log_error("cannot read the profile '%s': %s: give heap profiles written by "
+				  "heaptrace or Go",
+				  f->path, read_error(err));
 			return err;
-		fs->items[i].time_ns = pprof__time_nanos(b);
-		if (!process_of_comment(b, &fs->items[i]))
-			process_of_name(&fs->items[i]);
+		}
+		if (err) {
+			log_warn("skipping '%s': %s", f->path, read_error(err));
+			free(f->path);
+			f->path = NULL;
+			continue;
+		}
+		f->time_ns = pprof__time_nanos(b);
+		if (!process_of_comment(b, f))
+			process_of_name(f);
 		pprof__free(b);
+		/* Moved down over the skipped ones; each path stays owned by one entry. */
+		if (kept != i) {
+			fs->items[kept] = *f;
+			f->path = NULL;
+		}
+		kept++;
+	}
+	fs->nr = kept;
+	if (!kept) {
+		log_error(
+		    "no readable profile among the files given: give heap profiles written by "
+		    "heaptrace or Go");
+		return -ENOENT;
 	}
 	return 0;
 }
@@ -187,7 +220,7 @@ static int collect(const struct env *env, struct report_files *fs)
 				  p, strerror(errno));
 			return -errno;
 		}
-		err = S_ISDIR(st.st_mode) ? add_dir(fs, p) : add_path(fs, p);
+		err = S_ISDIR(st.st_mode) ? add_dir(fs, p) : add_path(fs, p, false);
 		if (err) {
 			log_error("cannot list '%s': %s", p, strerror(-err));
 			return err;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include "output/leak_html.h"
@@ -34,18 +35,33 @@ static void html_text(FILE *f, const char *s)
 
 static void mib(FILE *f, double bytes)
 {
-	fprintf(f, "%.1f MiB", bytes / (1024.0 * 1024.0));
+	fprintf(f, "%.1f&nbsp;MiB", bytes / (1024.0 * 1024.0));
 }
 
-/* The largest value any line of the chart reaches (at least 1, so the scale is defined). */
-static double chart_top(const struct leak_report *r)
+static void rate(FILE *f, double bytes_per_s)
+{
+	if (fabs(bytes_per_s) >= 1024 * 1024)
+		fprintf(f, "%+.1f&nbsp;MiB/s", bytes_per_s / (1024.0 * 1024.0));
+	else
+		fprintf(f, "%+.1f&nbsp;KiB/s", bytes_per_s / 1024.0);
+}
+
+/*
+ * The largest value a line of the chart reaches (at least 1, so the scale
+ * is defined): the total's, or in the suspects' own chart theirs.
+ */
+static double chart_top(const struct leak_report *r, bool suspects_only)
 {
 	double top = 1;
-	size_t i;
+	size_t i, k;
 
-	for (i = 0; i < r->npoints; i++)
-		if ((double)r->totals[i] > top)
+	for (i = 0; i < r->npoints; i++) {
+		if (!suspects_only && (double)r->totals[i] > top)
 			top = (double)r->totals[i];
+		for (k = 0; k < r->nsuspects && k < MAX_LINES; k++)
+			if ((double)r->findings[k].inuse[i] > top)
+				top = (double)r->findings[k].inuse[i];
+	}
 	return top * 1.05;
 }
 
@@ -100,9 +116,10 @@ static void axes(FILE *f, const struct leak_report *r, double top)
 		MARGIN_L, CHART_H - 12, CHART_W - MARGIN_R, CHART_H - 12, r->span_s);
 }
 
-static void chart(FILE *f, const struct leak_report *r)
+/* In-use over time: every stack's and the suspects', or (suspects_only) the suspects' alone. */
+static void chart(FILE *f, const struct leak_report *r, bool suspects_only)
 {
-	double top = chart_top(r);
+	double top = chart_top(r, suspects_only);
 	size_t i;
 
 	fprintf(f,
@@ -111,7 +128,8 @@ static void chart(FILE *f, const struct leak_report *r)
 		CHART_W, CHART_H, CHART_W, CHART_H);
 	axes(f, r, top);
 	if (r->npoints) {
-		polyline(f, r, r->totals, top, LEAK_HTML_TOTAL_COLOUR, 2);
+		if (!suspects_only)
+			polyline(f, r, r->totals, top, LEAK_HTML_TOTAL_COLOUR, 2);
 		for (i = 0; i < r->nsuspects && i < MAX_LINES; i++)
 			polyline(f, r, r->findings[i].inuse, top, LEAK_HTML_SUSPECT_COLOUR, 4);
 	}
@@ -136,8 +154,10 @@ static void findings_table(FILE *f, const struct leak_report *r)
 		mib(f, (double)x->inuse_bytes);
 		fputs("</td><td>", f);
 		mib(f, (double)x->peak_bytes);
-		fprintf(f, "</td><td>%.0f B</td><td>%.2f</td><td>%.0f%%</td><td>%.0f s</td><td>",
-			x->growth_bytes_per_s, x->r2, x->steady * 100, x->mean_age_s);
+		fputs("</td><td>", f);
+		rate(f, x->growth_bytes_per_s);
+		fprintf(f, "</td><td>%.2f</td><td>%.0f%%</td><td>%.0f s</td><td>", x->r2,
+			x->steady * 100, x->mean_age_s);
 		html_text(f, x->stack);
 		fputs("</td></tr>\n", f);
 	}
@@ -170,7 +190,12 @@ int leak_html__write(const struct leak_report *const *r, size_t n, FILE *f)
 				"leak suspect",
 				LEAK_HTML_SUSPECT_COLOUR);
 		fputs("</p>\n", f);
-		chart(f, r[i]);
+		chart(f, r[i], false);
+		/* On its own scale, a suspect's growth shows even beside a large heap. */
+		if (r[i]->nsuspects) {
+			fputs("<p>The leak suspects alone, on their own scale:</p>\n", f);
+			chart(f, r[i], true);
+		}
 		findings_table(f, r[i]);
 	}
 	fputs("</body></html>\n", f);
