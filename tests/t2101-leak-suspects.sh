@@ -59,6 +59,9 @@ like "$(grep -c '^heaptrace leak suspect: leak_steady in use [0-9]* bytes, growi
 	"the last profile's comment marks leak_steady" || diag "$(cat "$T/comments")"
 is "$(grep -c 'leak suspect: \(cache_put\|churn_burst\|spike_alloc\)' "$T/comments")" 0 "and nothing else"
 
+curl -s -m 10 "http://127.0.0.1:$HTTP_PORT/debug/pprof/" >"$T/index"
+like "$(grep -o "href=\"../heaptrace/report?pid=$fix\"" "$T/index")" . "the /debug/pprof/ index links to the report"
+
 # Status codes.
 is "$(http_code "$report?format=xml")" 400 "format=xml: 400"
 is "$(http_code "$report?pid=999999999")" 404 "an untraced pid: 404"

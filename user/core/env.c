@@ -325,8 +325,9 @@ static const struct env_option options[] = {
 	    .name = "peak",
 	    .kind = OPT_FLAG,
 	    FIELD(peak),
-	    .help = "also write a profile at each new high of the sampled\n"
-		    "in-use, at most one per interval: COMM.PID.TIME.peak.heap.pb.gz",
+	    .help = "also write a profile at each new high of the\n"
+		    "sampled in-use, at most one per interval\n"
+		    "(COMM.PID.TIME.peak.heap.pb.gz)",
 	},
 	{
 	    .name = "list-probes",

@@ -95,13 +95,15 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 		html_escaped(f, t->comm);
 		fprintf(f,
 			"): <a href=\"heap?pid=%d\">heap</a> <a href=\"heap?pid=%d&amp;debug=1\">"
-			"heap?debug=1</a> <a href=\"allocs?pid=%d\">allocs</a>\n",
-			t->pid, t->pid, t->pid);
+			"heap?debug=1</a> <a href=\"allocs?pid=%d\">allocs</a> "
+			"<a href=\"../heaptrace/report?pid=%d\">leak report</a>\n",
+			t->pid, t->pid, t->pid, t->pid);
 	}
 	fputs("\nProfile descriptions:\n"
 	      "  heap:   sampled allocations still in use (inuse_space by default);\n"
 	      "          ?debug=1 the text form, ?seconds=N what happened in the next N seconds\n"
 	      "  allocs: the same data, all allocations since tracing began (alloc_space)\n"
+	      "  leak report: the stacks whose in-use grows steadily (?format=json)\n"
 	      "</pre>\n</body>\n</html>\n",
 	      f);
 	if (fclose(f)) {
