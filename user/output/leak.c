@@ -79,7 +79,7 @@ struct leak_series *leak_series__new(int pid, const char *comm)
 	return s;
 }
 
-/* Every other profile, the first and the last kept: the series keeps its span. */
+/* Every other profile from the first: the series keeps its span at half the resolution. */
 static void decimate(struct leak_series *s)
 {
 	size_t i, j, n = 0;
@@ -353,14 +353,14 @@ static void fit_line(const int64_t *t_ns, const int64_t *y, size_t n, double *sl
 }
 
 /*
- * The age of the live bytes at the end, from the series: floor[i], the
+ * The age of the live bytes at the end, from the series: survived[i], the
  * least in-use from profile i on, is what survived from i to the end; its
- * rise over floor[i-1] was allocated at about time i.
+ * rise over survived[i-1] was allocated at about time i.
  */
 static void estimate_age(const int64_t *t_ns, const int64_t *y, size_t n, double *mean,
 			 double *oldest)
 {
-	int64_t floor[LEAK_MAX_POINTS], below = 0;
+	int64_t survived[LEAK_MAX_POINTS], below = 0;
 	double weighted = 0, end = (double)t_ns[n - 1];
 	size_t i;
 
@@ -368,12 +368,12 @@ static void estimate_age(const int64_t *t_ns, const int64_t *y, size_t n, double
 	*oldest = 0;
 	if (y[n - 1] <= 0)
 		return;
-	floor[n - 1] = y[n - 1];
+	survived[n - 1] = y[n - 1];
 	for (i = n - 1; i-- > 0;)
-		floor[i] = y[i] < floor[i + 1] ? y[i] : floor[i + 1];
-	/* floor never falls with i: each rise is a layer that lived from t[i] to the end. */
+		survived[i] = y[i] < survived[i + 1] ? y[i] : survived[i + 1];
+	/* survived never falls with i: each rise is a layer that lived from t[i] to the end. */
 	for (i = 0; i < n; i++) {
-		int64_t layer = floor[i] - below;
+		int64_t layer = survived[i] - below;
 
 		if (layer > 0) {
 			double age = (end - (double)t_ns[i]) / 1e9;
@@ -381,7 +381,7 @@ static void estimate_age(const int64_t *t_ns, const int64_t *y, size_t n, double
 			weighted += (double)layer * age;
 			if (*oldest == 0)
 				*oldest = age;
-			below = floor[i];
+			below = survived[i];
 		}
 	}
 	*mean = weighted / (double)y[n - 1];
