@@ -38,14 +38,15 @@ start_in_cgroup() {
 	grep -q "heaptrace-$TEST_NAME-$$" "/proc/$FIX_PID/cgroup"
 }
 
-# Dumps every 3 s from heaptrace's start; the fixture starts just after it,
-# so spikes at 4, 7 and 10 s sit in the middle of the intervals.
+# Dumps every 3 s from heaptrace's start (before it attaches); the fixture
+# starts once it has attached, so spikes at 3.3, 6.3 and 9.3 s after that
+# sit inside intervals as long as attaching takes less than 1.7 s.
 run() {
 	local dir=$1
 	shift
 	mkdir -p "$dir"
 	start_in_cgroup "$dir/fix.out" --wait --no-leak --no-cache --no-churn --seconds 12 \
-		--spike-every 3 --spike-first 4 || bail_out "fixture did not start in $mcg"
+		--spike-every 3 --spike-first-ms 3300 || bail_out "fixture did not start in $mcg"
 	ok 0 "fixture $FIX_PID runs in $mcg ($(cat "$mcg/$limit_file") bytes) before it allocates"
 	start_heaptrace "$dir/err" -r 65536 -i 3s -o "$dir" -p "$FIX_PID" "$@" ||
 		bail_out "heaptrace did not start"
