@@ -18,7 +18,7 @@
  * counts, not byte sizes, so that they hold at any sample rate.
  */
 #define GROWING_MIN_R2	   0.8	/* a line explains most of the change */
-#define GROWING_MIN_STEADY 0.75 /* in-use fell in at most one interval in four */
+#define GROWING_MIN_STEADY 0.6	/* in-use fell in at most two intervals in five */
 #define GROWING_MIN_RISES  3	/* rose in three intervals at least: not one event */
 #define GROWING_LATE_SHARE 0.25 /* the later half still rises at a quarter of the slope */
 #define GROWING_KEEP_SHARE 0.9	/* ends near its high */
