@@ -231,9 +231,15 @@ int leak_series__add(struct leak_series *s, const char *key, const char *functio
 	return 0;
 }
 
-/* The key (location addresses) and the stack for a person (function names), of one sample. */
+/*
+ * The stack for a person (function names, inlined frames included, leaf
+ * first) and its leaf function, of one sample. The names are also the
+ * stack's key: two call sites in one function are one stack, as a person
+ * reading the report (and pprof's -top) sees them; a frame without a name
+ * keeps its address.
+ */
 static int describe_sample(const struct pprof_builder *b, const struct pprof_sample_view *v,
-			   struct strbuf *key, struct strbuf *stack, struct strbuf *leaf)
+			   struct strbuf *stack, struct strbuf *leaf)
 {
 	struct pprof_frame frames[16];
 	uint64_t addr;
@@ -244,23 +250,25 @@ static int describe_sample(const struct pprof_builder *b, const struct pprof_sam
 		n = pprof__location(b, v->location_ids[i], &addr, frames, 16);
 		if (n < 0)
 			return n;
-		strbuf__addf(key, "%s%" PRIx64, i ? ";" : "", addr);
 		for (j = 0; j < n; j++) {
-			const char *fn = frames[j].function ? frames[j].function : "?";
+			const char *fn = frames[j].function ? frames[j].function : NULL;
 
-			strbuf__addf(stack, "%s%s", stack->len ? ";" : "", fn);
+			if (fn)
+				strbuf__addf(stack, "%s%s", stack->len ? ";" : "", fn);
+			else
+				strbuf__addf(stack, "%s0x%" PRIx64, stack->len ? ";" : "", addr);
 			if (i == 0 && j == 0)
-				strbuf__add(leaf, fn);
+				strbuf__add(leaf, fn ? fn : "");
 		}
 		if (n == 0)
 			strbuf__addf(stack, "%s0x%" PRIx64, stack->len ? ";" : "", addr);
 	}
-	return key->failed || stack->failed || leaf->failed ? -ENOMEM : 0;
+	return stack->failed || leaf->failed ? -ENOMEM : 0;
 }
 
 int leak_series__add_profile(struct leak_series *s, const struct pprof_builder *b)
 {
-	struct strbuf key = {}, stack = {}, leaf = {};
+	struct strbuf stack = {}, leaf = {};
 	struct pprof_sample_view v;
 	size_t i, n = pprof__nr_samples(b);
 	int err;
@@ -271,16 +279,14 @@ int leak_series__add_profile(struct leak_series *s, const struct pprof_builder *
 		err = pprof__sample(b, i, &v);
 		if (err)
 			break;
-		strbuf__reset(&key);
 		strbuf__reset(&stack);
 		strbuf__reset(&leaf);
-		err = describe_sample(b, &v, &key, &stack, &leaf);
+		err = describe_sample(b, &v, &stack, &leaf);
 		if (!err)
-			err = leak_series__add(s, strbuf__str(&key), strbuf__str(&leaf),
+			err = leak_series__add(s, strbuf__str(&stack), strbuf__str(&leaf),
 					       strbuf__str(&stack), v.values[PPROF_INUSE_SPACE],
 					       v.values[PPROF_ALLOC_SPACE]);
 	}
-	strbuf__release(&key);
 	strbuf__release(&stack);
 	strbuf__release(&leaf);
 	return err;
