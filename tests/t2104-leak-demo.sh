@@ -1,7 +1,7 @@
 #!/bin/bash
 # The bundled demo server (demo-leak: a response cache that forgets one
 # entry in four, beside per-request buffers freed again) at the default
-# sample rate (512 KiB): over 16 one-second profiles cache_insert_leaky is
+# sample rate (512 KiB): over 21 one-second profiles cache_insert_leaky is
 # the only suspect, live on the status line and offline in heaptrace report,
 # although its stack also frees (the cache's evictions), and the request
 # buffers are churn.
@@ -13,9 +13,9 @@ command -v jq >/dev/null || bail_out "jq is not installed (scripts/install-deps.
 
 start_fixture demo-leak-nofp --seconds 40 || bail_out "fixture did not start"
 fix=$FIX_PID
-start_heaptrace "$T/err" -i 1s -d 16s -o "$T" -p "$fix" || bail_out "heaptrace did not start"
+start_heaptrace "$T/err" -i 1s -d 20s -o "$T" -p "$fix" || bail_out "heaptrace did not start"
 wait_exit "$HT_PID" 40
-is "$EXIT_STATUS" 0 "heaptrace -d 16s exits 0"
+is "$EXIT_STATUS" 0 "heaptrace -d 20s exits 0"
 kill "$fix"
 
 line=$(grep -E "pid $fix .*inuse" "$T/err" | tail -n 1)

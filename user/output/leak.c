@@ -393,6 +393,15 @@ static void estimate_age(const int64_t *t_ns, const int64_t *y, size_t n, double
 	*mean = weighted / (double)y[n - 1];
 }
 
+/* Ends near its high: within a tenth of it, or within the sampling noise. */
+static bool ends_near_high(const struct leak_finding *f, int64_t last, double noise)
+{
+	double below = (double)(f->peak_bytes - last);
+
+	return below <= (1 - GROWING_KEEP_SHARE) * (double)f->peak_bytes ||
+	       below <= GROWING_MIN_SIGMAS * noise;
+}
+
 static enum leak_class classify(const struct leak_finding *f, size_t n, double late_slope,
 				int64_t rate)
 {
@@ -406,7 +415,7 @@ static enum leak_class classify(const struct leak_finding *f, size_t n, double l
 	    f->growth_bytes_per_s > 0 && f->r2 >= GROWING_MIN_R2 &&
 	    f->steady >= GROWING_MIN_STEADY && f->rises >= GROWING_MIN_RISES &&
 	    late_slope >= GROWING_LATE_SHARE * f->growth_bytes_per_s &&
-	    (double)last >= GROWING_KEEP_SHARE * (double)f->peak_bytes)
+	    ends_near_high(f, last, noise))
 		return LEAK_GROWING;
 	if (f->peak_bytes > 0 && (double)f->peak_bytes >= SPIKE_FACTOR * (double)ends)
 		return LEAK_SPIKE;
