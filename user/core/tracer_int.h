@@ -3,8 +3,9 @@
  * tracer_int.h - the tracer's state, shared by the files of core/ that
  * implement tracer.h (tracer.c: set-up; tracer_targets.c: processes coming
  * and going; tracer_dump.c: profiles and loss reports; tracer_valve.c: the
- * safety valve; tracer_usdt.c: USDT probes whose object was unloaded; tracer_loop.c: the event loop's callbacks). Nothing outside
- * core/tracer*.c includes it.
+ * safety valve; tracer_usdt.c: USDT probes whose object was unloaded;
+ * tracer_peak.c: --peak's profiles of a new high; tracer_loop.c: the event
+ * loop's callbacks). Nothing outside core/tracer*.c includes it.
  */
 #ifndef HEAPTRACE_TRACER_INT_H
 #define HEAPTRACE_TRACER_INT_H
