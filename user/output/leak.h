@@ -34,7 +34,7 @@
 struct pprof_builder;
 
 /* A series is capped at this many profiles: past it, every other one is dropped. */
-#define LEAK_MAX_POINTS 128
+#define LEAK_MAX_POINTS 64
 /* And at this many stacks: later new stacks are counted, not followed. */
 #define LEAK_MAX_STACKS 20000
 /* Fewer profiles than this decide nothing: every stack is "other". */

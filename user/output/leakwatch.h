@@ -11,7 +11,7 @@
  * final profile ends its series (leakwatch__forget).
  *
  * Memory: per process, its stacks times at most LEAK_MAX_POINTS profiles
- * of two 64-bit values (for 1000 stacks, about 2 MiB).
+ * of two 64-bit values (for 1000 stacks, about 1 MiB).
  */
 #ifndef HEAPTRACE_LEAKWATCH_H
 #define HEAPTRACE_LEAKWATCH_H
