@@ -184,6 +184,32 @@ static void test_sampling_drift(void)
 	leak_series__free(s);
 }
 
+/* A daemon watched for long: flat for 48 profiles, then a leak over the last 12. */
+static void test_late_leak(void)
+{
+	struct leak_series *s = leak_series__new(8, "late");
+	struct leak_report r;
+	int i;
+
+	for (i = 0; i < 60; i++) {
+		leak_series__begin(s, (int64_t)i * STEP_NS);
+		leak_series__add(s, "late", "late", "late;main",
+				 8ll * MiB + (i < 48 ? 0 : (i - 47) * 256 * 1024), 0);
+		leak_series__add(s, "flat", "flat", "flat;main", 8ll * MiB, 0);
+	}
+	leak__analyze(s, &r);
+	ok(r.nsuspects == 1 && !strcmp(r.findings[0].function, "late"),
+	   "a leak that began late is found over the recent profiles");
+	ok(r.nsuspects == 1 && r.findings[0].judged == LEAK_RECENT_POINTS &&
+	       fabs(r.findings[0].growth_bytes_per_s / (256 * 1024 / 3.0) - 1) < 0.2,
+	   "judged over the last %d profiles, near its recent rate (%.0f B/s)", LEAK_RECENT_POINTS,
+	   r.nsuspects ? r.findings[0].growth_bytes_per_s : 0);
+	ok(r.nfindings == 2 && r.findings[1].cls == LEAK_FLAT && r.findings[1].judged == 60,
+	   "the flat stack is judged over the whole series");
+	leak_report__release(&r);
+	leak_series__free(s);
+}
+
 static void test_json(void)
 {
 	struct leak_series *s = make_series(NPOINTS);
@@ -197,9 +223,10 @@ static void test_json(void)
 	leak__analyze(s, &r);
 	ok(f && !leak_report__write_json(rs, 1, f), "JSON written");
 	fclose(f);
-	ok(buf && strstr(buf,
-			 "\"suspects\":[{\"pid\":42,\"comm\":\"fixture\",\"class\":\"growing\","
-			 "\"function\":\"leak\",\"stack\":\"leak;main\",\"inuse_bytes\":10485760"),
+	ok(buf &&
+	       strstr(buf, "\"suspects\":[{\"pid\":42,\"comm\":\"fixture\",\"class\":\"growing\","
+			   "\"function\":\"leak\",\"stack\":\"leak;main\",\"profiles_judged\":10,"
+			   "\"inuse_bytes\":10485760"),
 	   "suspects carry pid, comm, function, stack, inuse_bytes");
 	ok(buf && strstr(buf, "\"growth_bytes_per_s\":349525.3"), "and growth_bytes_per_s");
 	ok(buf && strstr(buf, "\"we\\\"ird\\\\\"") && strstr(buf, "\"a\\u000ab\""),
@@ -215,6 +242,7 @@ int main(void)
 	test_too_few();
 	test_decimation();
 	test_sampling_drift();
+	test_late_leak();
 	test_json();
 	return done_testing();
 }

@@ -402,10 +402,11 @@ static bool ends_near_high(const struct leak_finding *f, int64_t last, double no
 	       below <= GROWING_MIN_SIGMAS * noise;
 }
 
-static enum leak_class classify(const struct leak_finding *f, size_t n, double late_slope,
-				int64_t rate)
+/* y: the stack's in-use over the n profiles judged. */
+static enum leak_class classify(const struct leak_finding *f, const int64_t *y, size_t n,
+				double late_slope, int64_t rate)
 {
-	int64_t first = f->inuse[0], last = f->inuse[n - 1];
+	int64_t first = y[0], last = y[n - 1];
 	int64_t ends = first > last ? first : last;
 	double noise = rate > 1 && last > 0 ? sqrt((double)last * (double)rate) : 0;
 
@@ -427,37 +428,58 @@ static enum leak_class classify(const struct leak_finding *f, size_t n, double l
 	return LEAK_OTHER;
 }
 
-static void analyze_stack(const struct leak_series *s, const struct leak_stack *st,
-			  struct leak_finding *f)
+/* The measures and class of a stack over the profiles [from, npoints) of the series. */
+static void analyze_window(const struct leak_series *s, const struct leak_stack *st, size_t from,
+			   struct leak_finding *f)
 {
-	size_t n = s->npoints, i, mid = n / 2, falls = 0;
+	size_t n = s->npoints - from, i, mid = n / 2, falls = 0;
+	const int64_t *t = s->times + from, *y = st->inuse + from, *a = st->alloc + from;
 	double late_slope = 0, r2;
 
 	*f = (struct leak_finding){
 		.function = st->function,
 		.stack = st->stack,
 		.inuse = st->inuse,
-		.inuse_bytes = st->inuse[n - 1],
-		.growth_bytes = st->inuse[n - 1] - st->inuse[0],
-		.allocated_bytes = st->alloc[n - 1] - st->alloc[0],
+		.judged = n,
+		.inuse_bytes = y[n - 1],
+		.growth_bytes = y[n - 1] - y[0],
+		.allocated_bytes = a[n - 1] - a[0],
 	};
 	for (i = 0; i < n; i++)
-		if (st->inuse[i] > f->peak_bytes)
-			f->peak_bytes = st->inuse[i];
+		if (y[i] > f->peak_bytes)
+			f->peak_bytes = y[i];
 	for (i = 1; i < n; i++) {
-		if (st->inuse[i] > st->inuse[i - 1])
+		if (y[i] > y[i - 1])
 			f->rises++;
-		else if (st->inuse[i] < st->inuse[i - 1])
+		else if (y[i] < y[i - 1])
 			falls++;
 	}
 	f->steady = n > 1 ? 1.0 - (double)falls / (double)(n - 1) : 0;
-	fit_line(s->times, st->inuse, n, &f->growth_bytes_per_s, &r2);
+	fit_line(t, y, n, &f->growth_bytes_per_s, &r2);
 	f->r2 = r2;
-	if (n > 1 && s->times[n - 1] > s->times[mid])
-		late_slope = (double)(st->inuse[n - 1] - st->inuse[mid]) /
-			     ((double)(s->times[n - 1] - s->times[mid]) / 1e9);
-	estimate_age(s->times, st->inuse, n, &f->mean_age_s, &f->oldest_s);
-	f->cls = classify(f, n, late_slope, s->rate);
+	if (n > 1 && t[n - 1] > t[mid])
+		late_slope = (double)(y[n - 1] - y[mid]) / ((double)(t[n - 1] - t[mid]) / 1e9);
+	/* The age is of the level since the series began, whatever the window. */
+	estimate_age(s->times, st->inuse, s->npoints, &f->mean_age_s, &f->oldest_s);
+	f->cls = classify(f, y, n, late_slope, s->rate);
+}
+
+/*
+ * The whole series, and when that finds no growth its last
+ * LEAK_RECENT_POINTS profiles: a leak that began after a long flat stretch
+ * (a daemon watched for hours) has a poor fit over the whole series.
+ */
+static void analyze_stack(const struct leak_series *s, const struct leak_stack *st,
+			  struct leak_finding *f)
+{
+	struct leak_finding recent;
+
+	analyze_window(s, st, 0, f);
+	if (f->cls == LEAK_GROWING || s->npoints <= LEAK_RECENT_POINTS)
+		return;
+	analyze_window(s, st, s->npoints - LEAK_RECENT_POINTS, &recent);
+	if (recent.cls == LEAK_GROWING)
+		*f = recent;
 }
 
 /* Suspects first, the fastest growing first; then by class, the largest first. */
@@ -545,7 +567,7 @@ void leak_report__top(const struct leak_report *r, char *buf, size_t len)
 		 rate);
 }
 
-static void write_finding_text(const struct leak_finding *f, FILE *out)
+static void write_finding_text(const struct leak_report *r, const struct leak_finding *f, FILE *out)
 {
 	char inuse[32], peak[32], rate[32], alloc[32];
 
@@ -559,6 +581,8 @@ static void write_finding_text(const struct leak_finding *f, FILE *out)
 		leak__class_name(f->cls), *f->function ? f->function : "?", inuse, peak,
 		f->growth_bytes_per_s >= 0 ? "+" : "", rate, f->r2, f->steady * 100, alloc,
 		f->mean_age_s, f->oldest_s);
+	if (f->judged < r->npoints)
+		fprintf(out, "           judged over the last %zu profiles\n", f->judged);
 	fprintf(out, "           stack: %s\n", f->stack);
 }
 
@@ -577,7 +601,7 @@ int leak_report__write_text(const struct leak_report *r, FILE *f)
 	for (i = 0; i < r->nfindings; i++) {
 		if (i == r->nsuspects && i)
 			fputs("  not leaking:\n", f);
-		write_finding_text(&r->findings[i], f);
+		write_finding_text(r, &r->findings[i], f);
 	}
 	if (r->stacks_not_followed)
 		fprintf(f, "  %zu stacks not followed: more than %d stacks\n",
@@ -616,10 +640,11 @@ static void write_finding_json(const struct leak_report *r, const struct leak_fi
 	fputs(",\"stack\":", out);
 	leak__json_string(out, f->stack);
 	fprintf(out,
-		",\"inuse_bytes\":%" PRId64 ",\"peak_bytes\":%" PRId64 ",\"growth_bytes\":%" PRId64
-		",\"allocated_bytes\":%" PRId64 ",\"growth_bytes_per_s\":%.1f,\"r2\":%.4f,"
+		",\"profiles_judged\":%zu,\"inuse_bytes\":%" PRId64 ",\"peak_bytes\":%" PRId64
+		",\"growth_bytes\":%" PRId64 ",\"allocated_bytes\":%" PRId64
+		",\"growth_bytes_per_s\":%.1f,\"r2\":%.4f,"
 		"\"steady\":%.4f,\"rises\":%zu,\"mean_age_s\":%.1f,\"oldest_s\":%.1f}",
-		f->inuse_bytes, f->peak_bytes, f->growth_bytes, f->allocated_bytes,
+		f->judged, f->inuse_bytes, f->peak_bytes, f->growth_bytes, f->allocated_bytes,
 		json_number(f->growth_bytes_per_s), json_number(f->r2), json_number(f->steady),
 		f->rises, json_number(f->mean_age_s), json_number(f->oldest_s));
 }

@@ -39,6 +39,8 @@ struct pprof_builder;
 #define LEAK_MAX_STACKS 20000
 /* Fewer profiles than this decide nothing: every stack is "other". */
 #define LEAK_MIN_POINTS 4
+/* A stack not growing over the whole series is judged again over its last this many. */
+#define LEAK_RECENT_POINTS 16
 
 enum leak_class {
 	LEAK_GROWING,
@@ -93,19 +95,22 @@ void leak_series__free(struct leak_series *s);
 /* What the analysis found for one stack. */
 struct leak_finding {
 	enum leak_class cls;
-	const char *function;	   /* leaf function, "" when unknown */
-	const char *stack;	   /* "leaf;caller;...;main" */
-	int64_t inuse_bytes;	   /* in the last profile */
-	int64_t peak_bytes;	   /* the highest of the series */
+	size_t judged;	      /* the last this many profiles of the series were judged */
+	const char *function; /* leaf function, "" when unknown */
+	const char *stack;    /* "leaf;caller;...;main" */
+	/* Over the profiles judged: */
+	int64_t inuse_bytes;	   /* in the last one */
+	int64_t peak_bytes;	   /* the highest */
 	int64_t growth_bytes;	   /* last - first */
-	int64_t allocated_bytes;   /* allocated between the first profile and the last */
+	int64_t allocated_bytes;   /* allocated between the first and the last */
 	double growth_bytes_per_s; /* the least-squares slope */
 	double r2;		   /* of that fit; 0 when in-use is constant */
 	double steady;		   /* share of intervals in which in-use did not fall */
 	size_t rises;		   /* intervals in which it rose */
-	double mean_age_s;	   /* estimated mean age of its live bytes at the end */
-	double oldest_s;	   /* estimated age of its oldest live bytes */
-	const int64_t *inuse;	   /* in-use at each profile of the series */
+	/* Over the whole series: */
+	double mean_age_s;    /* estimated mean age of its live bytes */
+	double oldest_s;      /* estimated age of its oldest live bytes */
+	const int64_t *inuse; /* in-use at each profile */
 };
 
 struct leak_report {
