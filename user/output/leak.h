@@ -14,6 +14,9 @@
  *   flat     large but flat: a full cache, held at about its high;
  *   other    too few profiles, shrinking, or no pattern.
  *
+ * A stack that is not growing over the whole series is judged again over
+ * its last LEAK_RECENT_POINTS profiles, where a leak that began late shows.
+ *
  * The age of a stack's live bytes is estimated from the series alone: the
  * bytes that stay at or above their level of time t from t to the end are
  * taken as allocated at t (bytes of one stack are interchangeable, so this
