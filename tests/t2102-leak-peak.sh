@@ -3,7 +3,8 @@
 # by every periodic profile, and caught by a peak profile written at the
 # next one: COMM.PID.TIME.peak.heap.pb.gz, TIME within the spike, holding
 # the spike's 64 MiB in spike_alloc; at most one per interval, none while
-# in-use does not reach a new high, and without --peak none at all. The
+# in-use does not reach a new high, in both unwinding modes, and without
+# --peak none at all. The
 # fixture runs in a memory cgroup of its own (512 MiB), checked before it
 # allocates.
 . "$(dirname "$0")/lib.sh"
@@ -88,6 +89,13 @@ like "$(grep 'peak profile written' "$T/peak/err")" "pid $FIX_PID \(heap_pattern
 "$HEAPTRACE" report --json "$T/peak" >"$T/peak.json"
 is "$(jq -r '.processes[0].findings[] | select(.function == "spike_alloc") | .class' "$T/peak.json")" spike \
 	"report over the directory, peak included: spike_alloc is a spike"
+
+# Frame-pointer mode: the counters are the kernel's, the snapshot a walk of its maps.
+run "$T/fp" --peak --unwind fp
+fpeaks=$(ls "$T/fp" | grep -E '\.peak\.heap\.pb\.gz$')
+is "$(echo "$fpeaks" | grep -c .)" 1 "--unwind fp: one peak profile"
+v=$(pprof_flat "$T/fp/$(echo "$fpeaks" | head -n 1)" inuse_space spike_alloc)
+within "$v" $((64 << 20)) 5 "--unwind fp: it holds the spike ($v bytes)"
 
 run "$T/nopeak"
 is "$(ls "$T/nopeak" | grep -c '\.peak\.')" 0 "without --peak, no peak profile"
