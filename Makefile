@@ -190,3 +190,6 @@ clean:
 
 # The in-process sampler, libheaptrace-sampler.so (docs/sampler.md).
 include user/preload/build.mk
+
+# make install, make uninstall, make deb, the man page and the units.
+include dist/install.mk

@@ -33,7 +33,28 @@ int main(void)
 	ok(parse("GET / HTTP/1.1\r\nHost: x\r\n", &req) == -EAGAIN, "incomplete head: need more");
 	ok(parse("", &req) == -EAGAIN, "nothing yet: need more");
 	ok(parse("GET", &req) == -EAGAIN, "partial request line: need more");
-	ok(parse("POST / HTTP/1.1\r\n\r\n", &req) == 405, "POST: 405");
+	ok(parse("PUT / HTTP/1.1\r\n\r\n", &req) == 405, "PUT: 405");
+	ok(parse("POST /s HTTP/1.1\r\n\r\n", &req) == 0 && req.post && !req.body_len,
+	   "POST without Content-Length: no body");
+	ok(parse("POST /s HTTP/1.1\r\ncontent-length: 5\r\n\r\n0x1+", &req) == -EAGAIN,
+	   "POST: body incomplete, need more");
+	ok(parse("POST /s HTTP/1.1\r\nContent-Length: 5\r\n\r\n0x1+2", &req) == 0 &&
+	       req.body_len == 5 && !memcmp(req.body, "0x1+2", 5),
+	   "POST: body of Content-Length bytes");
+	ok(parse("POST /s HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n", &req) == 413,
+	   "POST: body too large: 413");
+	ok(parse("POST /s HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", &req) == 400,
+	   "POST: bad Content-Length: 400");
+	ok(parse("POST /s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &req) == 411,
+	   "POST: chunked body: 411");
+	ok(parse("GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\n", &req) == 0 && !req.post,
+	   "GET: Content-Length ignored");
+	ok(parse("GET / HTTP/1.1\r\nhost:  box.example:6060 \r\n\r\n", &req) == 0 &&
+	       !strcmp(req.host, "box.example:6060"),
+	   "Host kept, case-insensitive, blanks trimmed (%s)", req.host);
+	ok(parse("GET / HTTP/1.1\r\nHost: a\"b\r\n\r\n", &req) == 0 && !req.host[0],
+	   "a Host with a quote is ignored");
+	ok(parse("GET / HTTP/1.1\r\n\r\n", &req) == 0 && !req.host[0], "no Host: empty");
 	ok(parse("GET / HTTP/2.0\r\n\r\n", &req) == 505, "HTTP/2.0: 505");
 	ok(parse("GET / FOO/1.1\r\n\r\n", &req) == 400, "not HTTP: 400");
 	ok(parse("GET /\r\n\r\n", &req) == 400, "HTTP/0.9 style line: 400");

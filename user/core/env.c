@@ -15,7 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/config.h"
 #include "core/env.h"
+#include "core/manpage.h"
 #include "http/httpreq.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
@@ -101,6 +103,7 @@ static int pid__apply(struct env *env, const char *value);
 static int http__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
 static int version__apply(struct env *env, const char *value);
+static int help_man__apply(struct env *env, const char *value);
 
 /* In --help order. */
 static const struct env_option options[] = {
@@ -196,7 +199,7 @@ static const struct env_option options[] = {
 	    .invalid = "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT, such as "
 		       "127.0.0.1:6060",
 	    .metavar = "ADDR",
-	    .help = "serve /debug/pprof/ on ADDR (PORT, HOST:PORT or\n"
+	    .help = "serve /debug/pprof/ and /metrics on ADDR (PORT, HOST:PORT or\n"
 		    "[IPV6]:PORT; a bare port is on 127.0.0.1)",
 	},
 	{
@@ -358,6 +361,17 @@ static const struct env_option options[] = {
 	    .help = "print libbpf's messages",
 	},
 	{
+	    .name = "config",
+	    .kind = OPT_STRING,
+	    FIELD(config_path),
+	    .min = 1,
+	    .invalid = "invalid --config '%s': give a file such as /etc/heaptrace/heaptrace.conf, "
+		       "or /dev/null for none",
+	    .metavar = "FILE",
+	    .help = "read settings from FILE (default\n" CONFIG_DEFAULT_PATH " when it exists;\n"
+		    "/dev/null for none); the command line wins",
+	},
+	{
 	    .name = "help",
 	    .short_name = 'h',
 	    .kind = OPT_CUSTOM,
@@ -372,6 +386,8 @@ static const struct env_option options[] = {
 	    .cli_only = true,
 	    .help = "print the version",
 	},
+	/* Packaging, undocumented: the man page's OPTIONS section, from this table. */
+	{ .name = "help-man", .kind = OPT_CUSTOM, .apply = help_man__apply, .cli_only = true },
 	/* Benchmark only, undocumented: empty programs at the probe sites (docs/performance.md). */
 	{ .name = "floor", .kind = OPT_FLAG, FIELD(floor) },
 	/* Tests and benchmark, undocumented: uprobe + uretprobe pairs even where sessions work. */
@@ -628,6 +644,34 @@ static int version__apply(struct env *env, const char *value)
 	(void)value;
 	printf("heaptrace %s\n", HEAPTRACE_VERSION);
 	return ENV_EXIT;
+}
+
+static int help_man__apply(struct env *env, const char *value)
+{
+	(void)env;
+	(void)value;
+	return manpage__print_options(stdout) ? -EIO : ENV_EXIT;
+}
+
+bool env__option_doc(size_t i, struct env_option_doc *doc)
+{
+	size_t n;
+
+	/* The i-th documented option: the ones --help shows, in its order. */
+	for (n = 0; n < NR_OPTIONS; n++) {
+		if (!options[n].help)
+			continue;
+		if (i-- == 0) {
+			*doc = (struct env_option_doc){
+				.name = options[n].name,
+				.short_name = options[n].short_name,
+				.metavar = options[n].metavar,
+				.help = options[n].help,
+			};
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Stores v in a uint32_t or uint64_t field, as wide as the table says. */
@@ -887,6 +931,18 @@ static int env__check(struct env *env, char *err, size_t errlen)
 	return ENV_RUN;
 }
 
+/*
+ * After the command line: the config file (--config, else the default one
+ * when it exists), for the options the command line did not give.
+ */
+static int env__load_config(struct env *env, char *err, size_t errlen)
+{
+	bool given = env__given(env, "config");
+
+	return config__load(&env->config, env, given ? env->config_path : CONFIG_DEFAULT_PATH,
+			    given, env->given, err, errlen);
+}
+
 /* heaptrace print [-base OLD] FILE: no tracing, so none of the tracing options. */
 static int parse_print(int argc, char **argv, struct env *env, char *err, size_t errlen)
 {
@@ -1014,6 +1070,9 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 		if (ret)
 			goto cleanup;
 	}
+	ret = env__load_config(env, err, errlen);
+	if (ret)
+		goto cleanup;
 	ret = command__parse(argc, argv, env, err, errlen);
 	if (!ret)
 		ret = env__check(env, err, errlen);
@@ -1047,6 +1106,8 @@ uint32_t env__ring_size(const struct env *env)
 
 void env__free(struct env *env)
 {
+	config__free(env->config);
+	env->config = NULL;
 	free(env->pids);
 	free(env->report_paths);
 	env->report_paths = NULL;

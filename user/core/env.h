@@ -62,6 +62,10 @@ struct env {
 	size_t report_paths_cap;
 	int report_format; /* enum env_report_format */
 	uint64_t given;	   /* bit i: the i-th option was set, not left at its default */
+
+	/* The config file (core/config.h). */
+	const char *config_path; /* --config FILE, or NULL for the default one */
+	struct config *config;	 /* its text, which string values point into */
 };
 
 /* Where a process's allocations are seen (docs/design.md, "The in-process sampler"). */
@@ -120,6 +124,17 @@ int env__set_option(struct env *env, const char *name, const char *value, char *
 
 /* Whether the option of long name `name` was set (env__parse, env__set_option). */
 bool env__given(const struct env *env, const char *name);
+
+/* What the manual says of one option (--help's text: lines separated by '\n'). */
+struct env_option_doc {
+	const char *name;    /* long name without "--" */
+	int short_name;	     /* 0 = none */
+	const char *metavar; /* the value's name; NULL = no value */
+	const char *help;
+};
+
+/* The i-th option --help documents, in its order, into doc; false past the last. */
+bool env__option_doc(size_t i, struct env_option_doc *doc);
 
 /* The events ring buffer size: --ring-size, else 64 MiB at -r 1 and 8 MiB otherwise. */
 uint32_t env__ring_size(const struct env *env);

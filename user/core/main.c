@@ -14,11 +14,11 @@ int main(int argc, char **argv)
 	int parsed, code;
 
 	parsed = env__parse(argc, argv, &env, err_msg, sizeof(err_msg));
-	if (parsed == ENV_EXIT)
-		return 0;
-	if (parsed < 0) {
-		log_error("%s", err_msg);
-		return 2;
+	if (parsed == ENV_EXIT || parsed < 0) {
+		if (parsed < 0)
+			log_error("%s", err_msg);
+		env__free(&env);
+		return parsed < 0 ? 2 : 0;
 	}
 	log_verbose = env.verbose;
 	code = modes__select(&env, parsed)->run(&env);

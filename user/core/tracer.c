@@ -60,6 +60,16 @@ static const char *serve_note(void *ctx, const struct process *p)
 	return t ? strbuf__str(&t->note) : NULL;
 }
 
+static const struct valve *serve_valve(void *ctx, const struct process *p)
+{
+	struct tracer *tr = ctx;
+	struct target *t = tracer__find(tr, p->pid);
+
+	if (tr->env->system_wide)
+		return &tr->valve;
+	return t ? &t->valve : NULL;
+}
+
 /* Before anything is attached: an address in use is a quick, clean failure. */
 static int listen_http(struct tracer *tr)
 {
@@ -70,12 +80,13 @@ static int listen_http(struct tracer *tr)
 		return 0;
 	tr->serve = (struct serve_ctx){
 		.opts = tr->popts,
-		.procs = { serve_count, serve_at, serve_find, serve_note, tr },
+		.procs = { serve_count, serve_at, serve_find, serve_note, serve_valve, tr },
 	};
 	err = http__listen(tr->env->http_addr, serve__handle, &tr->serve, &tr->http, msg,
 			   sizeof(msg));
 	if (err)
 		log_error("%s", msg);
+	tr->serve.server = tr->http;
 	return err;
 }
 

@@ -31,7 +31,7 @@ struct http_conn {
 	enum conn_state state;
 	uint64_t deadline;
 	bool head_only;
-	char in[HTTPREQ_MAX_HEADER + 1];
+	char in[HTTPREQ_MAX_HEADER + HTTPREQ_MAX_BODY + 1]; /* head, then a POST's body */
 	size_t in_len;
 	char *out_head, *out_body;
 	size_t head_len, body_len, sent;
@@ -62,6 +62,10 @@ static const char *reason(int status)
 		return "Method Not Allowed";
 	case 408:
 		return "Request Timeout";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
 	case 414:
 		return "URI Too Long";
 	case 431:

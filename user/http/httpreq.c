@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/httpreq.h"
 
@@ -65,16 +66,53 @@ static const char *head_end(const char *buf, size_t len, size_t *skip)
 	return NULL;
 }
 
+/* Whether header line [p, stop) is named `name` (case-insensitive); *value is after the colon. */
+static bool header_is(const char *p, const char *stop, const char *colon, const char *name,
+		      const char **value)
+{
+	size_t n = strlen(name);
+
+	if ((size_t)(colon - p) != n || strncasecmp(p, name, n))
+		return false;
+	for (p = colon + 1; p < stop && (*p == ' ' || *p == '\t'); p++)
+		;
+	*value = p;
+	return true;
+}
+
+/* A Content-Length value: digits only, at most HTTPREQ_MAX_BODY (else 413), else 400. */
+static int content_length(const char *v, const char *stop, size_t *out)
+{
+	size_t n = 0;
+
+	if (v == stop)
+		return 400;
+	for (; v < stop && *v != ' ' && *v != '\t'; v++) {
+		if (*v < '0' || *v > '9')
+			return 400;
+		n = n * 10 + (size_t)(*v - '0');
+		if (n > HTTPREQ_MAX_BODY)
+			return 413;
+	}
+	for (; v < stop; v++)
+		if (*v != ' ' && *v != '\t')
+			return 400;
+	*out = n;
+	return 0;
+}
+
 int httpreq__parse(const char *buf, size_t len, struct http_request *req)
 {
 	const char *end, *p, *line_end, *sp1, *sp2, *q;
-	size_t skip, mlen, tlen;
+	size_t skip, mlen, tlen, head_len = len, clen = 0;
+	bool has_clen = false;
 
-	if (len > HTTPREQ_MAX_HEADER)
-		len = HTTPREQ_MAX_HEADER + 1;
-	end = head_end(buf, len, &skip);
+	/* The head must end within HTTPREQ_MAX_HEADER bytes; a POST's body may follow. */
+	if (head_len > HTTPREQ_MAX_HEADER)
+		head_len = HTTPREQ_MAX_HEADER + 1;
+	end = head_end(buf, head_len, &skip);
 	if (!end)
-		return len > HTTPREQ_MAX_HEADER ? 431 : -EAGAIN;
+		return head_len > HTTPREQ_MAX_HEADER ? 431 : -EAGAIN;
 	if (end + skip - buf > HTTPREQ_MAX_HEADER)
 		return 431;
 	/* No control characters but CR, LF and tab anywhere in the head. */
@@ -95,11 +133,14 @@ int httpreq__parse(const char *buf, size_t len, struct http_request *req)
 	if (line_end - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) ||
 	    (sp2[8] != '0' && sp2[8] != '1'))
 		return memcmp(sp2 + 1, "HTTP/", 5) ? 400 : 505;
-	if (mlen == 3 && !memcmp(buf, "GET", 3))
-		req->head = false;
-	else if (mlen == 4 && !memcmp(buf, "HEAD", 4))
+	req->head = req->post = false;
+	req->body = NULL;
+	req->body_len = 0;
+	if (mlen == 4 && !memcmp(buf, "HEAD", 4))
 		req->head = true;
-	else
+	else if (mlen == 4 && !memcmp(buf, "POST", 4))
+		req->post = true;
+	else if (mlen != 3 || memcmp(buf, "GET", 3))
 		return mlen ? 405 : 400;
 
 	tlen = sp2 - sp1 - 1;
@@ -123,9 +164,10 @@ int httpreq__parse(const char *buf, size_t len, struct http_request *req)
 		return 400;
 
 	/* Each header line is "Name: value"; folded lines are obsolete and refused. */
+	req->host[0] = '\0';
 	for (p = (const char *)memchr(buf, '\n', end + skip - buf) + 1; p <= end;
 	     p = line_end + 1) {
-		const char *colon, *stop;
+		const char *colon, *stop, *v;
 
 		line_end = memchr(p, '\n', end + skip - p);
 		stop = line_end > p && line_end[-1] == '\r' ? line_end - 1 : line_end;
@@ -139,6 +181,41 @@ int httpreq__parse(const char *buf, size_t len, struct http_request *req)
 		for (q = p; q < colon; q++)
 			if (*q == ' ' || *q == '\t')
 				return 400;
+		if (header_is(p, stop, colon, "Host", &v)) {
+			size_t hl = (size_t)(stop - v);
+
+			/* Only names a scraper can dial back: longer or odd ones are ignored. */
+			if (hl < sizeof(req->host) && !memchr(v, '"', hl) && !memchr(v, '\\', hl)) {
+				memcpy(req->host, v, hl);
+				req->host[hl] = '\0';
+				while (hl &&
+				       (req->host[hl - 1] == ' ' || req->host[hl - 1] == '\t'))
+					req->host[--hl] = '\0';
+			}
+		}
+		if (req->post) {
+			int ret;
+
+			/* A body of unknown length cannot be bounded before it is read. */
+			if (header_is(p, stop, colon, "Transfer-Encoding", &v))
+				return 411;
+			if (header_is(p, stop, colon, "Content-Length", &v)) {
+				ret = content_length(v, stop, &clen);
+				if (ret)
+					return ret;
+				if (has_clen)
+					return 400;
+				has_clen = true;
+			}
+		}
+	}
+	if (req->post) {
+		size_t body_start = (size_t)(end + skip - buf);
+
+		if (len < body_start + clen)
+			return -EAGAIN;
+		req->body = buf + body_start;
+		req->body_len = clen;
 	}
 	return 0;
 }

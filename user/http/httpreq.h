@@ -3,9 +3,10 @@
  * httpreq.h - parsing of what an HTTP client sends, and of --http ADDR.
  * Pure code over buffers: no sockets, no allocation.
  *
- * Only what /debug/pprof needs: a GET or HEAD request line of HTTP/1.0 or
- * 1.1, headers checked for form and size but otherwise ignored (a request
- * has no body), and the query string's parameters.
+ * Only what /debug/pprof needs: a GET, HEAD or POST request line of
+ * HTTP/1.0 or 1.1, headers checked for form and size but otherwise ignored
+ * except Content-Length (only a POST has a body: pprof's symbol lookups),
+ * and the query string's parameters.
  */
 #ifndef HEAPTRACE_HTTPREQ_H
 #define HEAPTRACE_HTTPREQ_H
@@ -16,19 +17,27 @@
 #define HTTPREQ_MAX_HEADER 8192 /* request line and headers, bytes */
 #define HTTPREQ_MAX_PATH   256
 #define HTTPREQ_MAX_QUERY  1024
+#define HTTPREQ_MAX_HOST   256
+#define HTTPREQ_MAX_BODY   (256u << 10) /* a POST's body, bytes */
 
 struct http_request {
 	bool head;		       /* HEAD: answer without a body */
 	char path[HTTPREQ_MAX_PATH];   /* percent-decoded */
 	char query[HTTPREQ_MAX_QUERY]; /* raw, after '?' */
+	char host[HTTPREQ_MAX_HOST];   /* the Host header, or "" */
+	bool post;		       /* POST: body holds what was sent */
+	const char *body;	       /* into the parsed buffer; NULL when none */
+	size_t body_len;
 };
 
 /*
  * Parses the first `len` bytes a client sent. Returns 0 when a whole
  * request head is there (*req filled), -EAGAIN when more bytes are needed,
  * or the HTTP status to answer for a bad request: 400 (malformed), 405 (not
- * GET/HEAD), 414 (target too long), 431 (head over HTTPREQ_MAX_HEADER), 505
- * (not HTTP/1.x).
+ * GET/HEAD/POST), 411 (a chunked body), 413 (a body over HTTPREQ_MAX_BODY),
+ * 414 (target too long), 431 (head over HTTPREQ_MAX_HEADER), 505 (not
+ * HTTP/1.x). A POST is whole once its Content-Length bytes are there (none
+ * given: no body).
  */
 int httpreq__parse(const char *buf, size_t len, struct http_request *req);
 

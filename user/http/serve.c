@@ -8,8 +8,11 @@
 #include <time.h>
 
 #include "collect/snapshot.h"
+#include "http/metrics.h"
+#include "http/scrapetargets.h"
 #include "http/serve.h"
 #include "http/serve_report.h"
+#include "http/symbolz.h"
 #include "output/legacytext.h"
 #include "output/pprof.h"
 #include "output/profile.h"
@@ -73,7 +76,8 @@ static void html_escaped(FILE *f, const char *s)
 	}
 }
 
-static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
+/* The index of every traced process, or only of `scope` under /pid/PID/. */
+static void serve_index(struct serve_ctx *ctx, struct http_conn *c, pid_t scope)
 {
 	char *buf = NULL;
 	size_t len = 0, i;
@@ -91,6 +95,8 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 	for (i = 0; i < nr_procs(ctx); i++) {
 		const struct process *t = proc_at(ctx, i);
 
+		if (scope && t->pid != scope)
+			continue;
 		fprintf(f, "  pid %d (", t->pid);
 		html_escaped(f, t->comm);
 		fprintf(f,
@@ -104,6 +110,10 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c)
 	      "          ?debug=1 the text form, ?seconds=N what happened in the next N seconds\n"
 	      "  allocs: the same data, all allocations since tracing began (alloc_space)\n"
 	      "  leak report: the stacks whose in-use grows steadily (?format=json)\n"
+	      "  symbol: names of addresses, for pprof (POST 0xADDR+0xADDR...)\n"
+	      "\nFor scrapers: <a href=\"/metrics\">/metrics</a> (Prometheus), "
+	      "<a href=\"targets\">targets</a> (HTTP service discovery);\n"
+	      "/pid/PID/debug/pprof/heap, /pid/PID/metrics, ...: one process's pages\n"
 	      "</pre>\n</body>\n</html>\n",
 	      f);
 	if (fclose(f)) {
@@ -280,7 +290,7 @@ cleanup:
 }
 
 static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char *query,
-			  bool allocs)
+			  bool allocs, pid_t scope)
 {
 	char val[32];
 	long pid = 0, debug = 0, seconds = 0;
@@ -310,6 +320,13 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		http__respondf(c, 400, "seconds and debug params are incompatible\n");
 		return;
 	}
+	if (scope && pid && pid != scope) {
+		http__respondf(c, 400, "pid=%ld disagrees with the path's pid %d: give one\n", pid,
+			       scope);
+		return;
+	}
+	if (scope)
+		pid = scope;
 	if (!pid && nr_procs(ctx) == 1)
 		pid = proc_at(ctx, 0)->pid;
 	if (!pid) {
@@ -358,20 +375,69 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		    pending_drop, p);
 }
 
+/*
+ * Splits /pid/PID/REST into PID and /REST. Returns 0 with *pid 0 for any
+ * other path, 0 with *pid set for this form, or -EINVAL when it is malformed.
+ */
+static int split_pid_path(const char *path, pid_t *pid, const char **rest)
+{
+	const char *p = path + strlen(SERVE_PID_PREFIX), *slash;
+	char num[16];
+	long v;
+
+	*pid = 0;
+	*rest = path;
+	if (strncmp(path, SERVE_PID_PREFIX, strlen(SERVE_PID_PREFIX)))
+		return 0;
+	slash = strchr(p, '/');
+	if (!slash || (size_t)(slash - p) >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, p, (size_t)(slash - p));
+	num[slash - p] = '\0';
+	if (parse_uint(num, INT_MAX, &v) || !v)
+		return -EINVAL;
+	*pid = (pid_t)v;
+	*rest = slash;
+	return 0;
+}
+
 void serve__handle(struct http_conn *c, const struct http_request *req, void *arg)
 {
 	struct serve_ctx *ctx = arg;
+	const char *path;
+	pid_t scope;
 
-	if (!strcmp(req->path, "/debug/pprof/") || !strcmp(req->path, "/debug/pprof"))
-		serve_index(ctx, c);
-	else if (!strcmp(req->path, "/debug/pprof/heap"))
-		serve_profile(ctx, c, req->query, false);
-	else if (!strcmp(req->path, "/debug/pprof/allocs"))
-		serve_profile(ctx, c, req->query, true);
-	else if (!strcmp(req->path, SERVE_REPORT_PATH))
-		serve_report__handle(ctx, c, req->query);
+	if (split_pid_path(req->path, &scope, &path)) {
+		http__respondf(c, 404,
+			       "no such page: use /pid/PID/debug/pprof/heap, "
+			       "/pid/PID/metrics, ... with the pid of a traced process\n");
+		return;
+	}
+	if (scope && !find_proc(ctx, scope)) {
+		http__respondf(c, 404, "pid %d is not traced: see /debug/pprof/targets\n", scope);
+		return;
+	}
+	if (req->post && strcmp(path, "/debug/pprof/symbol")) {
+		http__respondf(c, 405, "only /debug/pprof/symbol takes POST: use GET\n");
+		return;
+	}
+	if (!strcmp(path, "/debug/pprof/") || !strcmp(path, "/debug/pprof"))
+		serve_index(ctx, c, scope);
+	else if (!strcmp(path, "/debug/pprof/heap"))
+		serve_profile(ctx, c, req->query, false, scope);
+	else if (!strcmp(path, "/debug/pprof/allocs"))
+		serve_profile(ctx, c, req->query, true, scope);
+	else if (!strcmp(path, "/debug/pprof/symbol"))
+		symbolz__serve(ctx, c, req, scope);
+	else if (!strcmp(path, "/metrics"))
+		metrics__serve(ctx, c, req->query, scope);
+	else if (!strcmp(path, "/debug/pprof/targets") && !scope)
+		scrapetargets__serve(ctx, c, req->host);
+	else if (!strcmp(path, SERVE_REPORT_PATH))
+		serve_report__handle(ctx, c, req->query, scope);
 	else
 		http__respondf(c, 404,
 			       "no such page: heaptrace serves /debug/pprof/, "
-			       "/debug/pprof/heap and /debug/pprof/allocs\n");
+			       "/debug/pprof/heap, /debug/pprof/allocs, /debug/pprof/symbol, "
+			       "/debug/pprof/targets, /metrics and " SERVE_REPORT_PATH "\n");
 }

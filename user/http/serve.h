@@ -17,11 +17,20 @@
 
 #include "collect/loader.h"
 #include "collect/process.h"
+#include "collect/valve.h"
 #include "http/http.h"
 #include "output/profile.h"
 #include "symbol/symbolize.h"
 
 #define SERVE_MAX_SECONDS 300 /* longest delta window */
+
+/*
+ * Every page but the discovery list also exists under /pid/PID/ (e.g.
+ * /pid/42/debug/pprof/heap, /pid/42/metrics): one process's view for
+ * scrapers that cannot set query parameters, and a symbol endpoint that
+ * pprof finds next to the profile it fetched.
+ */
+#define SERVE_PID_PREFIX "/pid/"
 
 /*
  * The traced processes, as the handlers see them: offered by whoever keeps
@@ -36,6 +45,8 @@ struct serve_processes {
 	struct process *(*at)(void *ctx, size_t i);
 	struct process *(*find)(void *ctx, pid_t pid);		 /* NULL: not traced */
 	const char *(*note)(void *ctx, const struct process *p); /* its profiles' note, or NULL */
+	/* The safety valve that governs p's probes (shared in system-wide mode), or NULL. */
+	const struct valve *(*valve)(void *ctx, const struct process *p);
 	void *ctx;
 };
 
@@ -45,7 +56,8 @@ struct serve_ctx {
 	struct symbolizer *symbolizer;
 	struct profile_opts opts;
 	struct serve_processes procs;
-	struct leakwatch *leaks; /* the live leak report's series, or NULL */
+	struct http_server *server; /* for its address, where a request names no Host */
+	struct leakwatch *leaks;    /* the live leak report's series, or NULL */
 };
 
 void serve__handle(struct http_conn *c, const struct http_request *req, void *ctx);

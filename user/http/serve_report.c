@@ -9,10 +9,11 @@
 #include "output/leakwatch.h"
 
 /* The process the query names, or the only one traced; answers the error itself. */
-static struct process *pick(struct serve_ctx *ctx, struct http_conn *c, const char *query)
+static struct process *pick(struct serve_ctx *ctx, struct http_conn *c, const char *query,
+			    pid_t scope)
 {
 	char val[32], *end;
-	long pid = 0;
+	long pid = scope;
 
 	if (httpreq__query(query, "pid", val, sizeof(val)) == 1) {
 		pid = strtol(val, &end, 10);
@@ -20,6 +21,13 @@ static struct process *pick(struct serve_ctx *ctx, struct http_conn *c, const ch
 			http__respondf(c, 400, "invalid value for pid: '%s'\n", val);
 			return NULL;
 		}
+		if (scope && pid != scope) {
+			http__respondf(c, 400, "pid=%ld disagrees with /pid/%d/ in the path\n", pid,
+				       scope);
+			return NULL;
+		}
+	} else if (scope) {
+		/* The path named it. */
 	} else if (ctx->procs.count(ctx->procs.ctx) == 1) {
 		return ctx->procs.at(ctx->procs.ctx, 0);
 	} else {
@@ -33,7 +41,8 @@ static struct process *pick(struct serve_ctx *ctx, struct http_conn *c, const ch
 	return ctx->procs.find(ctx->procs.ctx, (pid_t)pid);
 }
 
-void serve_report__handle(struct serve_ctx *ctx, struct http_conn *c, const char *query)
+void serve_report__handle(struct serve_ctx *ctx, struct http_conn *c, const char *query,
+			  pid_t scope)
 {
 	char format[16] = "text", *buf = NULL;
 	struct process *p;
@@ -48,7 +57,7 @@ void serve_report__handle(struct serve_ctx *ctx, struct http_conn *c, const char
 		return;
 	}
 	json = !strcmp(format, "json");
-	p = pick(ctx, c, query);
+	p = pick(ctx, c, query, scope);
 	if (!p)
 		return;
 	f = open_memstream(&buf, &len);

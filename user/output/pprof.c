@@ -266,6 +266,33 @@ static int add_lines(struct pprof_builder *b, const struct pprof_frame *frames, 
 	return 0;
 }
 
+/*
+ * A mapping's has_* flags tell pprof what it need not look up again (it
+ * asks /debug/pprof/symbol for the function names of a mapping without
+ * has_functions): each stays true only while every location of the mapping
+ * has it, so they say what was done, not what the file could give.
+ */
+static void settle_mapping_flags(Perftools__Profiles__Mapping *m, const struct pprof_frame *frames,
+				 size_t nframes)
+{
+	bool functions = true, files = true, lines = true;
+	size_t i, kept = 0;
+
+	for (i = 0; i < nframes; i++) {
+		if (!frames[i].function && !frames[i].file)
+			continue; /* add_lines drops it */
+		kept++;
+		functions = functions && frames[i].function;
+		files = files && frames[i].file;
+		lines = lines && frames[i].line > 0;
+	}
+	if (!kept)
+		functions = files = lines = false;
+	m->has_functions = m->has_functions && functions;
+	m->has_filenames = m->has_filenames && files;
+	m->has_line_numbers = m->has_line_numbers && lines;
+}
+
 int64_t pprof__add_location(struct pprof_builder *b, uint64_t address, uint64_t mapping_id,
 			    const struct pprof_frame *frames, size_t nframes)
 {
@@ -298,6 +325,8 @@ int64_t pprof__add_location(struct pprof_builder *b, uint64_t address, uint64_t 
 		goto cleanup;
 	}
 	*e = b->nlocs;
+	if (mapping_id)
+		settle_mapping_flags(&b->mappings[mapping_id - 1], frames, nframes);
 	b->locs[b->nlocs++] = (struct pprof_loc){
 		.address = address,
 		.mapping_id = mapping_id,

@@ -61,7 +61,8 @@ struct pprof_mapping_info {
 	uint64_t offset;      /* file offset the start maps */
 	const char *file;     /* path of the mapped object, or "" */
 	const char *build_id; /* hex build id, or NULL/"" when unknown */
-	bool has_functions;   /* true when symbols were resolved */
+	/* Upper bounds: a location without a function (file, line) clears the flag. */
+	bool has_functions; /* true when symbols were resolved */
 	bool has_filenames;
 	bool has_line_numbers;
 	bool has_inline_frames;

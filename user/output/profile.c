@@ -60,19 +60,21 @@ static int64_t mapping_id(struct build_ctx *c, const struct procmap *m)
 	size_t idx = (size_t)(m - c->p->maps->maps);
 	struct sym_object_info info = {};
 	struct pprof_mapping_info mi = {};
+	bool opened;
 	int64_t id;
 
 	if (c->mapping_ids[idx])
 		return c->mapping_ids[idx];
-	symbolizer__object(c->s, c->p->pid, m, &info);
+	opened = symbolizer__object(c->s, c->p->pid, m, &info) == 0;
 	mi.start = m->start;
 	mi.limit = m->end;
 	mi.offset = m->offset;
 	mi.file = m->path;
 	mi.build_id = info.build_id;
-	mi.has_functions = info.has_symbols;
-	mi.has_filenames = info.has_dwarf;
-	mi.has_line_numbers = info.has_dwarf;
+	/* Whatever heaptrace could read of the object was used: its locations settle the flags. */
+	mi.has_functions = opened;
+	mi.has_filenames = opened && info.has_dwarf;
+	mi.has_line_numbers = opened && info.has_dwarf;
 	mi.has_inline_frames = info.has_dwarf;
 	id = pprof__add_mapping(c->b, &mi);
 	if (id > 0)
@@ -270,6 +272,66 @@ static int add_comments(struct build_ctx *c, const struct profile_request *r)
 	return err;
 }
 
+/* The rate a process's samples are unbiased for. */
+static uint64_t sampling_rate(const struct profile_request *r)
+{
+	struct ht_target counters = {};
+
+	/* Samples an in-process sampler chose are unbiased for its rate, told by their weights. */
+	if (r->proc->at_probe && loader__target_stats(r->loader, r->proc->pid, &counters) == 0 &&
+	    counters.usdt_size)
+		return unbias__rate_of(counters.usdt_size, counters.usdt_weight);
+	return r->opts->sample_rate;
+}
+
+/* The counters profile__build sums, of every stack. */
+static void add_counters(struct profile_summary *sum, const struct profile_request *r)
+{
+	struct ht_target counters = {};
+
+	if (loader__target_stats(r->loader, r->proc->pid, &counters) == 0) {
+		sum->samples = counters.samples;
+		sum->lost = profile__lost(&counters);
+	}
+	sum->lost += process__lost(r->proc);
+}
+
+struct totals_ctx {
+	uint64_t rate;
+	struct profile_summary *sum;
+};
+
+static int add_totals(const struct ht_agg_val *v, const uint64_t *frames, uint32_t depth, void *arg)
+{
+	struct totals_ctx *t = arg;
+	int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
+
+	(void)frames;
+	(void)depth;
+	stack_values(v, t->rate, values, raw);
+	t->sum->alloc_objects += values[PPROF_ALLOC_OBJECTS];
+	t->sum->alloc_bytes += values[PPROF_ALLOC_SPACE];
+	t->sum->inuse_objects += values[PPROF_INUSE_OBJECTS];
+	t->sum->inuse_bytes += values[PPROF_INUSE_SPACE];
+	t->sum->stacks++;
+	return 0;
+}
+
+int profile__totals(const struct profile_request *r, struct profile_summary *sum)
+{
+	struct totals_ctx t = { .rate = sampling_rate(r), .sum = sum };
+	int err;
+
+	memset(sum, 0, sizeof(*sum));
+	if (r->base)
+		return -EINVAL;
+	err = snapshot__for_each(r->snap, add_totals, &t);
+	if (err < 0)
+		return err;
+	add_counters(sum, r);
+	return 0;
+}
+
 int profile__build(const struct profile_request *r, struct profile_summary *sum,
 		   struct pprof_builder **out)
 {
@@ -280,14 +342,10 @@ int profile__build(const struct profile_request *r, struct profile_summary *sum,
 			       .snap = r->snap,
 			       .base = r->base,
 			       .sign = 1 };
-	struct ht_target counters = {};
 	int err;
 
 	memset(sum, 0, sizeof(*sum));
-	/* Samples an in-process sampler chose are unbiased for its rate, told by their weights. */
-	if (c.p->at_probe && loader__target_stats(r->loader, c.p->pid, &counters) == 0 &&
-	    counters.usdt_size)
-		c.rate = unbias__rate_of(counters.usdt_size, counters.usdt_weight);
+	c.rate = sampling_rate(r);
 	c.b = pprof__new((int64_t)c.rate, r->time_ns, r->duration_ns);
 	c.mapping_ids = calloc(c.p->maps->nr ? c.p->maps->nr : 1, sizeof(*c.mapping_ids));
 	if (!c.b || !c.mapping_ids) {
@@ -312,11 +370,7 @@ int profile__build(const struct profile_request *r, struct profile_summary *sum,
 		err = c.err ? c.err : err;
 		goto cleanup;
 	}
-	if (loader__target_stats(r->loader, c.p->pid, &counters) == 0) {
-		sum->samples = counters.samples;
-		sum->lost = profile__lost(&counters);
-	}
-	sum->lost += process__lost(c.p);
+	add_counters(sum, r);
 	err = add_comments(&c, r);
 	if (!err && r->default_alloc)
 		err = pprof__set_default_sample_type(c.b, PPROF_ALLOC_SPACE);

@@ -64,6 +64,13 @@ int profile__build(const struct profile_request *r, struct profile_summary *sum,
 		   struct pprof_builder **out);
 
 /*
+ * The totals profile__build would give for `r` (a snapshot, no base), with
+ * no profile built and nothing symbolized: what /metrics needs. Returns 0,
+ * -EINVAL for a base, or a negative errno.
+ */
+int profile__totals(const struct profile_request *r, struct profile_summary *sum);
+
+/*
  * A snapshot of the process's counters now, its maps re-read first while it
  * lives (libraries come and go). The caller has handled the events waiting
  * in the ring buffer. Returns 0 or a negative errno.

@@ -34,6 +34,54 @@ int procfs__read_comm(pid_t pid, char *comm, size_t len)
 	return 0;
 }
 
+int procfs__status_bytes(pid_t pid, const char *name, int64_t *out)
+{
+	char path[64], line[256];
+	size_t l = strlen(name);
+	long long kb;
+	int err = -ENOENT;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, l) && line[l] == ':' &&
+		    sscanf(line + l + 1, "%lld", &kb) == 1) {
+			*out = (int64_t)kb * 1024;
+			err = 0;
+			break;
+		}
+	fclose(f);
+	return err;
+}
+
+int procfs__cgroup_path(pid_t pid, char *buf, size_t len)
+{
+	char path[64], line[4096];
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	/* v1 hierarchies' lines name their controllers; the unified one's is "0::PATH". */
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(buf, len, "%s", line + 3);
+			err = 0;
+			break;
+		}
+	fclose(f);
+	return err;
+}
+
 int procfs__start_time(pid_t pid, uint64_t *out)
 {
 	char path[64], buf[1024], *p;

@@ -29,6 +29,20 @@ enum procfs_via {
 int procfs__read_comm(pid_t pid, char *comm, size_t len);
 
 /*
+ * A "Name:   N kB" line of /proc/PID/status (pid 0: heaptrace's own), in
+ * bytes. Returns 0, -ENOENT when the line is absent (a kernel thread, a
+ * process exiting), or the negative errno of opening the file.
+ */
+int procfs__status_bytes(pid_t pid, const char *name, int64_t *out);
+
+/*
+ * The process's cgroup v2 path ("/system.slice/x.service"), the "0::" line
+ * of /proc/PID/cgroup. Returns 0, -ENOENT when it has none (no unified
+ * hierarchy), or the negative errno of opening the file.
+ */
+int procfs__cgroup_path(pid_t pid, char *buf, size_t len);
+
+/*
  * The start time of `pid` (field 22 of /proc/PID/stat, clock ticks since
  * boot): with the PID it names one process for its whole life. -ESRCH when
  * it is gone, -EINVAL when the file cannot be parsed.
