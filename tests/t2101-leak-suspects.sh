@@ -62,6 +62,11 @@ is "$(grep -c 'leak suspect: \(cache_put\|churn_burst\|spike_alloc\)' "$T/commen
 curl -s -m 10 "http://127.0.0.1:$HTTP_PORT/debug/pprof/" >"$T/index"
 like "$(grep -o "href=\"../heaptrace/report?pid=$fix\"" "$T/index")" . "the /debug/pprof/ index links to the report"
 
+scoped=http://127.0.0.1:$HTTP_PORT/pid/$fix/debug/heaptrace/report
+is "$(curl -s -m 10 "$scoped?format=json" | jq -r '[.suspects[].function] | join(",")')" leak_steady \
+	"/pid/$fix/debug/heaptrace/report: the same report"
+is "$(http_code "$scoped?pid=1")" 400 "a pid query that disagrees with the path: 400"
+
 # Status codes.
 is "$(http_code "$report?format=xml")" 400 "format=xml: 400"
 is "$(http_code "$report?pid=999999999")" 404 "an untraced pid: 404"
