@@ -29,6 +29,8 @@
  *   PTR_N_SIZE      (ptr, n, size): as N_SIZE, ptr is the old block
  *   ALIGN_SIZE      (align, size)
  *   OUT_ALIGN_SIZE  (void **out, align, size): the block is written to *out
+ *   ARENA           (addr, len): mmap's first two; counted only for a new
+ *                   mapping of HT_PY_ARENA_SIZE (CPython's pymalloc arena)
  */
 #define HT_SIGNATURES(X)                                                                           \
 	X(PTR, 1)                                                                                  \
@@ -38,7 +40,8 @@
 	X(PTR_SIZE, 2)                                                                             \
 	X(PTR_N_SIZE, 3)                                                                           \
 	X(ALIGN_SIZE, 2)                                                                           \
-	X(OUT_ALIGN_SIZE, 3)
+	X(OUT_ALIGN_SIZE, 3)                                                                       \
+	X(ARENA, 2)
 
 /*
  * The BPF entry programs: X(ENTRY, prog, SIG, CLASS, always_track).
@@ -65,7 +68,8 @@
 	X(OPERATOR_NEW, new, SIZE, ALLOC, 1)                                                       \
 	X(FREE, free, PTR, FREE, 0)                                                                \
 	X(RALLOCX, rallocx, PTR_SIZE, ALLOC, 1)                                                    \
-	X(XALLOCX, xallocx, PTR_SIZE, ALLOC, 1)
+	X(XALLOCX, xallocx, PTR_SIZE, ALLOC, 1)                                                    \
+	X(PY_ARENA, pyarena, ARENA, ALLOC, 0)
 
 /*
  * The kinds of entry point discovery tells apart, by their arguments:
@@ -90,6 +94,9 @@
  *   XALLOCX         (ptr, size, extra, flags) -> usable size, resized in place
  *   DALLOCX         (ptr, flags)
  *   SDALLOCX        (ptr, size, flags)
+ *   PY_ARENA        mmap(addr, len, ...) in a CPython process: a pymalloc
+ *                   arena (see discover.c); other mappings count nothing
+ *   PY_ARENA_FREE   munmap(addr, len): an arena given back
  */
 #define HT_ENTRY_KINDS(X)                                                                          \
 	X(MALLOC, "malloc-like", MALLOC)                                                           \
@@ -107,7 +114,9 @@
 	X(RALLOCX, "rallocx-like", RALLOCX)                                                        \
 	X(XALLOCX, "xallocx-like", XALLOCX)                                                        \
 	X(DALLOCX, "dallocx-like", FREE)                                                           \
-	X(SDALLOCX, "sdallocx-like", FREE)
+	X(SDALLOCX, "sdallocx-like", FREE)                                                         \
+	X(PY_ARENA, "pymalloc-arena", PY_ARENA)                                                    \
+	X(PY_ARENA_FREE, "pymalloc-arena-free", FREE)
 
 /* Per signature: how many argument registers its programs read (HT_SIG_NARGS_SIZE ...). */
 #define HT_SIG_NARGS_ENUM_(SIG, nargs) HT_SIG_NARGS_##SIG = nargs,

@@ -755,6 +755,20 @@ static __always_inline bool args_OUT_ALIGN_SIZE(struct pt_regs *ctx, struct call
 	return true;
 }
 
+/* Only a new arena-sized mapping is a pymalloc arena; mmap's other calls count nothing. */
+static __always_inline bool args_ARENA(struct pt_regs *ctx, struct call_args *a)
+{
+	if (PT_REGS_PARM1(ctx) != 0 || PT_REGS_PARM2(ctx) != HT_PY_ARENA_SIZE)
+		return false;
+	/*
+	 * Read again, as a value the verifier does not know: a size known to
+	 * be the constant defeats its state pruning in the sampling code (the
+	 * program then exceeds its instruction budget).
+	 */
+	a->size = *(volatile unsigned long *)&PT_REGS_PARM2(ctx);
+	return true;
+}
+
 /* What begin_call made of a call. */
 enum call_verdict {
 	CALL_INSIDE,	/* part of an outer call: neither counted nor tracked */
@@ -1029,6 +1043,9 @@ static __always_inline void finish_call(struct ht_inflight *call, long ret, __u3
 	} else {
 		addr = (__u64)ret;
 	}
+	/* mmap fails with MAP_FAILED, not NULL. */
+	if (call->entry == HT_PY_ARENA && ret == -1)
+		addr = 0;
 
 	/* xallocx returns the usable size: at least the request means it resized in place. */
 	if (call->entry == HT_XALLOCX)
@@ -1128,6 +1145,22 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	t = bpf_map_lookup_elem(&targets, &tgid);
 	if (t && !t->frozen)
 		t->frozen = HT_FROZEN_EXIT;
+	return 0;
+}
+
+/*
+ * The OOM killer chose `task`: marked in its entry, read with its final
+ * profile. Loaded only where the tracepoint takes the task (Linux 6.8+;
+ * before, it took a PID): the loader checks the kernel's BTF first.
+ */
+SEC("?tp_btf/mark_victim")
+int BPF_PROG(on_mark_victim, struct task_struct *task, uid_t uid)
+{
+	__u32 tgid = task->tgid;
+	struct ht_target *t = bpf_map_lookup_elem(&targets, &tgid);
+
+	if (t)
+		t->oom_victim_ns = bpf_ktime_get_ns();
 	return 0;
 }
 

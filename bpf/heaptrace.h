@@ -58,6 +58,11 @@ struct ht_target {
 	 * data before the daemon has written it and removed the entry.
 	 */
 	__u64 frozen;
+	/*
+	 * bpf_ktime_get_ns() when the kernel's OOM killer chose the process
+	 * (tracepoint mark_victim), else 0: its final profile says so.
+	 */
+	__u64 oom_victim_ns;
 };
 
 /*
@@ -83,6 +88,15 @@ static inline __u32 ht_call_slot(__u32 tgid)
 {
 	return (__u32)((tgid * 0x9e3779b9u) >> (32 - HT_CALL_SLOT_BITS));
 }
+
+/*
+ * CPython's pymalloc takes its small-object memory from the kernel in
+ * arenas of 1 MiB (CPython 3.10 and later on 64-bit), one mmap(NULL,
+ * 1 MiB, ...) each, and gives an arena back with munmap when all its
+ * objects are gone. Its allocation fast path is inlined all over an
+ * optimised interpreter, out of reach of probes; its arenas are not.
+ */
+#define HT_PY_ARENA_SIZE (1ull << 20)
 
 #define HT_FROZEN_EXIT 1
 #define HT_FROZEN_EXEC 2

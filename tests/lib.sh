@@ -336,6 +336,47 @@ _cleanup_cgroup() {
 	rmdir "$cg" 2>/dev/null
 }
 
+# make_test_memcg LIMIT_BYTES: a memory cgroup of this test's own with that
+# limit (swap included), $memcg, removed at exit with its processes killed
+# first. Where the memory controller is on a cgroup v1 hierarchy (as on this
+# project's machines, /sys/fs/cgroup/memory) it is made there, below the
+# test's own memory cgroup; else on v2, where the controller must be
+# enabled for children. Run a fixture in it with
+#   sh -ec 'echo $$ >"$memcg/cgroup.procs"; exec FIXTURE ...'
+# and check /proc/PID/cgroup before it allocates.
+make_test_memcg() {
+	local limit=$1 v1 own
+	v1=$(awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ { print $2; exit }' /proc/mounts)
+	if [ -n "$v1" ]; then
+		own=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3; exit }' /proc/self/cgroup)
+		memcg=$v1${own%/}/heaptrace-$TEST_NAME-$$
+		mkdir "$memcg" || _precondition_missing "cannot create a memory cgroup under $v1$own"
+		echo "$limit" >"$memcg/memory.limit_in_bytes" &&
+			{ [ ! -e "$memcg/memory.memsw.limit_in_bytes" ] ||
+				echo "$limit" >"$memcg/memory.memsw.limit_in_bytes"; } ||
+			_precondition_missing "cannot set the limit of $memcg"
+	else
+		make_test_cgroup
+		memcg=$cg
+		grep -qw memory "$memcg/../cgroup.subtree_control" 2>/dev/null ||
+			_precondition_missing "the v2 memory controller is not enabled under $root"
+		echo "$limit" >"$memcg/memory.max" && echo 0 >"$memcg/memory.swap.max" ||
+			_precondition_missing "cannot set the limit of $memcg"
+	fi
+	trap '_cleanup_memcg; _cleanup' EXIT
+}
+_cleanup_memcg() {
+	local p
+	for p in $(cat "$memcg/cgroup.procs" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null
+	done
+	for _ in $(seq 50); do
+		[ -z "$(cat "$memcg/cgroup.procs" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	rmdir "$memcg" 2>/dev/null
+}
+
 # run_bounded TIMEOUT_S CMD...: runs CMD, killing it after TIMEOUT_S.
 run_bounded() {
 	local t=$1

@@ -18,7 +18,7 @@ is $? 0 "heaptrace -r 1 -i 500ms -- alloc_known-fp --repeat 3 --hold 1" || diag 
 first=$(first_profile "$out")
 last=$(last_profile "$out")
 
-"$HEAPTRACE" print "$last" >"$T/last.txt" 2>"$T/print.err"
+"$HEAPTRACE" print -legacy "$last" >"$T/last.txt" 2>"$T/print.err"
 is $? 0 "heaptrace print LAST exits 0" || diag "$(cat "$T/print.err")"
 is "$(legacy_check "$T/last.txt" | head -n 1)" ok "print: legacy format, header = sums of the records" ||
 	diag "$(head -n 20 "$T/last.txt")"
@@ -31,13 +31,13 @@ like "$(grep -m1 '^# heaptrace ' "$T/last.txt")" '^# heaptrace .*: pid [0-9]+ \(
 
 rounds_first=$(( $(pprof_flat "$first" alloc_objects leak_malloc) / 10 ))
 d=$((3 - rounds_first))
-"$HEAPTRACE" print -base "$first" "$last" >"$T/delta.txt" 2>"$T/print.err"
+"$HEAPTRACE" print -legacy -base "$first" "$last" >"$T/delta.txt" 2>"$T/print.err"
 is $? 0 "heaptrace print -base FIRST LAST exits 0" || diag "$(cat "$T/print.err")"
 is "$(legacy_check "$T/delta.txt" | head -n 1)" ok "print -base: legacy format, header = sums"
 is "$(legacy_record "$T/delta.txt" leak_malloc)" "$((d * 10)): $((d * 10000)) [$((d * 10)): $((d * 10000 + 1))]" \
 	"print -base: leak_malloc grew by $d rounds"
 is "$(legacy_record "$T/delta.txt" churn)" "0: 0 [$((d * 1000)): $((d * 95020))]" "print -base: churn allocated $d rounds"
-"$HEAPTRACE" print -base "$last" "$last" >"$T/zero.txt"
+"$HEAPTRACE" print -legacy -base "$last" "$last" >"$T/zero.txt"
 is "$(legacy_record "$T/zero.txt" leak_malloc)" "0: 0 [0: 1]" "print -base X X: nothing left"
 
 # Sampled profile: raw counts come back from the unbiased values.
@@ -45,23 +45,23 @@ out2=$T/out2
 mkdir -p "$out2"
 run_bounded 60 "$HEAPTRACE" -r 4096 -o "$out2" -- "$FIXTURES/alloc_known-fp" --repeat 20 >/dev/null 2>"$T/err2"
 p2=$(last_profile "$out2")
-"$HEAPTRACE" print "$p2" >"$T/sampled.txt"
+"$HEAPTRACE" print -legacy "$p2" >"$T/sampled.txt"
 is "$(legacy_check "$T/sampled.txt" | head -n 1)" ok "print at -r 4096: legacy format, header = sums"
 like "$(head -n 1 "$T/sampled.txt")" '@ heap/8192$' "print at -r 4096: heap/8192"
 
 # Errors: one line each.
-"$HEAPTRACE" print "$T/nonexistent.pb.gz" >/dev/null 2>"$T/e1"
+"$HEAPTRACE" print -legacy "$T/nonexistent.pb.gz" >/dev/null 2>"$T/e1"
 is $? 1 "print of a missing file exits 1"
 like "$(cat "$T/e1")" "^heaptrace: error: cannot read the profile '.*nonexistent.pb.gz': No such file" "...and says so"
 echo "not a profile" | gzip >"$T/junk.pb.gz"
-"$HEAPTRACE" print "$T/junk.pb.gz" >/dev/null 2>"$T/e2"
+"$HEAPTRACE" print -legacy "$T/junk.pb.gz" >/dev/null 2>"$T/e2"
 is $? 1 "print of a file that is not a profile exits 1"
 is "$(wc -l <"$T/e2")" 1 "...with one line: $(cat "$T/e2")"
-"$HEAPTRACE" print >/dev/null 2>"$T/e3"
+"$HEAPTRACE" print -legacy >/dev/null 2>"$T/e3"
 is $? 2 "print without a file: usage error, exit 2"
-"$HEAPTRACE" print -base "$first" >/dev/null 2>"$T/e4"
+"$HEAPTRACE" print -legacy -base "$first" >/dev/null 2>"$T/e4"
 is $? 2 "print -base OLD without a file: exit 2"
-"$HEAPTRACE" print "$first" "$last" >/dev/null 2>"$T/e5"
+"$HEAPTRACE" print -legacy "$first" "$last" >/dev/null 2>"$T/e5"
 is $? 2 "print with two files and no -base: exit 2"
 like "$(cat "$T/e5")" '^heaptrace: error: print takes one profile' "...and says to use -base"
 done_testing

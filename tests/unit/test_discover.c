@@ -553,6 +553,8 @@ static void test_kind_table(void)
 		{ DISCOVER_XALLOCX, "xallocx-like", "xallocx_entry", HT_XALLOCX, 2, true },
 		{ DISCOVER_DALLOCX, "dallocx-like", "free_entry", HT_FREE, 1, false },
 		{ DISCOVER_SDALLOCX, "sdallocx-like", "free_entry", HT_FREE, 1, false },
+		{ DISCOVER_PY_ARENA, "pymalloc-arena", "pyarena_entry", HT_PY_ARENA, 2, true },
+		{ DISCOVER_PY_ARENA_FREE, "pymalloc-arena-free", "free_entry", HT_FREE, 1, false },
 	};
 	size_t i, agree = 0;
 

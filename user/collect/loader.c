@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 /* The skeleton's global data names struct ht_global_stats: the ABI comes first. */
@@ -39,6 +40,8 @@ struct loader {
 	bool session;	 /* allocating sites get one uprobe session link, not a uprobe pair */
 	int session_err; /* why not, when not: 0 when --no-session said so */
 	struct bpf_link *lifecycle[3]; /* exec, exit and (--follow-forks) fork tracepoints */
+	struct bpf_link *oom_link;     /* mark_victim, where the kernel's tracepoint fits */
+	bool oom_victims;	       /* on_mark_victim loaded (and, once set up, attached) */
 	pid_t *retired;		       /* frozen targets whose data loader__purge deletes, sorted */
 	size_t nr_retired, cap_retired;
 	struct agg_entry *agg_cache; /* loader__cache_aggs: every counter, by tgid */
@@ -120,6 +123,36 @@ static void setup_session_programs(struct loader *l)
 }
 
 /* The cgroup filter's map entry, and the lifecycle tracepoints. */
+/*
+ * Whether the kernel's mark_victim tracepoint takes (struct task_struct *,
+ * uid_t), as on_mark_victim reads it: btf_trace_mark_victim is a pointer
+ * to a prototype (void *, struct task_struct *, uid_t).
+ */
+static bool mark_victim_takes_task(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_param *p;
+	bool ok = false;
+	int id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
+	t = id > 0 ? btf__type_by_id(btf, (__u32)id) : NULL;
+	t = t ? btf__type_by_id(btf, t->type) : NULL;
+	t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+	if (t && btf_is_func_proto(t) && btf_vlen(t) == 3) {
+		p = btf_params(t);
+		t = btf__type_by_id(btf, p[1].type);
+		t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+		ok = t && btf_is_struct(t) &&
+		     !strcmp(btf__name_by_offset(btf, t->name_off), "task_struct");
+	}
+	btf__free(btf);
+	return ok;
+}
+
 static int setup_lifecycle(struct loader *l, const struct loader_opts *opts)
 {
 	__u32 zero = 0, fd = (__u32)opts->cgroup_fd;
@@ -133,6 +166,11 @@ static int setup_lifecycle(struct loader *l, const struct loader_opts *opts)
 	l->lifecycle[1] = bpf_program__attach(l->skel->progs.on_exit);
 	if (!l->lifecycle[1])
 		return -errno;
+	/* Without it OOM kills go unsaid, nothing else changes. */
+	if (l->oom_victims)
+		l->oom_link = bpf_program__attach(l->skel->progs.on_mark_victim);
+	if (l->oom_victims && !l->oom_link)
+		l->oom_victims = false;
 	if (!opts->follow_forks)
 		return 0;
 	l->lifecycle[2] = bpf_program__attach(l->skel->progs.on_fork);
@@ -187,6 +225,8 @@ reopen:
 	bpf_map__set_max_entries(l->skel->maps.stack_event_scratch,
 				 (__u32)libbpf_num_possible_cpus());
 	setup_session_programs(l);
+	l->oom_victims = mark_victim_takes_task();
+	bpf_program__set_autoload(l->skel->progs.on_mark_victim, l->oom_victims);
 
 	err = heaptrace_bpf__load(l->skel);
 	if (err && l->session) {
@@ -206,6 +246,11 @@ reopen:
 cleanup:
 	loader__free(l);
 	return err < 0 ? err : -EINVAL;
+}
+
+bool loader__sees_oom_kills(const struct loader *l)
+{
+	return l->oom_victims;
 }
 
 int loader__add_target(struct loader *l, pid_t pid)
@@ -789,6 +834,44 @@ int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out)
 	return 0;
 }
 
+int loader__for_each_live(struct loader *l, pid_t pid, loader_live_fn fn, void *ctx)
+{
+	int live_fd = bpf_map__fd(l->skel->maps.live);
+	int stack_fd = bpf_map__fd(l->skel->maps.stacks);
+	struct ht_live_key key, prev;
+	struct ht_live_val val;
+	struct ht_stack *stack;
+	__u64 have = 0; /* the stack id in *stack: blocks of one stack often follow each other */
+	bool first = true;
+	int ret = 0;
+
+	/*
+	 * A round over many processes (their aggregations read once, cached)
+	 * would walk every process's blocks once per process: not done.
+	 */
+	if (l->agg_cached)
+		return -EOPNOTSUPP;
+	stack = malloc(sizeof(*stack));
+	if (!stack)
+		return -ENOMEM;
+	while (!ret && bpf_map_get_next_key(live_fd, first ? NULL : &prev, &key) == 0) {
+		first = false;
+		prev = key;
+		if (key.tgid != (__u32)pid || bpf_map_lookup_elem(live_fd, &key, &val))
+			continue;
+		if (val.stack_id != have) {
+			if (bpf_map_lookup_elem(stack_fd, &val.stack_id, stack)) {
+				have = 0;
+				continue;
+			}
+			have = val.stack_id;
+		}
+		ret = fn(stack, val.size, val.time_ns, ctx);
+	}
+	free(stack);
+	return ret;
+}
+
 int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx)
 {
 	int agg_fd = bpf_map__fd(l->skel->maps.aggs);
@@ -898,6 +981,7 @@ void loader__free(struct loader *l)
 		return;
 	for (i = 0; i < sizeof(l->lifecycle) / sizeof(l->lifecycle[0]); i++)
 		bpf_link__destroy(l->lifecycle[i]);
+	bpf_link__destroy(l->oom_link);
 	ring_buffer__free(l->events);
 	free(l->retired);
 	free(l->agg_cache);

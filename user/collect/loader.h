@@ -56,6 +56,12 @@ int loader__open(const struct loader_opts *opts, struct loader **out);
 int loader__add_target(struct loader *l, pid_t pid);
 
 /*
+ * Whether the OOM killer's choices are seen (ht_target.oom_victim_ns): the
+ * kernel's mark_victim tracepoint exists and takes the task.
+ */
+bool loader__sees_oom_kills(const struct loader *l);
+
+/*
  * Attaches the probes of `nr` sites of the object at `path` (as this process
  * can open it) for process `pid`, or for every process with pid -1 (such
  * links stay until loader__free): the entry program of each site, and the
@@ -118,6 +124,18 @@ int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out);
  */
 typedef int (*loader_agg_fn)(const struct ht_agg_val *val, const struct ht_stack *stack, void *ctx);
 int loader__for_each_agg(struct loader *l, pid_t pid, loader_agg_fn fn, void *ctx);
+
+/*
+ * Calls fn once per live sampled block of `pid` (frame-pointer mode: the
+ * BPF live map), with its stack, size and allocation time (CLOCK_MONOTONIC
+ * ns); blocks whose stack was lost are skipped. Stops early and returns
+ * fn's value when fn returns non-zero. Walks every process's live blocks:
+ * one map read per block; -EOPNOTSUPP while loader__cache_aggs is on (a
+ * round over several processes), where that would be a walk per process.
+ */
+typedef int (*loader_live_fn)(const struct ht_stack *stack, uint64_t size, uint64_t time_ns,
+			      void *ctx);
+int loader__for_each_live(struct loader *l, pid_t pid, loader_live_fn fn, void *ctx);
 
 /*
  * Events (DWARF mode's samples, and in every mode the lifecycle events):

@@ -50,6 +50,9 @@ struct process {
 	bool at_probe;
 	uint64_t hide_lo, hide_hi;
 	uint64_t unwinder_gen; /* maps_gen the unwinder last saw */
+	/* RssAnon last read while it lived, for a final profile taken after its exit. */
+	uint64_t rss_anon;
+	bool rss_known;
 };
 
 /*

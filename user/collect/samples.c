@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "util/hash.h"
 #include "util/htab.h"
 #include "collect/samples.h"
@@ -17,7 +18,8 @@ struct seq_slot {
 	uint64_t seq;  /* BPF sequence numbers start at 1 */
 	uint64_t size; /* the block's, once live */
 	uint32_t stack;
-	uint32_t live; /* its call returned a block (not only its stack is known) */
+	uint32_t live;	  /* its call returned a block (not only its stack is known) */
+	uint64_t time_ns; /* CLOCK_MONOTONIC when the daemon saw it returned, for its age */
 };
 
 struct sample_store {
@@ -176,6 +178,8 @@ int samples__add_alloc(struct sample_store *s, uint64_t seq, uint64_t addr, uint
 	e->val.alloc_bytes += size;
 	slot->live = 1;
 	slot->size = size;
+	/* The event lags the call by at most a loop turn (50 ms): enough for an age. */
+	slot->time_ns = clock__mono_ns();
 	return 0;
 }
 
@@ -231,8 +235,25 @@ int samples__inherit(struct sample_store *s, uint32_t tgid, const struct sample_
 		e->val.inherited_bytes += ps->size;
 		slot->live = 1;
 		slot->size = ps->size;
+		slot->time_ns = ps->time_ns;
 	}
 	return ret;
+}
+
+int samples__for_each_live(const struct sample_store *s, loader_live_fn fn, void *ctx)
+{
+	const struct seq_slot *slot;
+	size_t pos = 0;
+	int ret;
+
+	while ((slot = htab__next(&s->seqs, &pos))) {
+		if (!slot->live)
+			continue;
+		ret = fn(&s->stacks[slot->stack]->stack, slot->size, slot->time_ns, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 int samples__for_each(struct sample_store *s, loader_agg_fn fn, void *ctx)

@@ -53,6 +53,9 @@ int samples__inherit(struct sample_store *s, uint32_t tgid, const struct sample_
 /* Calls fn once per stack with its counters, like loader__for_each_agg. */
 int samples__for_each(struct sample_store *s, loader_agg_fn fn, void *ctx);
 
+/* Calls fn once per live block (inherited ones too), with its stack, size and time. */
+int samples__for_each_live(const struct sample_store *s, loader_live_fn fn, void *ctx);
+
 /* Events dropped here (tables full, or an end without a known start). */
 uint64_t samples__lost(const struct sample_store *s);
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "collect/age.h"
 #include "collect/loader.h"
 #include "collect/samples.h"
 
@@ -50,6 +51,21 @@ static inline uint64_t snapshot__inuse_bytes(const struct ht_agg_val *v)
 {
 	return v->alloc_bytes - v->free_bytes + v->inherited_bytes;
 }
+
+/*
+ * The raw count and bytes of a stack's live blocks per age bucket (age.h),
+ * their ages taken when the snapshot was. The buckets add up to the
+ * stack's in-use counters: the live blocks are read after the counters, and
+ * what changed in between is put into (or taken from) the youngest buckets.
+ */
+struct snapshot_ages {
+	uint64_t objects[AGE_BUCKETS];
+	uint64_t bytes[AGE_BUCKETS];
+};
+
+/* The ages of this stack's live blocks, or NULL (none live, or no ages known). */
+const struct snapshot_ages *snapshot__ages(const struct heap_snapshot *s, const uint64_t *frames,
+					   uint32_t depth);
 
 /* Number of stacks. */
 size_t snapshot__len(const struct heap_snapshot *s);

@@ -26,7 +26,7 @@ static const char usage_head[] =
     "Usage: heaptrace [options] -p PID [-p PID...]\n"
     "       heaptrace [options] -- COMMAND [ARGS...]\n"
     "       heaptrace [options]     (every process on the host)\n"
-    "       heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n"
+    "       heaptrace print [-legacy] [-base OLD.pb.gz] FILE.pb.gz\n"
     "       heaptrace report [--json | --html] DIR|FILE.pb.gz...\n"
     "\n"
     "Watch the heap of running processes and write a pprof heap profile per\n"
@@ -37,8 +37,8 @@ static const char usage_tail[] =
     "\n"
     "DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
     "Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n"
-    "`heaptrace print` prints a profile as Go's legacy heap text (with -base, the\n"
-    "difference NEW - OLD).\n"
+    "`heaptrace print` prints a profile's unbiased totals, with their uncertainty,\n"
+    "and its functions (-legacy: Go's legacy heap text; -base: NEW - OLD).\n"
     "`heaptrace report` finds leak suspects in a series of profiles.\n";
 
 /* The column where an option's help text starts in --help. */
@@ -101,6 +101,7 @@ static const char *const probes_names[] = {
 
 static int pid__apply(struct env *env, const char *value);
 static int http__apply(struct env *env, const char *value);
+static int fold__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
 static int version__apply(struct env *env, const char *value);
 static int help_man__apply(struct env *env, const char *value);
@@ -279,6 +280,17 @@ static const struct env_option options[] = {
 		    "take them off for --cool-down (default 5%, or off)",
 	},
 	{
+	    .name = "oom-threshold",
+	    .kind = OPT_PERCENT,
+	    FIELD(oom_threshold),
+	    .def = ENV_DEFAULT_OOM_THRESHOLD_PPM,
+	    .invalid = "invalid share '%s' for --oom-threshold: give a percentage of the memory "
+		       "cgroup's limit from 0 to 100, such as 90%%, or off",
+	    .metavar = "PERCENT",
+	    .help = "write a profile when a target's memory cgroup\n"
+		    "reaches PERCENT of its limit (default 90%, or off)",
+	},
+	{
 	    .name = "max-call-rate",
 	    .kind = OPT_RATE,
 	    FIELD(max_call_rate),
@@ -331,6 +343,23 @@ static const struct env_option options[] = {
 	    .help = "also write a profile at each new high of the\n"
 		    "sampled in-use, at most one per interval\n"
 		    "(COMM.PID.TIME.peak.heap.pb.gz)",
+	},
+	{
+	    .name = "fold-wrappers",
+	    .kind = OPT_CUSTOM,
+	    .apply = fold__apply,
+	    .invalid = "invalid --fold-wrappers '%s': give comma-separated function name "
+		       "globs, none empty, such as my_alloc*,pool_get",
+	    .metavar = "GLOBS",
+	    .help = "also fold these allocation wrappers out of each\n"
+		    "stack's leaf (comma-separated globs)",
+	},
+	{
+	    .name = "show-wrappers",
+	    .kind = OPT_FLAG,
+	    FIELD(show_wrappers),
+	    .help = "keep allocation wrappers (xmalloc, zmalloc,\n"
+		    "g_malloc, PyMem_*...) as the leaf of stacks",
 	},
 	{
 	    .name = "list-probes",
@@ -582,6 +611,17 @@ static int pid__apply(struct env *env, const char *value)
 	if (VEC_RESERVE(env->pids, env->pids_cap, env->nr_pids + 1))
 		return -ENOMEM;
 	env->pids[env->nr_pids++] = pid;
+	return 0;
+}
+
+/* Comma-separated globs; an empty one (",," or a trailing comma) is a mistake. */
+static int fold__apply(struct env *env, const char *value)
+{
+	size_t n = strlen(value);
+
+	if (!n || value[0] == ',' || value[n - 1] == ',' || strstr(value, ",,"))
+		return -EINVAL;
+	env->fold_wrappers = value;
 	return 0;
 }
 
@@ -952,9 +992,11 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 		const char *a = argv[i];
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs("Usage: heaptrace print [-base OLD.pb.gz] FILE.pb.gz\n\n"
-			      "Prints a heap profile as Go's legacy text "
-			      "(/debug/pprof/heap?debug=1);\n"
+			fputs("Usage: heaptrace print [-legacy] [-base OLD.pb.gz] FILE.pb.gz\n\n"
+			      "Prints a heap profile's unbiased totals with their uncertainty, "
+			      "then\n"
+			      "one line per function as go tool pprof -top counts them;\n"
+			      "-legacy: as Go's legacy text (/debug/pprof/heap?debug=1);\n"
 			      "with -base, the difference FILE - OLD, as go tool pprof -base.\n",
 			      stdout);
 			return ENV_EXIT;
@@ -968,6 +1010,8 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 				return -EINVAL;
 			}
 			env->print_base = argv[++i];
+		} else if (!strcmp(a, "-legacy") || !strcmp(a, "--legacy")) {
+			env->print_legacy = true;
 		} else if (!strncmp(a, "-base=", 6) || !strncmp(a, "--base=", 7)) {
 			env->print_base = strchr(a, '=') + 1;
 		} else if (a[0] == '-' && a[1]) {

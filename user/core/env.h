@@ -20,6 +20,8 @@
 #define ENV_DEFAULT_COOL_DOWN_NS (60ull * 1000000000ull)
 /* --max-overhead: the traps may cost a target 5% of one core (in millionths of a core). */
 #define ENV_DEFAULT_MAX_OVERHEAD_PPM 50000u
+/* --oom-threshold: a profile at 90 % of the memory cgroup's limit, before the kill. */
+#define ENV_DEFAULT_OOM_THRESHOLD_PPM 900000u
 
 struct env {
 	pid_t *pids; /* -p, in order given, each once */
@@ -66,6 +68,11 @@ struct env {
 	/* The config file (core/config.h). */
 	const char *config_path; /* --config FILE, or NULL for the default one */
 	struct config *config;	 /* its text, which string values point into */
+	/* What the profiles make of the heap: print's form, wrappers, the memory cgroup. */
+	bool print_legacy;	   /* heaptrace print -legacy: Go's legacy heap text */
+	const char *fold_wrappers; /* --fold-wrappers: more globs to fold, or NULL */
+	bool show_wrappers;	   /* --show-wrappers: fold no allocation wrapper */
+	uint32_t oom_threshold;	   /* --oom-threshold: millionths of the memcg limit; 0 = off */
 };
 
 /* Where a process's allocations are seen (docs/design.md, "The in-process sampler"). */

@@ -10,6 +10,7 @@
 #include "core/report.h"
 #include "core/trace.h"
 #include "output/legacytext.h"
+#include "output/printtext.h"
 #include "output/pprof.h"
 #include "probe/allocator.h"
 #include "probe/discover.h"
@@ -27,7 +28,7 @@ static int read_profile(const char *path, const char *what, struct pprof_builder
 	return err;
 }
 
-/* heaptrace print [-base OLD] FILE: the profile as Go's legacy heap text on stdout. */
+/* heaptrace print [-legacy] [-base OLD] FILE: the profile for a person (or as legacy text). */
 static int run_print(const struct env *env)
 {
 	struct pprof_builder *b = NULL, *base = NULL;
@@ -47,7 +48,8 @@ static int run_print(const struct env *env)
 			goto cleanup;
 		}
 	}
-	err = legacytext__write(stdout, b, NULL, NULL, 0);
+	err = env->print_legacy ? legacytext__write(stdout, b, NULL, NULL, 0)
+				: printtext__write(stdout, b);
 	if (err)
 		log_error("cannot write to stdout: %s", strerror(-err));
 cleanup:

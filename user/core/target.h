@@ -16,6 +16,7 @@
 #include "collect/snapshot.h"
 #include "collect/valve.h"
 #include "core/env.h"
+#include "util/memcg.h"
 #include "util/strbuf.h"
 
 struct target {
@@ -33,6 +34,13 @@ struct target {
 	/* Traced through USDT probes: the object that carries them, as mapped (else NULL). */
 	char *usdt_object;
 	uint64_t usdt_inode;
+	/* Its memory cgroup (tracer_memcg.c), found at its first profile or check. */
+	struct memcg memcg;
+	bool memcg_tried, has_memcg;
+	bool memcg_unlimited; /* no limit at the last check: looked at again at its next profile */
+	bool near_limit;      /* usage at or over --oom-threshold: its profile was written */
+	bool near_dump;	      /* the profile being written is that one */
+	struct memcg_usage near_usage;
 	/*
 	 * --peak: the highest sampled in-use seen (raw bytes), and the snapshot
 	 * of a new high since the last periodic profile (NULL: none) with its time.

@@ -17,6 +17,7 @@
 #include "core/tracer_int.h"
 #include "output/filesink.h"
 #include "output/statusline.h"
+#include "output/wrappers.h"
 #include "util/log.h"
 #include "util/signals.h"
 
@@ -258,6 +259,12 @@ int tracer__new(const struct env *env, struct tracer **out)
 	tr->targets.max = env->max_processes;
 	tr->popts =
 	    (struct profile_opts){ .sample_rate = env->sample_rate, .alloc_only = env->alloc_only };
+	if (wrappers__new(env->fold_wrappers, env->show_wrappers, &tr->wrappers)) {
+		log_error("out of memory");
+		free(tr);
+		return -ENOMEM;
+	}
+	tr->popts.wrappers = tr->wrappers;
 	/* Calls between their stack and their return are tracked too: one per thread at most. */
 	tr->max_live = env->max_live + env->max_threads;
 	tr->filtered = env->system_wide && (env->comm || env->cgroup);
@@ -458,6 +465,7 @@ int tracer__free(struct tracer *tr)
 		return 1;
 	code = tr->exit_code;
 	http__free(tr->http);
+	wrappers__free(tr->wrappers);
 	targets__clear(&tr->targets);
 	sysscan__free(tr->sysscan);
 	free(tr->execs);

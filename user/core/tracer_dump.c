@@ -4,6 +4,7 @@
  * sinks, its end, and the losses no single process owns.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,9 +47,10 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 	struct profile_output out = {
 		.proc = &t->proc, .sum = sum, .time_ns = now, .final = final
 	};
-	char off[160], suspect[160] = "";
+	char off[160], suspect[160] = "", memcg[PATH_MAX + 512];
 	int err;
 
+	r.memcg_note = out.memcg_note = tracer__memcg_note(tr, t, final, memcg, sizeof(memcg));
 	err = profile__snapshot(tr->loader, &t->proc, &snap);
 	/* The high since the last profile comes first, so that file names sort in time. */
 	if (!err && tr->env->peak && tracer__write_peak(tr, t, snap))

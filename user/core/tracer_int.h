@@ -50,6 +50,7 @@ struct tracer {
 	struct targets targets;
 	struct command *command; /* the child we started, or NULL */
 	struct profile_opts popts;
+	struct wrappers *wrappers; /* popts.wrappers, owned */
 	struct sinks *sinks;
 	struct leakwatch *leaks;  /* each target's series of profiles, for its leak suspects */
 	struct http_server *http; /* --http, or NULL */
@@ -75,7 +76,8 @@ struct tracer {
 	bool per_pid; /* probes are attached per process: -p, a command, or filtered */
 	struct target_probe_opts probe_opts;
 	struct evloop *loop;
-	int timer_deadline, timer_valve, timer_dump, timer_settle, timer_usdt, timer_peak;
+	int timer_deadline, timer_valve, timer_dump, timer_settle, timer_usdt, timer_memcg,
+	    timer_peak;
 	uint64_t next_dump;
 	sigset_t mask;
 	int sigfd;
@@ -116,6 +118,13 @@ void tracer__report_global(struct tracer *tr);
 /* tracer_valve.c */
 void tracer__setup_valve(struct tracer *tr);
 void tracer__check_valves(struct tracer *tr, uint64_t now);
+
+/* tracer_memcg.c: every MEMCG_CHECK_NS, a profile of each target near its memory cgroup's limit. */
+#define MEMCG_CHECK_NS 250000000ull
+void tracer__check_memcgs(struct tracer *tr);
+/* What its profile says of t's memory cgroup (an OOM kill, near its limit) into buf, or NULL. */
+const char *tracer__memcg_note(struct tracer *tr, struct target *t, bool final, char *buf,
+			       size_t len);
 const char *tracer__probes_off(const struct tracer *tr, const struct target *t, char *buf,
 			       size_t len);
 

@@ -90,6 +90,14 @@ static void on_usdt(void *ctx, uint64_t now)
 	evloop__arm(tr->loop, tr->timer_usdt, now + 1000000000ULL);
 }
 
+static void on_memcg(void *ctx, uint64_t now)
+{
+	struct tracer *tr = ctx;
+
+	tracer__check_memcgs(tr);
+	evloop__arm(tr->loop, tr->timer_memcg, now + MEMCG_CHECK_NS);
+}
+
 static void on_settle(void *ctx, uint64_t now)
 {
 	tracer__settle_pending(ctx, now);
@@ -130,9 +138,13 @@ static int add_timers(struct tracer *tr)
 	if (!err)
 		err = evloop__add_timer(tr->loop, on_usdt, tr, &tr->timer_usdt);
 	if (!err)
+		err = evloop__add_timer(tr->loop, on_memcg, tr, &tr->timer_memcg);
+	if (!err)
 		err = evloop__add_timer(tr->loop, on_peak, tr, &tr->timer_peak);
 	if (err)
 		return err;
+	if (tr->env->oom_threshold)
+		evloop__arm(tr->loop, tr->timer_memcg, start + MEMCG_CHECK_NS);
 	/* Only probes attached per process can be USDT ones: not unfiltered system-wide ones. */
 	if (tr->per_pid && tr->probe_opts.probes != ENV_PROBES_UPROBES)
 		evloop__arm(tr->loop, tr->timer_usdt, start + 1000000000ULL);

@@ -3,15 +3,62 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "output/legacytext.h"
+#include "util/hash.h"
+#include "util/htab.h"
 
 #define MAX_FRAMES 16
 
 struct record {
 	size_t sample; /* index in the builder */
 	int64_t v[4];  /* inuse objects, inuse bytes, alloc objects, alloc bytes */
+	bool merged;   /* added into the record of an earlier sample of its stack */
 };
+
+static bool same_stack(const void *entry, const void *key, const void *ctx)
+{
+	const struct pprof_builder *b = ctx;
+	struct pprof_sample_view x, y;
+
+	pprof__sample(b, *(const size_t *)entry, &x);
+	pprof__sample(b, *(const size_t *)key, &y);
+	return x.n == y.n && !memcmp(x.location_ids, y.location_ids, x.n * sizeof(*x.location_ids));
+}
+
+/*
+ * The text has no labels: a stack's samples of several age buckets are
+ * one record, as its counters are one in the process.
+ */
+static int merge_stacks(const struct pprof_builder *b, struct record *recs, size_t n)
+{
+	struct htab first;
+	size_t i, j;
+	int err = 0;
+
+	htab__init(&first, sizeof(size_t), b);
+	for (i = 0; i < n && !err; i++) {
+		struct pprof_sample_view sv;
+		bool found;
+		size_t *e;
+
+		pprof__sample(b, i, &sv);
+		e = htab__insert(&first, hash_u64s(0, sv.location_ids, sv.n), &i, same_stack,
+				 &found);
+		if (!e) {
+			err = -ENOMEM;
+		} else if (!found) {
+			*e = i;
+		} else {
+			for (j = 0; j < 4; j++)
+				recs[*e].v[j] += recs[i].v[j];
+			recs[i].merged = true;
+		}
+	}
+	htab__release(&first);
+	return err;
+}
 
 void legacytext__unscale(int64_t count, int64_t bytes, int64_t avg_size, uint64_t rate,
 			 int64_t *raw_count, int64_t *raw_bytes)
@@ -82,6 +129,15 @@ int legacytext__write(FILE *out, const struct pprof_builder *b, const char *stat
 		recs[i].v[1] = raw[PPROF_INUSE_SPACE];
 		recs[i].v[2] = raw[PPROF_ALLOC_OBJECTS];
 		recs[i].v[3] = raw[PPROF_ALLOC_SPACE];
+	}
+	err = merge_stacks(b, recs, n);
+	if (err) {
+		free(recs);
+		return err;
+	}
+	for (i = 0; i < n; i++) {
+		if (recs[i].merged)
+			continue;
 		if (recs[i].v[1] == recs[i].v[3])
 			recs[i].v[3]++;
 		for (j = 0; j < 4; j++)
@@ -98,6 +154,8 @@ int legacytext__write(FILE *out, const struct pprof_builder *b, const char *stat
 	for (i = 0; i < n; i++) {
 		struct pprof_sample_view sv;
 
+		if (recs[i].merged)
+			continue;
 		pprof__sample(b, recs[i].sample, &sv);
 		print_counts(out, recs[i].v);
 		for (j = 0; j < sv.n; j++) {

@@ -141,7 +141,11 @@ struct pprof_builder *pprof__new(int64_t period, int64_t time_nanos, int64_t dur
 	b->str_period_type = intern(b, PPROF_PERIOD_TYPE);
 	b->str_period_unit = intern(b, PPROF_PERIOD_UNIT);
 	b->str_label_bytes = intern(b, PPROF_LABEL_BYTES);
-	if (b->str_period_type < 0 || b->str_period_unit < 0 || b->str_label_bytes < 0)
+	b->str_label_samples = intern(b, PPROF_LABEL_SAMPLES);
+	b->str_label_age = intern(b, PPROF_LABEL_AGE);
+	b->str_label_age_unit = intern(b, PPROF_LABEL_AGE_UNIT);
+	if (b->str_period_type < 0 || b->str_period_unit < 0 || b->str_label_bytes < 0 ||
+	    b->str_label_samples < 0 || b->str_label_age < 0 || b->str_label_age_unit < 0)
 		goto fail;
 	return b;
 
@@ -355,6 +359,17 @@ int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids,
 			  const int64_t values[PPROF_NR_VALUES], const int64_t raw[PPROF_NR_VALUES],
 			  int64_t bytes_label)
 {
+	const struct pprof_labels l = { .bytes = bytes_label,
+					.samples = PPROF_NO_LABEL,
+					.age = -1 };
+
+	return pprof__add_sample_labeled(b, location_ids, n, values, raw, &l);
+}
+
+int pprof__add_sample_labeled(struct pprof_builder *b, const uint64_t *location_ids, size_t n,
+			      const int64_t values[PPROF_NR_VALUES],
+			      const int64_t raw[PPROF_NR_VALUES], const struct pprof_labels *l)
+{
 	struct pprof_sample *s;
 	size_t i;
 	int err;
@@ -385,7 +400,9 @@ int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids,
 		memcpy(s->raw, raw, sizeof(s->raw));
 	else
 		memset(s->raw, 0, sizeof(s->raw));
-	s->bytes_label = bytes_label > 0 ? bytes_label : 0;
+	s->bytes_label = l->bytes > 0 ? l->bytes : 0;
+	s->samples_label = l->samples;
+	s->age_label = l->age;
 	s->nlocs = n;
 	return 0;
 }
@@ -466,8 +483,8 @@ static int graph_alloc(const struct pprof_builder *b, struct pb_graph *g)
 	g->line_ptrs = alloc_array(b->nlines, sizeof(*g->line_ptrs));
 	g->samples = alloc_array(b->nsamples, sizeof(*g->samples));
 	g->sample_ptrs = alloc_array(b->nsamples, sizeof(*g->sample_ptrs));
-	g->labels = alloc_array(b->nsamples, sizeof(*g->labels));
-	g->label_ptrs = alloc_array(b->nsamples, sizeof(*g->label_ptrs));
+	g->labels = alloc_array(b->nsamples * PPROF_MAX_LABELS, sizeof(*g->labels));
+	g->label_ptrs = alloc_array(b->nsamples * PPROF_MAX_LABELS, sizeof(*g->label_ptrs));
 	if (!g->mapping_ptrs || !g->function_ptrs || !g->locs || !g->loc_ptrs || !g->line_ptrs ||
 	    !g->samples || !g->sample_ptrs || !g->labels || !g->label_ptrs)
 		return -ENOMEM;
@@ -499,10 +516,24 @@ static void graph_locations(struct pprof_builder *b, struct pb_graph *g)
 	}
 }
 
+/* One numeric label more on sample ps, whose labels are the last ones added. */
+static void add_label(struct pb_graph *g, size_t *nlabels, Perftools__Profiles__Sample *ps,
+		      int64_t key, int64_t num, int64_t unit)
+{
+	Perftools__Profiles__Label label_init = PERFTOOLS__PROFILES__LABEL__INIT;
+	Perftools__Profiles__Label *l = &g->labels[*nlabels];
+
+	*l = label_init;
+	l->key = key;
+	l->num = num;
+	l->num_unit = unit;
+	g->label_ptrs[(*nlabels)++] = l;
+	ps->n_label++;
+}
+
 static void graph_samples(struct pprof_builder *b, struct pb_graph *g)
 {
 	Perftools__Profiles__Sample sample_init = PERFTOOLS__PROFILES__SAMPLE__INIT;
-	Perftools__Profiles__Label label_init = PERFTOOLS__PROFILES__LABEL__INIT;
 	size_t i, id_pos = 0, nlabels = 0;
 
 	for (i = 0; i < b->nsamples; i++) {
@@ -515,15 +546,16 @@ static void graph_samples(struct pprof_builder *b, struct pb_graph *g)
 		id_pos += s->nlocs;
 		ps->n_value = PPROF_NR_VALUES;
 		ps->value = s->values;
-		if (s->bytes_label) {
-			g->labels[nlabels] = label_init;
-			g->labels[nlabels].key = b->str_label_bytes;
-			g->labels[nlabels].num = s->bytes_label;
-			g->label_ptrs[nlabels] = &g->labels[nlabels];
-			ps->n_label = 1;
-			ps->label = &g->label_ptrs[nlabels];
-			nlabels++;
-		}
+		ps->label = &g->label_ptrs[nlabels];
+		if (s->bytes_label)
+			add_label(g, &nlabels, ps, b->str_label_bytes, s->bytes_label, 0);
+		if (s->samples_label != PPROF_NO_LABEL)
+			add_label(g, &nlabels, ps, b->str_label_samples, s->samples_label, 0);
+		if (s->age_label >= 0)
+			add_label(g, &nlabels, ps, b->str_label_age, s->age_label,
+				  b->str_label_age_unit);
+		if (!ps->n_label)
+			ps->label = NULL;
 		g->sample_ptrs[i] = ps;
 	}
 }
@@ -696,6 +728,8 @@ int pprof__sample(const struct pprof_builder *b, size_t idx, struct pprof_sample
 	memcpy(v->raw, s->raw, sizeof(v->raw));
 	v->has_raw = s->has_raw;
 	v->bytes_label = s->bytes_label;
+	v->samples_label = s->samples_label;
+	v->age_label = s->age_label;
 	return 0;
 }
 

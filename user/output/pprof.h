@@ -122,6 +122,28 @@ int pprof__add_sample_raw(struct pprof_builder *b, const uint64_t *location_ids,
 			  int64_t bytes_label);
 
 /*
+ * The labels of a sample beyond its average size. `samples`: how many
+ * sampled blocks its values rest on (the raw count its estimate is scaled
+ * from; its relative error is about 1/sqrt(samples)). `age`: the lower
+ * bound, in seconds, of the age bucket its live blocks fall in, so that
+ * pprof's -tagfocus=age=600: selects memory alive for 10 minutes or more.
+ * PPROF_NO_LABEL leaves `samples` out, a negative value `age`.
+ */
+/* A samples label left out (a count may be negative: a difference's). */
+#define PPROF_NO_LABEL INT64_MIN
+
+struct pprof_labels {
+	int64_t bytes; /* > 0, else no label */
+	int64_t samples;
+	int64_t age;
+};
+
+/* As pprof__add_sample_raw, with the labels of `l`. */
+int pprof__add_sample_labeled(struct pprof_builder *b, const uint64_t *location_ids, size_t n,
+			      const int64_t values[PPROF_NR_VALUES],
+			      const int64_t raw[PPROF_NR_VALUES], const struct pprof_labels *l);
+
+/*
  * The sample type pprof shows by default: an enum pprof_value
  * (PPROF_DEFAULT_VALUE at creation). -EINVAL when out of range.
  */
@@ -169,6 +191,8 @@ struct pprof_sample_view {
 	int64_t raw[PPROF_NR_VALUES]; /* valid when has_raw */
 	bool has_raw;
 	int64_t bytes_label;
+	int64_t samples_label; /* PPROF_NO_LABEL: none */
+	int64_t age_label;     /* < 0: none */
 };
 
 int64_t pprof__period(const struct pprof_builder *b);

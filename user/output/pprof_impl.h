@@ -25,6 +25,12 @@
 
 /* The numeric label of a sample: the average object size, as Go writes it. */
 #define PPROF_LABEL_BYTES "bytes"
+/* How many sampled blocks a sample's values rest on (see pprof.h). */
+#define PPROF_LABEL_SAMPLES "samples"
+/* The age bucket of a sample's live blocks: its lower bound, in seconds. */
+#define PPROF_LABEL_AGE	     "age"
+#define PPROF_LABEL_AGE_UNIT "seconds"
+#define PPROF_MAX_LABELS     3 /* per sample: bytes, samples, age */
 
 /* Ids are stored in 32 bits; a profile never gets near that. */
 #define PPROF_MAX_ID (UINT32_MAX - 1)
@@ -40,9 +46,11 @@ struct pprof_sample {
 	int64_t values[PPROF_NR_VALUES];
 	int64_t raw[PPROF_NR_VALUES]; /* sampled counts before unbiasing, when has_raw */
 	bool has_raw;
-	int64_t bytes_label; /* 0: no label */
-	uint32_t nlocs;	     /* its ids follow the previous sample's in b->loc_ids */
-	size_t loc_pos;	     /* index of its first id */
+	int64_t bytes_label;   /* 0: no label */
+	int64_t samples_label; /* PPROF_NO_LABEL: no label */
+	int64_t age_label;     /* < 0: no label */
+	uint32_t nlocs;	       /* its ids follow the previous sample's in b->loc_ids */
+	size_t loc_pos;	       /* index of its first id */
 };
 
 struct pprof_builder {
@@ -81,6 +89,7 @@ struct pprof_builder {
 	/* String indices of the fixed heap-profile vocabulary (pprof_sample_types). */
 	int64_t str_types[PPROF_NR_VALUES], str_units[PPROF_NR_VALUES];
 	int64_t str_period_type, str_period_unit, str_label_bytes;
+	int64_t str_label_samples, str_label_age, str_label_age_unit;
 	int default_type; /* an enum pprof_value */
 };
 

@@ -176,7 +176,7 @@ static int load_samples(struct pprof_builder *b, const Profile *p, const uint64_
 
 	for (i = 0; i < p->n_sample; i++) {
 		const Perftools__Profiles__Sample *s = p->sample[i];
-		int64_t label = 0;
+		struct pprof_labels label = { .bytes = 0, .samples = PPROF_NO_LABEL, .age = -1 };
 
 		if (s->n_value != PPROF_NR_VALUES)
 			return -EPROTO;
@@ -190,10 +190,16 @@ static int load_samples(struct pprof_builder *b, const Profile *p, const uint64_
 		for (j = 0; j < s->n_label; j++) {
 			const char *k = pb_string(p, s->label[j]->key);
 
-			if (k && !strcmp(k, PPROF_LABEL_BYTES))
-				label = s->label[j]->num;
+			if (!k)
+				continue;
+			if (!strcmp(k, PPROF_LABEL_BYTES))
+				label.bytes = s->label[j]->num;
+			else if (!strcmp(k, PPROF_LABEL_SAMPLES))
+				label.samples = s->label[j]->num;
+			else if (!strcmp(k, PPROF_LABEL_AGE))
+				label.age = s->label[j]->num;
 		}
-		err = pprof__add_sample(b, stack, s->n_location_id, s->value, label);
+		err = pprof__add_sample_labeled(b, stack, s->n_location_id, s->value, NULL, &label);
 		if (err)
 			return err;
 	}
@@ -298,7 +304,8 @@ static bool sample_eq(const void *entry, const void *key, const void *ctx)
 	const struct pprof_sample *s = &b->samples[*(const uint32_t *)entry];
 	const struct pprof_sample_view *v = key;
 
-	return s->nlocs == v->n &&
+	/* Samples of one stack in two age buckets stay apart, as pprof keeps them. */
+	return s->nlocs == v->n && s->age_label == v->age_label &&
 	       !memcmp(b->loc_ids + s->loc_pos, v->location_ids, v->n * sizeof(*v->location_ids));
 }
 
@@ -378,7 +385,8 @@ static int index_samples(const struct pprof_builder *dst, struct htab *index)
 	for (i = 0; i < dst->nsamples; i++) {
 		struct pprof_sample_view key = { .location_ids =
 						     dst->loc_ids + dst->samples[i].loc_pos,
-						 .n = dst->samples[i].nlocs };
+						 .n = dst->samples[i].nlocs,
+						 .age_label = dst->samples[i].age_label };
 		bool found;
 		uint32_t *e = htab__insert(index, stack_hash(key.location_ids, key.n), &key,
 					   sample_eq, &found);
@@ -402,7 +410,10 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 	for (i = 0; i < src->nsamples; i++) {
 		const struct pprof_sample *s = &src->samples[i];
 		int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
-		struct pprof_sample_view key = { .location_ids = stack, .n = s->nlocs };
+		struct pprof_labels labels;
+		struct pprof_sample_view key = { .location_ids = stack,
+						 .n = s->nlocs,
+						 .age_label = s->age_label };
 		const uint32_t *e;
 
 		for (j = 0; j < s->nlocs; j++)
@@ -420,11 +431,19 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 				d->raw[k] += raw[k];
 			}
 			d->has_raw = d->has_raw && s->has_raw;
+			if (d->samples_label != PPROF_NO_LABEL &&
+			    s->samples_label != PPROF_NO_LABEL)
+				d->samples_label += sign * s->samples_label;
 			continue;
 		}
 		/* Not indexed: two equal stacks of src both get a sample, as src had. */
-		err = pprof__add_sample_raw(dst, stack, s->nlocs, values, s->has_raw ? raw : NULL,
-					    s->bytes_label);
+		labels = (struct pprof_labels){ .bytes = s->bytes_label,
+						.samples = s->samples_label == PPROF_NO_LABEL
+							       ? PPROF_NO_LABEL
+							       : sign * s->samples_label,
+						.age = s->age_label };
+		err = pprof__add_sample_labeled(dst, stack, s->nlocs, values,
+						s->has_raw ? raw : NULL, &labels);
 		if (err)
 			return err;
 	}

@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/estimate.h"
 #include "output/profile.h"
+#include "output/statusline.h"
+#include "output/wrappers.h"
 #include "util/log.h"
+#include "util/procfs.h"
 #include "output/pprof.h"
 #include "collect/snapshot.h"
 #include "output/unbias.h"
@@ -18,7 +22,8 @@ struct build_ctx {
 	struct symbolizer *s;
 	struct process *p;
 	uint64_t rate;
-	int64_t *mapping_ids; /* per snapshot entry; 0 = not added yet */
+	int64_t *mapping_ids;		 /* per snapshot entry; 0 = not added yet */
+	const struct wrappers *wrappers; /* folded out of the leaf, or NULL */
 	bool maps_reloaded;
 	struct profile_summary *sum;
 	const struct heap_snapshot *snap; /* the profile's data */
@@ -151,18 +156,44 @@ static void stack_values(const struct ht_agg_val *v, uint64_t rate, int64_t valu
 	raw[PPROF_INUSE_SPACE] = (int64_t)inuse_bytes;
 }
 
-/* Whether the code at return address `addr` is C++'s operator new (any of its forms). */
-static bool in_operator_new(struct build_ctx *c, uint64_t addr)
+/*
+ * The function the code at return address `addr` is in (frames inlined
+ * into it at that address in sf[0..n-2], itself last); 0 when unknown.
+ */
+static int resolve_frames(struct build_ctx *c, uint64_t addr, struct sym_frame *sf)
 {
 	const struct procmap *m = procmaps__find(c->p->maps, addr);
-	struct sym_frame sf[MAX_INLINE_FRAMES];
 	int n;
 
 	if (!m)
-		return false;
+		return 0;
 	n = symbolizer__resolve(c->s, c->p->pid, m, addr - 1, sf, MAX_INLINE_FRAMES);
+	return n > 0 ? n : 0;
+}
+
+/* Whether the code at return address `addr` is C++'s operator new (any of its forms). */
+static bool in_operator_new(struct build_ctx *c, uint64_t addr)
+{
+	struct sym_frame sf[MAX_INLINE_FRAMES];
+	int n = resolve_frames(c, addr, sf);
+
 	/* The last frame is the function the address is in, the others inlined into it. */
 	return n > 0 && sf[n - 1].function && !strncmp(sf[n - 1].function, "operator new", 12);
+}
+
+/*
+ * Whether every function at return address `addr` is an allocation wrapper.
+ * A wrapper inlined into the code that asked shares its location and stays.
+ */
+static bool in_wrapper(struct build_ctx *c, uint64_t addr)
+{
+	struct sym_frame sf[MAX_INLINE_FRAMES];
+	int n = resolve_frames(c, addr, sf), i;
+
+	for (i = 0; i < n; i++)
+		if (!wrappers__match(c->wrappers, sf[i].function))
+			return false;
+	return n > 0;
 }
 
 /*
@@ -171,21 +202,84 @@ static bool in_operator_new(struct build_ctx *c, uint64_t addr)
  * in-process sampler starts in the function holding the probe, then the
  * sampler's own code, then perhaps C++'s operator new, which called
  * malloc: those are the allocator's frames, hidden as the uprobe path
- * hides them (its probes are on operator new itself). The outermost frame
- * always stays.
+ * hides them (its probes are on operator new itself). Then allocation
+ * wrappers (wrappers.h) are folded. The outermost frame always stays.
  */
 static uint32_t first_frame(struct build_ctx *c, const uint64_t *frames, uint32_t depth)
 {
 	const struct process *p = c->p;
-	uint32_t i = 1;
+	uint32_t i = 0;
 
-	if (!p->at_probe || depth < 2)
-		return 0;
-	while (i + 1 < depth && frames[i] >= p->hide_lo && frames[i] < p->hide_hi)
-		i++;
-	while (i + 1 < depth && in_operator_new(c, frames[i]))
+	if (p->at_probe && depth >= 2) {
+		i = 1;
+		while (i + 1 < depth && frames[i] >= p->hide_lo && frames[i] < p->hide_hi)
+			i++;
+		while (i + 1 < depth && in_operator_new(c, frames[i]))
+			i++;
+	}
+	while (c->wrappers && i + 1 < depth && in_wrapper(c, frames[i]))
 		i++;
 	return i;
+}
+
+/* Adds one sample of the stack in locs and counts it in the summary. */
+static int emit_sample(struct build_ctx *c, const uint64_t *locs, uint32_t n,
+		       const int64_t values[PPROF_NR_VALUES], const int64_t raw[PPROF_NR_VALUES],
+		       const struct pprof_labels *labels)
+{
+	int err = pprof__add_sample_labeled(c->b, locs, n, values, raw, labels);
+
+	if (err)
+		return err;
+	c->sum->alloc_objects += values[PPROF_ALLOC_OBJECTS];
+	c->sum->alloc_bytes += values[PPROF_ALLOC_SPACE];
+	c->sum->inuse_objects += values[PPROF_INUSE_OBJECTS];
+	c->sum->inuse_bytes += values[PPROF_INUSE_SPACE];
+	if (raw[PPROF_INUSE_OBJECTS] > 0)
+		c->sum->inuse_samples += (uint64_t)raw[PPROF_INUSE_OBJECTS];
+	return 0;
+}
+
+/*
+ * A stack's in-use in one sample per age bucket holding live blocks, each
+ * labelled with the bucket and unbiased on its own (the bucket's average
+ * block size). The stack's allocated values ride on its youngest bucket's
+ * sample, so that a stack whose blocks are all of one age stays one
+ * sample; -tagfocus on age is meant for the inuse sample types.
+ */
+static int emit_by_age(struct build_ctx *c, const uint64_t *locs, uint32_t n,
+		       const struct ht_agg_val *v, const struct snapshot_ages *ages)
+{
+	int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
+	struct pprof_labels l;
+	bool first = true;
+	unsigned i;
+	int err;
+
+	for (i = 0; i < AGE_BUCKETS; i++) {
+		if (!ages->objects[i])
+			continue;
+		memset(values, 0, sizeof(values));
+		memset(raw, 0, sizeof(raw));
+		if (first) {
+			unbias__scale(v->alloc_objects, v->alloc_bytes, c->rate,
+				      &values[PPROF_ALLOC_OBJECTS], &values[PPROF_ALLOC_SPACE]);
+			raw[PPROF_ALLOC_OBJECTS] = (int64_t)v->alloc_objects;
+			raw[PPROF_ALLOC_SPACE] = (int64_t)v->alloc_bytes;
+			first = false;
+		}
+		unbias__scale(ages->objects[i], ages->bytes[i], c->rate,
+			      &values[PPROF_INUSE_OBJECTS], &values[PPROF_INUSE_SPACE]);
+		raw[PPROF_INUSE_OBJECTS] = (int64_t)ages->objects[i];
+		raw[PPROF_INUSE_SPACE] = (int64_t)ages->bytes[i];
+		l = (struct pprof_labels){ .bytes = (int64_t)(ages->bytes[i] / ages->objects[i]),
+					   .samples = (int64_t)ages->objects[i],
+					   .age = (int64_t)age_bucket_start_s[i] };
+		err = emit_sample(c, locs, n, values, raw, &l);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_t depth, void *ctx)
@@ -194,6 +288,8 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 	uint64_t locs[HT_MAX_STACK_DEPTH];
 	int64_t values[PPROF_NR_VALUES], raw[PPROF_NR_VALUES];
 	const struct ht_agg_val *old = NULL;
+	const struct snapshot_ages *ages = NULL;
+	struct pprof_labels labels = { .age = -1 };
 	bool zero = true;
 	uint64_t n;
 	uint32_t i, skip;
@@ -205,6 +301,9 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 			return 0;
 	} else if (c->base) {
 		old = snapshot__find(c->base, frames, depth);
+	} else {
+		/* A delta is not split by age: its blocks' buckets differ at its two ends. */
+		ages = snapshot__ages(c->snap, frames, depth);
 	}
 	stack_values(v, c->rate, values, raw);
 	for (i = 0; i < PPROF_NR_VALUES; i++) {
@@ -235,19 +334,56 @@ static int add_stack(const struct ht_agg_val *v, const uint64_t *frames, uint32_
 		}
 		locs[i - skip] = (uint64_t)id;
 	}
+	c->sum->stacks++;
+	if (ages) {
+		c->err = emit_by_age(c, locs, depth - skip, v, ages);
+		return c->err ? 1 : 0;
+	}
 	/* The average block size, inherited blocks (a forked child's) included. */
 	n = v->alloc_objects + v->inherited_objects;
-	c->err =
-	    pprof__add_sample_raw(c->b, locs, depth - skip, values, raw,
-				  n ? (int64_t)((v->alloc_bytes + v->inherited_bytes) / n) : 0);
-	if (c->err)
-		return 1;
-	c->sum->alloc_objects += values[PPROF_ALLOC_OBJECTS];
-	c->sum->alloc_bytes += values[PPROF_ALLOC_SPACE];
-	c->sum->inuse_objects += values[PPROF_INUSE_OBJECTS];
-	c->sum->inuse_bytes += values[PPROF_INUSE_SPACE];
-	c->sum->stacks++;
-	return 0;
+	labels.bytes = n ? (int64_t)((v->alloc_bytes + v->inherited_bytes) / n) : 0;
+	/* What the values rest on: the live blocks, or with none the allocated ones. */
+	labels.samples =
+	    raw[PPROF_INUSE_OBJECTS] ? raw[PPROF_INUSE_OBJECTS] : raw[PPROF_ALLOC_OBJECTS];
+	if (labels.samples < 0)
+		labels.samples = -labels.samples; /* a delta's: how many blocks went */
+	c->err = emit_sample(c, locs, depth - skip, values, raw, &labels);
+	return c->err ? 1 : 0;
+}
+
+/* The process's resident anonymous memory now, else as last read; -1 when never read. */
+static int64_t rss_anon(struct process *p)
+{
+	int64_t v;
+
+	if (p->alive && procfs__status_bytes(p->pid, "RssAnon", &v) == 0) {
+		p->rss_anon = (uint64_t)v;
+		p->rss_known = true;
+	}
+	return p->rss_known ? (int64_t)p->rss_anon : -1;
+}
+
+/*
+ * The in-use estimate with its uncertainty, beside what the kernel says is
+ * resident: the two differ by what the allocator holds but the program
+ * freed (retention, fragmentation), memory not from malloc (mmap, thread
+ * stacks) and, the other way, blocks allocated but never touched.
+ */
+static int add_estimate_comment(struct build_ctx *c)
+{
+	char comment[256], est[96], rss[32];
+
+	estimate__format(c->sum->inuse_bytes, c->sum->inuse_samples, c->rate, est, sizeof(est));
+	if (c->sum->rss_anon < 0)
+		snprintf(comment, sizeof(comment), "inuse estimate %s; RssAnon unknown", est);
+	else {
+		statusline__format_bytes(c->sum->rss_anon, rss, sizeof(rss));
+		snprintf(comment, sizeof(comment),
+			 "inuse estimate %s; RssAnon %s (resident anonymous memory: also "
+			 "allocator retention and fragmentation, and memory not from malloc)",
+			 est, rss);
+	}
+	return pprof__add_comment(c->b, comment);
 }
 
 static int add_comments(struct build_ctx *c, const struct profile_request *r)
@@ -264,8 +400,12 @@ static int add_comments(struct build_ctx *c, const struct profile_request *r)
 		strncat(comment, ", sampled in the process (otel_memory USDT)",
 			sizeof(comment) - strlen(comment) - 1);
 	err = pprof__add_comment(c->b, comment);
+	if (!err && !r->base)
+		err = add_estimate_comment(c);
 	if (!err && r->note && r->note[0])
 		err = pprof__add_comment(c->b, r->note);
+	if (!err && r->memcg_note)
+		err = pprof__add_comment(c->b, r->memcg_note);
 	if (!err && r->opts->alloc_only)
 		err = pprof__add_comment(c->b, "alloc-only: free is not traced (--alloc-only), so "
 					       "the inuse sample types are zero");
@@ -341,11 +481,14 @@ int profile__build(const struct profile_request *r, struct profile_summary *sum,
 			       .sum = sum,
 			       .snap = r->snap,
 			       .base = r->base,
-			       .sign = 1 };
+			       .sign = 1,
+			       .wrappers = r->opts->wrappers };
 	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	sum->rss_anon = rss_anon(r->proc);
 	c.rate = sampling_rate(r);
+	sum->rate = c.rate;
 	c.b = pprof__new((int64_t)c.rate, r->time_ns, r->duration_ns);
 	c.mapping_ids = calloc(c.p->maps->nr ? c.p->maps->nr : 1, sizeof(*c.mapping_ids));
 	if (!c.b || !c.mapping_ids) {

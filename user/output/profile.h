@@ -23,19 +23,22 @@
 #include "symbol/symbolize.h"
 
 struct pprof_builder;
+struct wrappers;
 
 /* What every profile of a run shares. */
 struct profile_opts {
 	uint64_t sample_rate;
 	bool alloc_only; /* --alloc-only: each profile says that in-use is not tracked */
+	const struct wrappers *wrappers; /* folded out of every stack's leaf; NULL: none */
 };
 
 struct profile_request {
 	struct loader *loader;
 	struct symbolizer *symbolizer;
 	const struct profile_opts *opts;
-	struct process *proc; /* its maps may be re-read once, if an address is unknown */
-	const char *note;     /* one more comment (the safety valve's), or NULL */
+	struct process *proc;	/* its maps may be re-read once, if an address is unknown */
+	const char *note;	/* one more comment (the safety valve's), or NULL */
+	const char *memcg_note; /* and one of its memory cgroup (OOM kill, near its limit) */
 	const struct heap_snapshot *snap;
 	const struct heap_snapshot *base; /* subtracted from snap (a delta), or NULL */
 	int64_t time_ns;		  /* the profile's time_nanos */
@@ -52,6 +55,9 @@ struct profile_summary {
 	uint64_t samples;
 	uint64_t lost;
 	uint64_t stacks;
+	uint64_t inuse_samples; /* live sampled blocks the in-use estimate rests on */
+	int64_t rss_anon;	/* the process's RssAnon in bytes, or -1 when unknown */
+	uint64_t rate;		/* the rate the values were unbiased for */
 };
 
 /*

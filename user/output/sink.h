@@ -34,6 +34,8 @@ struct profile_output {
 	bool peak;	 /* a high of its in-use between two periodic profiles (--peak) */
 	/* While the safety valve has its probes off: why and until when; else NULL. */
 	const char *probes_off;
+	/* Killed by the OOM killer, or near its memory cgroup's limit: said so; else NULL. */
+	const char *memcg_note;
 	/* The top leak suspect in a few words (leakwatch.h), or NULL. */
 	const char *leak_suspect;
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "output/statusline.h"
+#include "output/unbias.h"
 #include "util/log.h"
 #include "util/vec.h"
 
@@ -43,6 +44,27 @@ void statusline__format_bytes(int64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%s%.1f %s", sign, v, units[u]);
 }
 
+void statusline__format_extra(const struct profile_summary *sum, char *buf, size_t len)
+{
+	double rel = unbias__rel_error(sum->inuse_samples, sum->rate);
+	char rss[32];
+	int n;
+
+	/* Inside the parentheses after the in-use figure: no ')' of its own. */
+	if (!sum->inuse_samples)
+		n = snprintf(buf, len, "%s",
+			     ""); /* nothing live (or --alloc-only): nothing to say */
+	else if (rel == 0)
+		n = snprintf(buf, len, "; exact");
+	else
+		n = snprintf(buf, len, "; ±%.0f%% from %" PRIu64 " live samples", rel * 100,
+			     sum->inuse_samples);
+	if (sum->rss_anon >= 0 && n >= 0 && (size_t)n < len) {
+		statusline__format_bytes(sum->rss_anon, rss, sizeof(rss));
+		snprintf(buf + n, len - (size_t)n, "; RssAnon %s", rss);
+	}
+}
+
 /* The process's entry, made when new (its previous total then 0); NULL without memory. */
 static struct last_inuse *entry_of(struct statusline *sl, const struct process *p)
 {
@@ -63,7 +85,7 @@ static int statusline_write(void *state, const struct profile_output *out)
 	struct statusline *sl = state;
 	struct last_inuse *last = entry_of(sl, out->proc);
 	int64_t before = last ? last->bytes : 0;
-	char inuse[32], delta[32], alloc[32];
+	char inuse[32], delta[32], alloc[32], extra[96];
 
 	/* A peak between two periodic profiles is said by whoever wrote it, not in the series. */
 	if (out->peak)
@@ -72,11 +94,13 @@ static int statusline_write(void *state, const struct profile_output *out)
 	statusline__format_bytes(sum->inuse_bytes, inuse, sizeof(inuse));
 	statusline__format_bytes(sum->inuse_bytes - before, delta, sizeof(delta));
 	statusline__format_bytes(sum->alloc_bytes, alloc, sizeof(alloc));
-	log_info("pid %d (%s): inuse %s (%s%s) in %" PRId64 " objects, allocated %s, %" PRIu64
-		 " samples, %" PRIu64 " lost%s%s%s%s",
+	statusline__format_extra(sum, extra, sizeof(extra));
+	log_info("pid %d (%s): inuse %s (%s%s%s) in %" PRId64 " objects, allocated %s, %" PRIu64
+		 " samples, %" PRIu64 " lost%s%s%s%s%s%s",
 		 out->proc->pid, out->proc->comm, inuse, sum->inuse_bytes >= before ? "+" : "",
-		 delta, sum->inuse_objects, alloc, sum->samples, sum->lost,
+		 delta, extra, sum->inuse_objects, alloc, sum->samples, sum->lost,
 		 out->probes_off ? ", " : "", out->probes_off ? out->probes_off : "",
+		 out->memcg_note ? ", " : "", out->memcg_note ? out->memcg_note : "",
 		 out->leak_suspect && *out->leak_suspect ? ", leak suspect: " : "",
 		 out->leak_suspect ? out->leak_suspect : "");
 	if (!last)

@@ -35,3 +35,12 @@ uint64_t unbias__rate_of(uint64_t size, uint64_t weighted)
 	r = (double)size / -log1p(-(double)size / (double)weighted);
 	return r < 1.5 ? 1 : (uint64_t)(r + 0.5);
 }
+
+double unbias__rel_error(uint64_t samples, uint64_t rate)
+{
+	if (rate <= 1)
+		return 0;
+	if (!samples)
+		return -1;
+	return 1.0 / sqrt((double)samples);
+}

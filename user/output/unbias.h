@@ -24,4 +24,12 @@ void unbias__scale(uint64_t count, uint64_t bytes, uint64_t rate, int64_t *est_c
  */
 uint64_t unbias__rate_of(uint64_t size, uint64_t weighted);
 
+/*
+ * The relative standard error of an estimate resting on `samples` sampled
+ * blocks at `rate`: the number of samples in a window is Poisson, so about
+ * 1/sqrt(samples). 0 when every allocation is recorded (rate <= 1), and -1
+ * when nothing was sampled (nothing can be said).
+ */
+double unbias__rel_error(uint64_t samples, uint64_t rate);
+
 #endif /* HEAPTRACE_UNBIAS_H */

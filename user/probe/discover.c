@@ -32,6 +32,7 @@ enum family {
 	FAM_NEW,    /* C++ operator new family */
 	FAM_DELETE, /* C++ operator delete family */
 	FAM_MARK,   /* only tells which allocator an object is; never probed */
+	FAM_PY,	    /* CPython's pymalloc arenas (mmap, munmap): only in a CPython process */
 };
 
 struct cat_name {
@@ -166,6 +167,15 @@ static const struct cat_name catalog[] = {
 	/* glibc's malloc: tcmalloc also defines __libc_malloc, but not these. */
 	{ "malloc_trim", DISCOVER_MALLOC, FAM_MARK },
 	{ "mallinfo2", DISCOVER_MALLOC, FAM_MARK },
+	/*
+	 * CPython's object allocator: an object defining PyObject_Malloc makes
+	 * the process a CPython one, whose pymalloc arenas are seen where they
+	 * come from, the mmap and munmap the process resolves (bpf/heaptrace.h,
+	 * HT_PY_ARENA_SIZE).
+	 */
+	{ "PyObject_Malloc", DISCOVER_MALLOC, FAM_MARK },
+	{ "mmap", DISCOVER_PY_ARENA, FAM_PY },
+	{ "munmap", DISCOVER_PY_ARENA_FREE, FAM_PY },
 };
 
 #define NR_CAT (sizeof(catalog) / sizeof(catalog[0]))
@@ -867,14 +877,27 @@ static enum discover_allocator classify(const struct dobj *o)
 	return DISCOVER_ALLOC_NONE;
 }
 
+/* Whether an object of the process defines CPython's PyObject_Malloc. */
+static bool has_pymalloc(const struct discover *d)
+{
+	int c = cat_find("PyObject_Malloc");
+	size_t i;
+
+	for (i = 0; c >= 0 && i < d->nr_search; i++)
+		if (d->search[i]->hits[c].where != HIT_NONE)
+			return true;
+	return false;
+}
+
 static void resolve_all(struct discover *d, struct dobj *exe)
 {
+	bool python = has_pymalloc(d);
 	size_t c;
 
 	for (c = 0; c < NR_CAT; c++) {
 		struct dobj *o;
 
-		if (catalog[c].fam == FAM_MARK)
+		if (catalog[c].fam == FAM_MARK || (catalog[c].fam == FAM_PY && !python))
 			continue;
 		o = resolve(d, c);
 		if (o)
