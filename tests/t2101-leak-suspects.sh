@@ -38,6 +38,11 @@ inuse=$(jq -r '.suspects[0].inuse_bytes' "$T/live.json")
 like "$inuse" '^[1-9][0-9]{6,}$' "live: inuse_bytes of the suspect, megabytes ($inuse)"
 age=$(jq -r '.suspects[0].mean_age_s | floor' "$T/live.json")
 ok "$([ "$age" -ge 3 ] && [ "$age" -le 9 ]; echo $?)" "live: its live bytes are about half the window old ($age s)"
+# The age labels of the profile: some of the leak is 10 s old or more, some younger.
+old=$(jq -r '[.suspects[0].inuse_by_age[] | select(.age_s >= 10) | .bytes] | add // 0' "$T/live.json")
+young=$(jq -r '[.suspects[0].inuse_by_age[] | select(.age_s < 10) | .bytes] | add // 0' "$T/live.json")
+ok "$([ "$old" -gt 0 ] && [ "$young" -gt 0 ]; echo $?)" \
+	"live: the suspect's in-use by measured age: $old bytes 10 s old or more, $young younger"
 is "$(jq -r '.processes[0].findings[] | select(.function == "cache_put") | .class' "$T/live.json")" flat \
 	"live: the full cache is flat, not a suspect"
 is "$(jq -r '.processes[0].findings[] | select(.function == "churn_burst") | .class' "$T/live.json")" churn \

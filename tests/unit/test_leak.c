@@ -210,6 +210,40 @@ static void test_late_leak(void)
 	leak_series__free(s);
 }
 
+/* The age labels of the last profile: in-use by age, the oldest first. */
+static void test_measured_age(void)
+{
+	struct leak_series *s = leak_series__new(9, "aged");
+	struct leak_report r;
+	const struct leak_report *rs[1] = { &r };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		leak_series__begin(s, (int64_t)i * STEP_NS);
+		leak_series__add_aged(s, "a", "aged", "aged;main", 1000, 1000, 0);
+		if (i >= 3)
+			leak_series__add_aged(s, "a", "aged", "aged;main", 3000, 0, 10);
+		leak_series__add_aged(s, "a", "aged", "aged;main", 500, 0, 10);
+	}
+	leak__analyze(s, &r);
+	ok(r.nfindings == 1 && r.findings[0].n_ages == 2 && r.findings[0].age_s[0] == 10 &&
+	       r.findings[0].age_bytes[0] == 3500 && r.findings[0].age_s[1] == 0 &&
+	       r.findings[0].age_bytes[1] == 1000,
+	   "in-use by age of the last profile only, labels of one bucket added up, oldest first");
+	f = open_memstream(&buf, &len);
+	leak_report__write_json(rs, 1, f);
+	fclose(f);
+	ok(buf && strstr(buf, "\"inuse_by_age\":[{\"age_s\":10,\"bytes\":3500},{\"age_s\":0,"
+			      "\"bytes\":1000}]"),
+	   "JSON: inuse_by_age");
+	free(buf);
+	leak_report__release(&r);
+	leak_series__free(s);
+}
+
 static void test_json(void)
 {
 	struct leak_series *s = make_series(NPOINTS);
@@ -243,6 +277,7 @@ int main(void)
 	test_decimation();
 	test_sampling_drift();
 	test_late_leak();
+	test_measured_age();
 	test_json();
 	return done_testing();
 }

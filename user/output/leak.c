@@ -38,6 +38,10 @@ struct leak_stack {
 	char *stack;
 	int64_t *inuse; /* per profile of the series */
 	int64_t *alloc;
+	/* In the current profile: in-use by age label (seconds), n_ages slots used. */
+	size_t n_ages;
+	int64_t age_s[LEAK_AGE_SLOTS];
+	int64_t age_bytes[LEAK_AGE_SLOTS];
 };
 
 struct leak_series {
@@ -152,6 +156,7 @@ int leak_series__begin(struct leak_series *s, int64_t time_ns)
 	for (i = 0; i < s->nstacks; i++) {
 		s->stacks[i].inuse[s->npoints] = 0;
 		s->stacks[i].alloc[s->npoints] = 0;
+		s->stacks[i].n_ages = 0;
 	}
 	s->npoints++;
 	return 0;
@@ -190,8 +195,31 @@ static int new_stack(struct leak_series *s, const char *key, const char *functio
 	return 0;
 }
 
+/* Adds bytes to the stack's age slot of age_s; ages past the slots are not kept. */
+static void add_age(struct leak_stack *st, int64_t age_s, int64_t bytes)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_ages && st->age_s[i] != age_s; i++)
+		;
+	if (i == st->n_ages) {
+		if (i == LEAK_AGE_SLOTS)
+			return;
+		st->age_s[st->n_ages] = age_s;
+		st->age_bytes[st->n_ages++] = 0;
+	}
+	st->age_bytes[i] += bytes;
+}
+
 int leak_series__add(struct leak_series *s, const char *key, const char *function,
 		     const char *stack, int64_t inuse_bytes, int64_t alloc_bytes)
+{
+	return leak_series__add_aged(s, key, function, stack, inuse_bytes, alloc_bytes, -1);
+}
+
+int leak_series__add_aged(struct leak_series *s, const char *key, const char *function,
+			  const char *stack, int64_t inuse_bytes, int64_t alloc_bytes,
+			  int64_t age_s)
 {
 	uint64_t h = hash_str(key);
 	struct leak_stack *st;
@@ -228,6 +256,8 @@ int leak_series__add(struct leak_series *s, const char *key, const char *functio
 	st = &s->stacks[idx];
 	st->inuse[s->npoints - 1] += inuse_bytes;
 	st->alloc[s->npoints - 1] += alloc_bytes;
+	if (age_s >= 0 && inuse_bytes > 0)
+		add_age(st, age_s, inuse_bytes);
 	return 0;
 }
 
@@ -283,9 +313,9 @@ int leak_series__add_profile(struct leak_series *s, const struct pprof_builder *
 		strbuf__reset(&leaf);
 		err = describe_sample(b, &v, &stack, &leaf);
 		if (!err)
-			err = leak_series__add(s, strbuf__str(&stack), strbuf__str(&leaf),
-					       strbuf__str(&stack), v.values[PPROF_INUSE_SPACE],
-					       v.values[PPROF_ALLOC_SPACE]);
+			err = leak_series__add_aged(
+			    s, strbuf__str(&stack), strbuf__str(&leaf), strbuf__str(&stack),
+			    v.values[PPROF_INUSE_SPACE], v.values[PPROF_ALLOC_SPACE], v.age_label);
 	}
 	strbuf__release(&stack);
 	strbuf__release(&leaf);
@@ -428,6 +458,28 @@ static enum leak_class classify(const struct leak_finding *f, const int64_t *y, 
 	return LEAK_OTHER;
 }
 
+/* The stack's in-use by age in the last profile, the oldest first. */
+static void copy_ages(const struct leak_stack *st, struct leak_finding *f)
+{
+	size_t i, j;
+
+	f->n_ages = st->n_ages;
+	for (i = 0; i < st->n_ages; i++) {
+		f->age_s[i] = st->age_s[i];
+		f->age_bytes[i] = st->age_bytes[i];
+	}
+	/* Insertion sort: at most LEAK_AGE_SLOTS entries. */
+	for (i = 1; i < f->n_ages; i++)
+		for (j = i; j > 0 && f->age_s[j] > f->age_s[j - 1]; j--) {
+			int64_t a = f->age_s[j], b = f->age_bytes[j];
+
+			f->age_s[j] = f->age_s[j - 1];
+			f->age_bytes[j] = f->age_bytes[j - 1];
+			f->age_s[j - 1] = a;
+			f->age_bytes[j - 1] = b;
+		}
+}
+
 /* The measures and class of a stack over the profiles [from, npoints) of the series. */
 static void analyze_window(const struct leak_series *s, const struct leak_stack *st, size_t from,
 			   struct leak_finding *f)
@@ -461,6 +513,7 @@ static void analyze_window(const struct leak_series *s, const struct leak_stack 
 		late_slope = (double)(y[n - 1] - y[mid]) / ((double)(t[n - 1] - t[mid]) / 1e9);
 	/* The age is of the level since the series began, whatever the window. */
 	estimate_age(s->times, st->inuse, s->npoints, &f->mean_age_s, &f->oldest_s);
+	copy_ages(st, f);
 	f->cls = classify(f, y, n, late_slope, s->rate);
 }
 
@@ -583,6 +636,17 @@ static void write_finding_text(const struct leak_report *r, const struct leak_fi
 		f->mean_age_s, f->oldest_s);
 	if (f->judged < r->npoints)
 		fprintf(out, "           judged over the last %zu profiles\n", f->judged);
+	if (f->n_ages) {
+		size_t i;
+
+		fputs("           in use by age now:", out);
+		for (i = 0; i < f->n_ages; i++) {
+			format_bytes((double)f->age_bytes[i], inuse, sizeof(inuse));
+			fprintf(out, "%s %s at least %lld s old", i ? "," : "", inuse,
+				(long long)f->age_s[i]);
+		}
+		fputc('\n', out);
+	}
 	fprintf(out, "           stack: %s\n", f->stack);
 }
 
@@ -633,6 +697,8 @@ static double json_number(double v)
 
 static void write_finding_json(const struct leak_report *r, const struct leak_finding *f, FILE *out)
 {
+	size_t i;
+
 	fprintf(out, "{\"pid\":%d,\"comm\":", r->pid);
 	leak__json_string(out, r->comm);
 	fprintf(out, ",\"class\":\"%s\",\"function\":", leak__class_name(f->cls));
@@ -643,10 +709,15 @@ static void write_finding_json(const struct leak_report *r, const struct leak_fi
 		",\"profiles_judged\":%zu,\"inuse_bytes\":%" PRId64 ",\"peak_bytes\":%" PRId64
 		",\"growth_bytes\":%" PRId64 ",\"allocated_bytes\":%" PRId64
 		",\"growth_bytes_per_s\":%.1f,\"r2\":%.4f,"
-		"\"steady\":%.4f,\"rises\":%zu,\"mean_age_s\":%.1f,\"oldest_s\":%.1f}",
+		"\"steady\":%.4f,\"rises\":%zu,\"mean_age_s\":%.1f,\"oldest_s\":%.1f,"
+		"\"inuse_by_age\":[",
 		f->judged, f->inuse_bytes, f->peak_bytes, f->growth_bytes, f->allocated_bytes,
 		json_number(f->growth_bytes_per_s), json_number(f->r2), json_number(f->steady),
 		f->rises, json_number(f->mean_age_s), json_number(f->oldest_s));
+	for (i = 0; i < f->n_ages; i++)
+		fprintf(out, "%s{\"age_s\":%" PRId64 ",\"bytes\":%" PRId64 "}", i ? "," : "",
+			f->age_s[i], f->age_bytes[i]);
+	fputs("]}", out);
 }
 
 static void write_process_json(const struct leak_report *r, FILE *f)

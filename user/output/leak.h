@@ -44,6 +44,8 @@ struct pprof_builder;
 #define LEAK_MIN_POINTS 4
 /* A stack not growing over the whole series is judged again over its last this many. */
 #define LEAK_RECENT_POINTS 16
+/* Age buckets of a stack's live bytes kept from the last profile (its `age` labels). */
+#define LEAK_AGE_SLOTS 8
 
 enum leak_class {
 	LEAK_GROWING,
@@ -82,7 +84,19 @@ int leak_series__add(struct leak_series *s, const char *key, const char *functio
  */
 void leak_series__set_rate(struct leak_series *s, int64_t rate);
 
-/* set_rate + begin + add for every sample of a profile (its period, time, inuse_space, alloc_space). */
+/*
+ * leak_series__add for a sample whose live blocks are all at least age_s
+ * seconds old (a profile's `age` label; < 0: none): the series also keeps,
+ * for the current profile, each stack's in-use by age.
+ */
+int leak_series__add_aged(struct leak_series *s, const char *key, const char *function,
+			  const char *stack, int64_t inuse_bytes, int64_t alloc_bytes,
+			  int64_t age_s);
+
+/*
+ * set_rate + begin + add_aged for every sample of a profile (its period, time, inuse_space,
+ * alloc_space, age label).
+ */
 int leak_series__add_profile(struct leak_series *s, const struct pprof_builder *b);
 
 /* Profiles in the series. */
@@ -110,6 +124,14 @@ struct leak_finding {
 	double r2;		   /* of that fit; 0 when in-use is constant */
 	double steady;		   /* share of intervals in which in-use did not fall */
 	size_t rises;		   /* intervals in which it rose */
+	/*
+	 * Measured in the last profile, from its age labels (heaptrace's
+	 * profiles): in-use by the lower bound of its blocks' age, the
+	 * oldest first; n_ages 0 when the profile has no age labels.
+	 */
+	size_t n_ages;
+	int64_t age_s[LEAK_AGE_SLOTS];
+	int64_t age_bytes[LEAK_AGE_SLOTS];
 	/* Over the whole series: */
 	double mean_age_s;    /* estimated mean age of its live bytes */
 	double oldest_s;      /* estimated age of its oldest live bytes */
