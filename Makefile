@@ -27,7 +27,7 @@ endif
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-LIBS_PC := libbpf libelf libdw libprotobuf-c zlib capstone
+LIBS_PC := libbpf libelf libdw libprotobuf-c zlib capstone libcurl
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 

@@ -21,7 +21,7 @@ for bad in 'x' '127.0.0.1:' '::1:80' '127.0.0.1:65536' '[::1]'; do
 	"$HEAPTRACE" --http "$bad" -p "$fix" >/dev/null 2>"$T/e2"
 	is $? 2 "--http '$bad': usage error"
 done
-like "$(cat "$T/e2")" "^heaptrace: error: invalid --http address '\[::1\]': use PORT, HOST:PORT or \[IPV6\]:PORT" \
+like "$(cat "$T/e2")" "^heaptrace: error: invalid --http address '\[::1\]': use PORT, HOST:PORT, \[IPV6\]:PORT or unix:PATH" \
 	"...naming the forms accepted"
 "$HEAPTRACE" --http 203.0.113.1:6060 -p "$fix" >/dev/null 2>"$T/e3"
 is $? 1 "an address of no local interface exits 1"

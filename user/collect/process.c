@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "collect/process.h"
+#include "util/procname.h"
 #include "heaptrace.h"
 #include "util/clock.h"
 #include "util/procfs.h"
@@ -20,6 +21,10 @@ int process__open(struct process *p, pid_t pid)
 	p->alive = true;
 	snprintf(p->comm, sizeof(p->comm), "%s", "?");
 	procfs__read_comm(pid, p->comm, sizeof(p->comm));
+	/* Unknown (gone already): root's, so that only root may read it. */
+	if (procfs__owner_uid(pid, &p->uid))
+		p->uid = 0;
+	procname__exe(pid, p->exe, sizeof(p->exe));
 	p->start_realtime_ns = clock__real_ns();
 	err = procfs__start_time(pid, &p->start_time);
 	if (err)
@@ -47,6 +52,10 @@ int process__refresh_maps(struct process *p)
 	p->maps = fresh;
 	p->maps_gen++;
 	procfs__read_comm(p->pid, p->comm, sizeof(p->comm));
+	/* A new image may be a setuid program's. */
+	if (procfs__owner_uid(p->pid, &p->uid))
+		p->uid = 0;
+	procname__exe(p->pid, p->exe, sizeof(p->exe));
 	return 0;
 }
 

@@ -30,7 +30,9 @@ struct process {
 	pid_t pid;
 	uint64_t start_time; /* /proc/PID/stat starttime: with pid, names one process */
 	char comm[PROCESS_COMM_LEN];
-	bool alive;		    /* false once exited or exec'ed: maps are final */
+	uid_t uid;     /* procfs__owner_uid, at open and each exec: who may read its profiles */
+	char exe[256]; /* its executable as mapped ("" unknown): with comm, its name (procname.h) */
+	bool alive;    /* false once exited or exec'ed: maps are final */
 	uint64_t start_realtime_ns; /* when tracing began, for duration_nanos */
 	struct procmaps *maps;	    /* never NULL once process__open succeeded */
 	/* DWARF mode: stacks unwound here, counters kept here (else NULL). */

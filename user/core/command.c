@@ -25,11 +25,17 @@ struct command {
 	char *name;
 	enum command_state state;
 	int status; /* exit status once gone */
+	bool exec_failed;
 };
 
 pid_t command__pid(const struct command *c)
 {
 	return c->pid;
+}
+
+bool command__ran(const struct command *c)
+{
+	return !c->exec_failed;
 }
 
 static void child_main(char **argv, const sigset_t *blocked, int go_fd, int err_fd)
@@ -186,6 +192,7 @@ int command__run(struct command *c)
 		if (waitpid(c->pid, &status, 0) == c->pid)
 			record_exit(c, status);
 		c->status = 127;
+		c->exec_failed = true;
 		return -e;
 	}
 	/* A traced child stops with SIGTRAP right after a successful exec. */

@@ -14,6 +14,7 @@
 #define HEAPTRACE_COMMAND_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct command;
@@ -32,6 +33,9 @@ enum command_state {
 int command__start(char **argv, const sigset_t *blocked, struct command **out);
 
 pid_t command__pid(const struct command *c);
+
+/* False when the command could not be run at all (exec failed: not found, not executable). */
+bool command__ran(const struct command *c);
 
 /*
  * Lets the child exec, and runs it to its program entry point: the dynamic

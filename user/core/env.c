@@ -18,7 +18,10 @@
 #include "core/config.h"
 #include "core/env.h"
 #include "core/manpage.h"
+#include "http/access.h"
+#include "http/http.h"
 #include "http/httpreq.h"
+#include "output/pushname.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 
@@ -101,6 +104,9 @@ static const char *const probes_names[] = {
 
 static int pid__apply(struct env *env, const char *value);
 static int http__apply(struct env *env, const char *value);
+static int push__apply(struct env *env, const char *value);
+static int push_label__apply(struct env *env, const char *value);
+static int http_allow__apply(struct env *env, const char *value);
 static int fold__apply(struct env *env, const char *value);
 static int help__apply(struct env *env, const char *value);
 static int version__apply(struct env *env, const char *value);
@@ -197,11 +203,31 @@ static const struct env_option options[] = {
 	    .name = "http",
 	    .kind = OPT_CUSTOM,
 	    .apply = http__apply,
-	    .invalid = "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT, such as "
-		       "127.0.0.1:6060",
+	    .invalid =
+		"invalid --http address '%s': use PORT, HOST:PORT, [IPV6]:PORT or unix:PATH, "
+		"such as 127.0.0.1:6060",
 	    .metavar = "ADDR",
 	    .help = "serve /debug/pprof/ and /metrics on ADDR (PORT, HOST:PORT or\n"
-		    "[IPV6]:PORT; a bare port is on 127.0.0.1)",
+		    "[IPV6]:PORT; a bare port is on 127.0.0.1; unix:PATH\n"
+		    "a Unix socket of mode 0600)",
+	},
+	{
+	    .name = "http-allow",
+	    .kind = OPT_CUSTOM,
+	    .apply = http_allow__apply,
+	    .invalid = "invalid --http-allow '%s': use owner, group:NAME or anyone",
+	    .metavar = "WHO",
+	    .help = "who may read a process's profiles over HTTP: owner\n"
+		    "(default: root and its owner), group:NAME (and\n"
+		    "that group's members) or anyone",
+	},
+	{
+	    .name = "keep-privileges",
+	    .kind = OPT_FLAG,
+	    FIELD(keep_privileges),
+	    .help = "keep every capability once attached (by default\n"
+		    "heaptrace keeps only what tracing needs, sets\n"
+		    "no_new_privs and a seccomp filter)",
 	},
 	{
 	    .name = "unwind",
@@ -310,6 +336,91 @@ static const struct env_option options[] = {
 	    .invalid = "invalid duration '%s' for --cool-down: use a duration such as 10s or 5m",
 	    .metavar = "DURATION",
 	    .help = "how long the valve keeps probes off (default 60s)",
+	},
+	{
+	    .name = "push",
+	    .kind = OPT_CUSTOM,
+	    .apply = push__apply,
+	    .invalid = "invalid --push URL '%s': give a Pyroscope server's http:// or https:// "
+		       "URL, such as http://pyroscope:4040",
+	    .metavar = "URL",
+	    .help = "also send each profile to the Pyroscope server at\n"
+		    "URL (POST URL/ingest), from a thread of its own",
+	},
+	{
+	    .name = "push-name",
+	    .kind = OPT_STRING,
+	    .invalid = "invalid --push-name '%s': give an application name of 1 to 200 bytes, such "
+		       "as myserver",
+	    FIELD(push_name),
+	    .min = 1,
+	    .max = 200,
+	    .metavar = "NAME",
+	    .help = "--push: the application (service_name) the\n"
+		    "profiles go under (default: the process's name)",
+	},
+	{
+	    .name = "push-label",
+	    .kind = OPT_CUSTOM,
+	    .apply = push_label__apply,
+	    .invalid = "invalid --push-label '%s': give KEY=VALUE with KEY of letters, digits and "
+		       "'_' (not first a digit, not __ or service_name) and VALUE without {},= "
+		       "(at most 2048 bytes), such as env=prod",
+	    .metavar = "KEY=VALUE",
+	    .help = "--push: add this label to every profile (repeat)",
+	},
+	{
+	    .name = "push-token-file",
+	    .kind = OPT_STRING,
+	    .invalid = "invalid --push-token-file '%s': give the path of a file holding the token",
+	    FIELD(push_token_file),
+	    .min = 1,
+	    .metavar = "FILE",
+	    .help = "--push: send the token in FILE as a bearer token",
+	},
+	{
+	    .name = "push-ca-file",
+	    .kind = OPT_STRING,
+	    .invalid =
+		"invalid --push-ca-file '%s': give the path of a PEM file of CA certificates",
+	    FIELD(push_ca_file),
+	    .min = 1,
+	    .metavar = "FILE",
+	    .help = "--push: trust the CA certificates in FILE for https",
+	},
+	{
+	    .name = "push-spool",
+	    .kind = OPT_STRING,
+	    .invalid = "invalid --push-spool '%s': give a directory for unsent profiles",
+	    FIELD(push_spool),
+	    .min = 1,
+	    .metavar = "DIR",
+	    .help = "--push: keep unsent profiles in DIR (default\n"
+		    "OUTPUT_DIR/push-spool); sent when the server is back",
+	},
+	{
+	    .name = "push-spool-size",
+	    .kind = OPT_NUMBER,
+	    FIELD(push_spool_size),
+	    .min = 4096,
+	    .def = ENV_DEFAULT_PUSH_SPOOL_SIZE,
+	    .invalid = "invalid size '%s' for --push-spool-size: give bytes of at least 4k, such "
+		       "as 64m",
+	    .metavar = "BYTES",
+	    .help = "--push: the spool's bound; past it the oldest\n"
+		    "profiles go first (default 64m)",
+	},
+	{
+	    .name = "debuginfod-timeout",
+	    .kind = OPT_DURATION,
+	    FIELD(debuginfod_timeout_ns),
+	    .def = ENV_DEFAULT_DEBUGINFOD_TIMEOUT_NS,
+	    .invalid = "invalid duration '%s' for --debuginfod-timeout: use a duration such as 10s "
+		       "or 2m",
+	    .metavar = "DURATION",
+	    .help = "where DEBUGINFOD_URLS is set, give up fetching one\n"
+		    "debug file after DURATION (default 30s); tracing\n"
+		    "never waits for a fetch",
 	},
 	{
 	    .name = "probes",
@@ -629,9 +740,39 @@ static int http__apply(struct env *env, const char *value)
 {
 	char host[64], port[8];
 
-	if (httpreq__parse_addr(value, host, sizeof(host), port, sizeof(port)))
+	/* A Unix socket's path is checked when it is bound. */
+	if (strncmp(value, HTTP_UNIX_PREFIX, HTTP_UNIX_PREFIX_LEN) &&
+	    httpreq__parse_addr(value, host, sizeof(host), port, sizeof(port)))
 		return -EINVAL;
 	env->http_addr = value;
+	return 0;
+}
+
+static int push__apply(struct env *env, const char *value)
+{
+	if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8))
+		return -EINVAL;
+	if (!value[value[4] == 's' ? 8 : 7])
+		return -EINVAL;
+	env->push_url = value;
+	return 0;
+}
+
+static int push_label__apply(struct env *env, const char *value)
+{
+	if (!pushname__valid_label(value))
+		return -EINVAL;
+	if (VEC_RESERVE(env->push_labels, env->push_labels_cap, env->nr_push_labels + 1))
+		return -ENOMEM;
+	env->push_labels[env->nr_push_labels++] = value;
+	return 0;
+}
+
+static int http_allow__apply(struct env *env, const char *value)
+{
+	if (access__check_spec(value))
+		return -EINVAL;
+	env->http_allow = value;
 	return 0;
 }
 
@@ -1155,6 +1296,10 @@ void env__free(struct env *env)
 	free(env->pids);
 	free(env->report_paths);
 	env->report_paths = NULL;
+	free(env->push_labels);
+	env->push_labels = NULL;
+	env->nr_push_labels = 0;
+	env->push_labels_cap = 0;
 	env->pids = NULL;
 	env->nr_pids = 0;
 	env->pids_cap = 0;

@@ -15,9 +15,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ENV_DEFAULT_INTERVAL_NS	 (30ull * 1000000000ull)
-#define ENV_DEFAULT_SAMPLE_RATE	 524288ull /* Go's MemProfileRate */
-#define ENV_DEFAULT_COOL_DOWN_NS (60ull * 1000000000ull)
+#define ENV_DEFAULT_INTERVAL_NS		  (30ull * 1000000000ull)
+#define ENV_DEFAULT_SAMPLE_RATE		  524288ull /* Go's MemProfileRate */
+#define ENV_DEFAULT_COOL_DOWN_NS	  (60ull * 1000000000ull)
+#define ENV_DEFAULT_DEBUGINFOD_TIMEOUT_NS (30ull * 1000000000ull)
+#define ENV_DEFAULT_PUSH_SPOOL_SIZE	  (64ull << 20)
 /* --max-overhead: the traps may cost a target 5% of one core (in millionths of a core). */
 #define ENV_DEFAULT_MAX_OVERHEAD_PPM 50000u
 /* --oom-threshold: a profile at 90 % of the memory cgroup's limit, before the kill. */
@@ -49,17 +51,28 @@ struct env {
 	int probes;		/* --probes: enum env_probes */
 	bool preload;		/* --preload: the command runs with the in-process sampler */
 	const char *http_addr;	/* --http; NULL = no server */
+	const char *http_allow; /* --http-allow; NULL = owner (access.h) */
 	bool system_wide;	/* neither -p nor a command: every process */
 	bool follow_forks;	/* --follow-forks: trace the children of traced processes */
+	bool keep_privileges;	/* --keep-privileges: no drop after attach (privilege.h) */
 	uint32_t max_processes; /* --max-processes: processes traced at once */
 	const char *cgroup;	/* --cgroup: a cgroup v2 directory, or NULL */
 	const char *comm;	/* --comm: a process name (at most 15 bytes), or NULL */
 	uint32_t max_overhead;	/* --max-overhead: millionths of a core; 0 = off */
 	uint64_t max_call_rate; /* --max-call-rate: allocation calls/s per target; 0 = off */
 	uint64_t cool_down_ns;	/* --cool-down: probes off this long once over the rate */
-	const char *print_file; /* heaptrace print FILE */
-	const char *print_base; /* heaptrace print -base OLD FILE, or NULL */
-	char **report_paths;	/* heaptrace report DIR|FILE...: argv's strings */
+	uint64_t debuginfod_timeout_ns; /* --debuginfod-timeout: one debug file's fetch */
+	const char *push_url;		/* --push: a Pyroscope server's base URL, or NULL */
+	const char *push_name;		/* --push-name: service_name; NULL = the process's comm */
+	const char **push_labels;	/* --push-label KEY=VALUE, in order given */
+	size_t nr_push_labels, push_labels_cap;
+	const char *push_token_file; /* --push-token-file: bearer token, or NULL */
+	const char *push_ca_file;    /* --push-ca-file: CA bundle for https, or NULL */
+	const char *push_spool;	     /* --push-spool: NULL = OUTPUT_DIR/push-spool */
+	uint64_t push_spool_size;    /* --push-spool-size: bytes the spool may hold */
+	const char *print_file;	     /* heaptrace print FILE */
+	const char *print_base;	     /* heaptrace print -base OLD FILE, or NULL */
+	char **report_paths;	     /* heaptrace report DIR|FILE...: argv's strings */
 	int nr_report_paths;
 	size_t report_paths_cap;
 	int report_format; /* enum env_report_format */

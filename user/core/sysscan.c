@@ -153,9 +153,9 @@ static int probe_object(struct sysscan *ss, pid_t pid, const struct alloc_object
 			return -ENOMEM;
 		n = loader__attach_sites(ss->loader, -1, op->path, s, 1, NULL);
 		if (n < 0) {
-			log_error("cannot probe %s in '%s' (seen in pid %d) for every process: %s; "
-				  "its processes are not traced (run with -v for detail)",
-				  s->symbol, op->shown, pid, strerror(-n));
+			log_warn("cannot probe %s in '%s' (seen in pid %d) for every process: %s; "
+				 "its processes are not traced (run with -v for detail)",
+				 s->symbol, op->shown, pid, strerror(-n));
 			o->failed = true;
 			return added;
 		}

@@ -13,12 +13,18 @@
 #include "probe/allocator.h"
 #include "probe/usdt.h"
 #include "util/log.h"
+#include "util/procname.h"
 
-/* A problem with a process a person named is an error; with one a filter picked, a detail. */
-#define say_problem(named, ...)                                                                    \
+/*
+ * A problem with a process a person named is an error, or a warning when the
+ * run goes on without it (t->warn_only); with one a filter picked, a detail.
+ */
+#define say_problem(t, named, ...)                                                                 \
 	do {                                                                                       \
-		if (named)                                                                         \
+		if ((named) && !(t)->warn_only)                                                    \
 			log_error(__VA_ARGS__);                                                    \
+		else if (named)                                                                    \
+			log_warn(__VA_ARGS__);                                                     \
 		else                                                                               \
 			log_debug(__VA_ARGS__);                                                    \
 	} while (0)
@@ -40,17 +46,18 @@ int target__open(struct target *t, pid_t pid)
 	return process__open(&t->proc, pid);
 }
 
-int target__open_named(struct target *t, pid_t pid)
+int target__open_named(struct target *t, pid_t pid, bool fatal)
 {
 	int err = target__open(t, pid);
 
+	t->warn_only = !fatal;
 	if (err && t->pidfd < 0) {
-		log_error("no such process: pid %d: check the PID (ps -p %d)", pid, pid);
+		say_problem(t, true, "no such process: pid %d: check the PID (ps -p %d)", pid, pid);
 		return -ESRCH;
 	}
 	if (err) {
-		log_error("pid %d (%s) exited before heaptrace could attach to it", pid,
-			  t->proc.comm);
+		say_problem(t, true, "pid %d (%s) exited before heaptrace could attach to it", pid,
+			    t->proc.comm);
 		return -ESRCH;
 	}
 	return 0;
@@ -70,14 +77,14 @@ static int attach_object(struct target *t, struct loader *l, const struct alloc_
 		return 0;
 	}
 	if (n == -ESRCH || kill(pid, 0))
-		say_problem(named, "pid %d (%s) exited while heaptrace attached to it", pid,
+		say_problem(t, named, "pid %d (%s) exited while heaptrace attached to it", pid,
 			    t->proc.comm);
 	else if (n == -EPERM || n == -EACCES)
-		say_problem(named,
+		say_problem(t, named,
 			    "attaching uprobes to '%s' for pid %d was not permitted: run as root",
 			    op->path, pid);
 	else
-		say_problem(named,
+		say_problem(t, named,
 			    "cannot attach a uprobe to %s in '%s' for pid %d: %s (run with -v for "
 			    "detail)",
 			    failed ? failed : "?", op->path, pid, strerror(-n));
@@ -188,7 +195,7 @@ static int probe_usdt(struct target *t, struct loader *l, int probes, bool named
 
 	if (err == -ENOENT && probes == ENV_PROBES_USDT)
 		say_problem(
-		    named,
+		    t, named,
 		    "no otel_memory USDT probes in pid %d (%s): start it with the sampler "
 		    "(heaptrace --preload -- COMMAND, or LD_PRELOAD=libheaptrace-sampler.so), "
 		    "or use --probes uprobes",
@@ -216,20 +223,20 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 	}
 	err = allocator__plan(pid, t->proc.maps, o->probe_at_entry, &plan);
 	if (err == -ENOENT) {
-		say_problem(named,
+		say_problem(t, named,
 			    "allocator not found in pid %d (%s): no object it maps defines malloc "
 			    "(a stripped static binary?): see heaptrace --list-allocators -p %d",
 			    pid, t->proc.comm, pid);
 		goto cleanup;
 	}
 	if (err) {
-		say_problem(named, "cannot find the allocator of pid %d (%s): %s", pid,
+		say_problem(t, named, "cannot find the allocator of pid %d (%s): %s", pid,
 			    t->proc.comm, strerror(-err));
 		goto cleanup;
 	}
 	err = loader__add_target(l, pid);
 	if (err) {
-		say_problem(named, "cannot trace pid %d: %s", pid, strerror(-err));
+		say_problem(t, named, "cannot trace pid %d: %s", pid, strerror(-err));
 		goto cleanup;
 	}
 	err = attach_plan(t, l, plan, named);
@@ -240,12 +247,13 @@ cleanup:
 
 void target__announce(const struct target *t, bool named)
 {
+	char name[320];
+
+	procname__describe(t->proc.comm, t->proc.exe, name, sizeof(name));
 	if (named)
-		log_info("tracing pid %d (%s): %s", t->proc.pid, t->proc.comm,
-			 strbuf__str(&t->probed));
+		log_info("tracing pid %d (%s): %s", t->proc.pid, name, strbuf__str(&t->probed));
 	else
-		log_debug("tracing pid %d (%s): %s", t->proc.pid, t->proc.comm,
-			  strbuf__str(&t->probed));
+		log_debug("tracing pid %d (%s): %s", t->proc.pid, name, strbuf__str(&t->probed));
 }
 
 bool target__exited(struct target *t)
@@ -264,8 +272,8 @@ int target__enable_dwarf(struct target *t, uint32_t max_stacks, uint32_t max_liv
 	if (err == -ENOMEM)
 		log_error("out of memory");
 	else if (err)
-		log_error("cannot set up unwinding for pid %d (%s): %s", t->proc.pid, t->proc.comm,
-			  strerror(-err));
+		say_problem(t, true, "cannot set up unwinding for pid %d (%s): %s", t->proc.pid,
+			    t->proc.comm, strerror(-err));
 	return err;
 }
 

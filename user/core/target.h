@@ -31,6 +31,8 @@ struct target {
 	/* --max-call-rate: the valve, and the calls counter at its last tick. */
 	struct valve valve;
 	uint64_t valve_calls;
+	/* Its problems are warnings: the run goes on without it (a followed child, a later attach). */
+	bool warn_only;
 	/* Traced through USDT probes: the object that carries them, as mapped (else NULL). */
 	char *usdt_object;
 	uint64_t usdt_inode;
@@ -61,11 +63,11 @@ int target__open(struct target *t, pid_t pid);
 
 /*
  * target__open for a process a person named (-p, a command, after its
- * exec): prints one error line naming the PID when it is gone, and returns
- * -ESRCH. The caller then calls target__probe; a command heaptrace started
+ * exec): prints one line naming the PID when it is gone (an error when
+ * `fatal`, else a warning), and returns -ESRCH. The caller then calls target__probe; a command heaptrace started
  * is opened once stopped at its entry point, its libraries loaded.
  */
-int target__open_named(struct target *t, pid_t pid);
+int target__open_named(struct target *t, pid_t pid, bool fatal);
 
 /* How a target is probed (from the command line). */
 struct target_probe_opts {

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include "core/preflight.h"
+#include "core/privilege.h"
 #include "core/trace.h"
 #include "core/tracer.h"
 #include "util/log.h"
@@ -35,6 +36,9 @@ int trace__run(const struct env *env)
 		goto cleanup;
 	if (tracer__start(tr))
 		goto cleanup;
+	/* Everything that needs root's full set is done: BPF loaded, --http bound, probes on. */
+	if (!env->keep_privileges)
+		privilege__drop(tracer__uses_sessions(tr), env->output_dir);
 	/* Start-up (load, discovery, attach) apart from tracing, for the benchmark. */
 	report_own_cost("at start-up");
 	tracer__run(tr);

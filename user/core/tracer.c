@@ -16,6 +16,7 @@
 #include "core/tracer.h"
 #include "core/tracer_int.h"
 #include "output/filesink.h"
+#include "output/pushsink.h"
 #include "output/statusline.h"
 #include "output/wrappers.h"
 #include "util/log.h"
@@ -83,6 +84,12 @@ static int listen_http(struct tracer *tr)
 		.opts = tr->popts,
 		.procs = { serve_count, serve_at, serve_find, serve_note, serve_valve, tr },
 	};
+	err = access__new(tr->env->http_allow, &tr->access, msg, sizeof(msg));
+	if (err) {
+		log_error("%s", msg);
+		return err;
+	}
+	tr->serve.access = tr->access;
 	err = http__listen(tr->env->http_addr, serve__handle, &tr->serve, &tr->http, msg,
 			   sizeof(msg));
 	if (err)
@@ -208,6 +215,37 @@ static int add_sinks(struct tracer *tr)
 	return sinks__add(tr->sinks, &statusline_ops, status);
 }
 
+/* With --push: profiles also go to a Pyroscope server, after the file and the status line. */
+static int add_push_sink(struct tracer *tr)
+{
+	const struct env *env = tr->env;
+	struct pushsink_opts po = {
+		.queue = { .url = env->push_url,
+			   .spool_dir = env->push_spool,
+			   .spool_size = env->push_spool_size,
+			   .ca_file = env->push_ca_file },
+		.token_file = env->push_token_file,
+		.service = env->push_name,
+		.labels = env->push_labels,
+		.nr_labels = env->nr_push_labels,
+		.drain_ns = PUSHSINK_DRAIN_NS,
+	};
+	char spool[PATH_MAX];
+	void *push;
+	int err;
+
+	if (!env->push_url)
+		return 0;
+	if (!po.queue.spool_dir) {
+		snprintf(spool, sizeof(spool), "%s/push-spool", env->output_dir);
+		po.queue.spool_dir = spool;
+	}
+	err = pushsink__new(&po, &push);
+	if (err)
+		return err;
+	return sinks__add(tr->sinks, &pushsink_ops, push);
+}
+
 /* After the BPF programs: the daemon's side of tracing. Prints its own error. */
 static int setup_daemon(struct tracer *tr)
 {
@@ -218,6 +256,16 @@ static int setup_daemon(struct tracer *tr)
 		log_error("out of memory");
 		return -ENOMEM;
 	}
+	/* Not fatal: without libdebuginfod a warning says so and local debug files serve. */
+	err = symbolizer__use_debuginfod(tr->symbolizer, tr->env->debuginfod_timeout_ns);
+	if (err == -ENOMEM) {
+		log_error("out of memory");
+		return err;
+	}
+	if (err && err != -ENOENT)
+		log_warn(
+		    "debuginfod: cannot start the fetch thread: %s: debug files are not fetched",
+		    strerror(-err));
 	tr->serve.loader = tr->loader;
 	tr->serve.symbolizer = tr->symbolizer;
 	tr->leaks = leakwatch__new();
@@ -240,9 +288,11 @@ static int setup_daemon(struct tracer *tr)
 	err = add_sinks(tr);
 	if (!err)
 		err = tracer__setup_loop(tr);
-	if (err)
+	if (err) {
 		log_error("out of memory");
-	return err;
+		return err;
+	}
+	return add_push_sink(tr);
 }
 
 int tracer__new(const struct env *env, struct tracer **out)
@@ -430,9 +480,18 @@ int tracer__start(struct tracer *tr)
 		tr->exit_code = 1;
 		return err;
 	}
-	if (tr->http)
+	if (tr->http && !strncmp(http__address(tr->http), HTTP_UNIX_PREFIX, HTTP_UNIX_PREFIX_LEN))
+		log_info("serving /debug/pprof/ on %s (curl --unix-socket %s "
+			 "http://localhost/debug/pprof/)",
+			 http__address(tr->http), http__address(tr->http) + HTTP_UNIX_PREFIX_LEN);
+	else if (tr->http)
 		log_info("serving http://%s/debug/pprof/", http__address(tr->http));
 	return 0;
+}
+
+bool tracer__uses_sessions(const struct tracer *tr)
+{
+	return loader__session_status(tr->loader) > 0;
 }
 
 /* System-wide, heaptrace waits for processes; otherwise it ends with its targets. */
@@ -465,17 +524,22 @@ int tracer__free(struct tracer *tr)
 		return 1;
 	code = tr->exit_code;
 	http__free(tr->http);
+	access__free(tr->access);
 	wrappers__free(tr->wrappers);
 	targets__clear(&tr->targets);
 	sysscan__free(tr->sysscan);
 	free(tr->execs);
 	free(tr->pending);
 	if (tr->command) {
+		bool ran = command__ran(tr->command);
 		int status = command__free(tr->command);
 
-		/* A command that could not even start is an error of the run. */
-		if (status == 127 && !code)
-			code = 1;
+		/*
+		 * A command that could not even start is an error of the run; else, unless
+		 * heaptrace itself failed, its status is the command's, as time(1) does.
+		 */
+		if (!code)
+			code = ran ? status : 1;
 	}
 	sinks__free(tr->sinks);
 	leakwatch__free(tr->leaks);

@@ -29,6 +29,9 @@ int tracer__new(const struct env *env, struct tracer **out);
 
 int tracer__start(struct tracer *tr);
 
+/* Whether allocating sites are probed with uprobe session links (loader__session_status). */
+bool tracer__uses_sessions(const struct tracer *tr);
+
 /* The loop, then the final profiles of every target still traced. */
 int tracer__run(struct tracer *tr);
 

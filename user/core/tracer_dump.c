@@ -168,7 +168,7 @@ void tracer__dump_all(struct tracer *tr)
 	else if (tr->filtered)
 		err = tracer__sweep_filtered(tr);
 	if (err < 0)
-		log_error("cannot scan /proc for processes the filters want: %s", strerror(-err));
+		log_warn("cannot scan /proc for processes the filters want: %s", strerror(-err));
 	loader__consume_events(tr->loader);
 	loader__cache_aggs(tr->loader, tr->targets.nr > 1);
 	for (i = 0; i < tr->targets.nr && !tr->write_failed; i++)

@@ -52,8 +52,9 @@ struct tracer {
 	struct profile_opts popts;
 	struct wrappers *wrappers; /* popts.wrappers, owned */
 	struct sinks *sinks;
-	struct leakwatch *leaks;  /* each target's series of profiles, for its leak suspects */
-	struct http_server *http; /* --http, or NULL */
+	struct leakwatch *leaks;    /* each target's series of profiles, for its leak suspects */
+	struct http_server *http;   /* --http, or NULL */
+	struct http_access *access; /* --http-allow */
 	struct serve_ctx serve;
 	struct sysscan *sysscan; /* system-wide mode's probes, or NULL */
 	pid_t *execs;		 /* exec events waiting to be handled outside the ring callback */

@@ -51,18 +51,22 @@ static int ready_target(struct tracer *tr, struct target *t)
  * probes go in first, so that a process whose allocator is not mapped yet
  * (just after an exec) costs no unwinder set-up each time it is tried.
  */
-static int attach_target(struct tracer *tr, struct target *t, pid_t pid)
+static int attach_target(struct tracer *tr, struct target *t, pid_t pid, bool fatal)
 {
 	/* A process a filter picked (filtered system-wide mode) is not named: no errors. */
 	bool named = !tr->env->system_wide;
-	int err = named ? target__open_named(t, pid) : target__open(t, pid);
+	int err = named ? target__open_named(t, pid, fatal) : target__open(t, pid);
 
+	t->warn_only = !fatal;
 	if (!err)
 		err = target__probe(t, tr->loader, &tr->probe_opts, named);
 	if (!err)
 		err = ready_target(tr, t);
-	if (!err)
+	if (!err) {
 		target__announce(t, named);
+		/* Once it is traced, what fails later (the valve's re-attach) leaves the run going. */
+		t->warn_only = true;
+	}
 	return err;
 }
 
@@ -79,7 +83,8 @@ static int attach_new(struct tracer *tr, pid_t pid, bool forget)
 
 	if (!t)
 		return -ENOSPC;
-	err = attach_target(tr, t, pid);
+	/* Without `forget`, a process the run cannot do without: -p, the command. */
+	err = attach_target(tr, t, pid, !forget);
 	if (err && forget) {
 		targets__discard(t);
 		loader__remove_target(tr->loader, pid);
@@ -140,7 +145,7 @@ static struct target *adopt_target(struct tracer *tr, pid_t pid, bool attach)
 	/* Counters read for the profiles being written do not have this one yet. */
 	loader__cache_aggs(tr->loader, false);
 	if (attach) {
-		err = attach_target(tr, t, pid);
+		err = attach_target(tr, t, pid, false);
 	} else {
 		err = target__open(t, pid);
 		if (!err)
@@ -214,6 +219,8 @@ int tracer__reattach(struct tracer *tr, size_t idx)
 	pid_t pid = tr->targets.items[idx]->proc.pid;
 	int err;
 
+	/* Its last profile is the old image's: its name and maps, not the new one's. */
+	tr->targets.items[idx]->proc.alive = false;
 	tracer__finish(tr, idx, true);
 	err = attach_new(tr, pid, false);
 	if (err)
@@ -340,7 +347,7 @@ void tracer__sweep_system(struct tracer *tr)
 	int err = tr->valve.detached ? 0 : sysscan__scan(tr->sysscan);
 
 	if (err < 0)
-		log_error("cannot scan /proc for new allocators: %s", strerror(-err));
+		log_warn("cannot scan /proc for new allocators: %s", strerror(-err));
 	if (loader__target_pids(tr->loader, &pids, &nr))
 		return;
 	for (i = 0; i < nr; i++) {

@@ -8,13 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "http/http.h"
+#include "http/peer.h"
+#include "util/log.h"
 
 /* Connections accepted per http__process call: a flood cannot starve tracing. */
 #define HTTP_ACCEPT_BATCH 64
+/* How long a connection that sends nothing keeps its slot against newcomers (conn_idle). */
+#define HTTP_IDLE_GRACE_NS (500000000ull)
 /* After the response: how long unread input is drained before closing (avoids a reset). */
 #define HTTP_LINGER_NS (1000000000ull)
 
@@ -30,7 +37,10 @@ struct http_conn {
 	int fd;
 	enum conn_state state;
 	uint64_t deadline;
+	uint64_t accepted; /* CLOCK_MONOTONIC ns: the oldest idle reader is evicted first */
 	bool head_only;
+	bool peer_known; /* peer_uid is the client's (peer.h) */
+	uid_t peer_uid;
 	char in[HTTPREQ_MAX_HEADER + HTTPREQ_MAX_BODY + 1]; /* head, then a POST's body */
 	size_t in_len;
 	char *out_head, *out_body;
@@ -42,7 +52,8 @@ struct http_conn {
 
 struct http_server {
 	int lfd;
-	char address[80];
+	char address[HTTP_UNIX_PREFIX_LEN + sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *unix_path; /* a Unix socket's file, removed by http__free; else NULL */
 	http_handler_fn handler;
 	void *ctx;
 	struct http_conn *conns[HTTP_MAX_CONNS];
@@ -56,6 +67,8 @@ static const char *reason(int status)
 		return "OK";
 	case 400:
 		return "Bad Request";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -80,6 +93,106 @@ static const char *reason(int status)
 	return "Unknown";
 }
 
+static int new_server(int fd, http_handler_fn fn, void *ctx, struct http_server **out, char *err,
+		      size_t errlen)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->lfd = fd;
+	s->handler = fn;
+	s->ctx = ctx;
+	*out = s;
+	return 0;
+}
+
+/*
+ * unix:PATH: a socket file of mode 0600, so only its owner (root) can even
+ * connect. A socket left at PATH by an earlier run is replaced; any other
+ * kind of file is refused, never removed.
+ */
+static int listen_unix(const char *addr, http_handler_fn fn, void *ctx, struct http_server **out,
+		       char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = addr + HTTP_UNIX_PREFIX_LEN;
+	struct http_server *s = NULL;
+	struct stat st;
+	bool bound = false;
+	mode_t old_mask;
+	int fd = -1, ret;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen,
+			 "invalid --http address '%s': give unix: and an absolute path of at most "
+			 "%zu bytes, such as unix:/run/heaptrace.sock",
+			 addr, sizeof(sa.sun_path) - 1);
+		return -EINVAL;
+	}
+	strcpy(sa.sun_path, path);
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen,
+				 "cannot listen on %s: '%s' exists and is not a socket: remove it "
+				 "or choose another path",
+				 addr, path);
+			return -EEXIST;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create a socket for '%s': %s", addr, strerror(errno));
+		return ret;
+	}
+	/* The mode is set at creation: no moment when others could connect. */
+	old_mask = umask(0177);
+	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	umask(old_mask);
+	bound = !ret;
+	if (!ret && listen(fd, 64))
+		ret = -errno;
+	if (ret) {
+		snprintf(err, errlen,
+			 "cannot listen on %s: %s: give a path in a directory root can "
+			 "write, such as unix:/run/heaptrace.sock",
+			 addr, strerror(-ret));
+		goto cleanup;
+	}
+	ret = new_server(fd, fn, ctx, &s, err, errlen);
+	if (ret)
+		goto cleanup;
+	s->unix_path = strdup(path);
+	snprintf(s->address, sizeof(s->address), "%s", addr);
+	fd = -1;
+	*out = s;
+cleanup:
+	if (fd >= 0) {
+		close(fd);
+		if (bound)
+			unlink(path);
+	}
+	return ret;
+}
+
+/* Whether a bound address can be reached only from this host. */
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 int http__listen(const char *addr, http_handler_fn fn, void *ctx, struct http_server **out,
 		 char *err, size_t errlen)
 {
@@ -92,6 +205,8 @@ int http__listen(const char *addr, http_handler_fn fn, void *ctx, struct http_se
 	char host[64], port[8], h[INET6_ADDRSTRLEN];
 	int one = 1, fd = -1, ret;
 
+	if (!strncmp(addr, HTTP_UNIX_PREFIX, HTTP_UNIX_PREFIX_LEN))
+		return listen_unix(addr, fn, ctx, out, err, errlen);
 	if (httpreq__parse_addr(addr, host, sizeof(host), port, sizeof(port))) {
 		snprintf(err, errlen,
 			 "invalid --http address '%s': use PORT, HOST:PORT or [IPV6]:PORT", addr);
@@ -130,15 +245,9 @@ int http__listen(const char *addr, http_handler_fn fn, void *ctx, struct http_se
 				 strerror(errno));
 		goto cleanup;
 	}
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
+	ret = new_server(fd, fn, ctx, &s, err, errlen);
+	if (ret)
 		goto cleanup;
-	}
-	s->lfd = fd;
-	s->handler = fn;
-	s->ctx = ctx;
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
@@ -151,6 +260,13 @@ int http__listen(const char *addr, http_handler_fn fn, void *ctx, struct http_se
 		inet_ntop(AF_INET, &a->sin_addr, h, sizeof(h));
 		snprintf(s->address, sizeof(s->address), "%s:%d", h, ntohs(a->sin_port));
 	}
+	/* 0.0.0.0 included: only local clients can be told apart (peer.h). */
+	if (!is_loopback(&ss))
+		log_warn("--http %s is reachable from other hosts: heaptrace can tell who "
+			 "asks only when the client runs on this host, so remote clients are "
+			 "refused (403) unless --http-allow anyone; prefer 127.0.0.1:PORT or "
+			 "unix:PATH",
+			 s->address);
 	fd = -1;
 	*out = s;
 	ret = 0;
@@ -292,13 +408,54 @@ void http__defer(struct http_conn *c, uint64_t deadline, http_fire_fn fire, http
 	c->arg = arg;
 }
 
+/*
+ * A client still sending its head, with nothing unread, for HTTP_IDLE_GRACE_NS
+ * since it connected: it is waiting, not being served. The grace spares a
+ * client between its connect and its request (a busy host may delay it by
+ * tens of milliseconds; a burst of parallel requests is full of them).
+ */
+static bool conn_idle(const struct http_conn *c)
+{
+	int pending = 0;
+
+	return c->state == CONN_READ && c->srv->now - c->accepted >= HTTP_IDLE_GRACE_NS &&
+	       !ioctl(c->fd, FIONREAD, &pending) && pending == 0;
+}
+
+/*
+ * A slot for a new connection: a free one, else the one of the idle client
+ * (conn_idle) that connected first. Clients that connect and send nothing,
+ * or a byte now and then, would otherwise hold every slot until their
+ * time-out and lock everyone else out. A client whose request is queued but
+ * not read yet (a burst of parallel requests) is never evicted, nor is one
+ * being answered: then there is no slot. HTTP_MAX_CONNS: none.
+ */
+static size_t free_slot(struct http_server *s)
+{
+	size_t i, oldest = HTTP_MAX_CONNS;
+
+	for (i = 0; i < HTTP_MAX_CONNS; i++) {
+		struct http_conn *c = s->conns[i];
+
+		if (!c)
+			return i;
+		if (conn_idle(c) &&
+		    (oldest == HTTP_MAX_CONNS || c->accepted < s->conns[oldest]->accepted))
+			oldest = i;
+	}
+	if (oldest < HTTP_MAX_CONNS)
+		conn_close(s->conns[oldest]);
+	return oldest;
+}
+
 static void accept_new(struct http_server *s)
 {
 	static const char busy[] =
 	    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
 	    "Content-Length: 38\r\nConnection: close\r\n\r\n"
 	    "too many connections: try again later\n";
-	int n, i, fd;
+	size_t i;
+	int n, fd;
 
 	for (n = 0; n < HTTP_ACCEPT_BATCH; n++) {
 		struct http_conn *c;
@@ -306,8 +463,7 @@ static void accept_new(struct http_server *s)
 		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return; /* EAGAIN, or an aborted connection: nothing to do */
-		for (i = 0; i < HTTP_MAX_CONNS && s->conns[i]; i++)
-			;
+		i = free_slot(s);
 		c = i < HTTP_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
 		if (!c) {
 			/* Best effort, never waiting: a full socket buffer just loses the text. */
@@ -318,7 +474,9 @@ static void accept_new(struct http_server *s)
 		}
 		c->srv = s;
 		c->fd = fd;
+		c->peer_known = peer__uid(fd, &c->peer_uid) == 0;
 		c->state = CONN_READ;
+		c->accepted = s->now;
 		c->deadline = s->now + HTTP_TIMEOUT_NS;
 		s->conns[i] = c;
 	}
@@ -459,6 +617,12 @@ void http__process(struct http_server *s, const struct pollfd *pfds, size_t n, u
 	}
 }
 
+bool http__peer_uid(const struct http_conn *c, uid_t *uid)
+{
+	*uid = c->peer_uid;
+	return c->peer_known;
+}
+
 size_t http__nr_conns(const struct http_server *s)
 {
 	size_t i, n = 0;
@@ -478,6 +642,9 @@ void http__free(struct http_server *s)
 		if (s->conns[i])
 			conn_close(s->conns[i]);
 	close(s->lfd);
+	if (s->unix_path)
+		unlink(s->unix_path);
+	free(s->unix_path);
 	free(s);
 }
 

@@ -10,8 +10,10 @@
  * answers at once (http__respond) or later (http__defer: the connection
  * waits, without reading, until a deadline, and a callback answers then).
  *
- * Hostile clients are bounded: at most HTTP_MAX_CONNS connections (more are
- * sent 503 and closed), HTTP_TIMEOUT_NS to send a request head and between
+ * Hostile clients are bounded: at most HTTP_MAX_CONNS connections (a new one
+ * takes the slot of the first-come client that is idle, i.e. has sent
+ * nothing more than was read for half a second since it connected; when no
+ * client is idle it is sent 503 and closed), HTTP_TIMEOUT_NS to send a request head and between
  * two writes of the response, one response buffer per connection of at
  * most HTTP_MAX_BODY bytes. Nothing blocks: a stalled client only holds its
  * own slot until its time-out.
@@ -20,11 +22,17 @@
 #define HEAPTRACE_HTTP_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "http/httpreq.h"
 #include "util/evloop.h"
+
+/* --http unix:PATH listens on a Unix socket. */
+#define HTTP_UNIX_PREFIX     "unix:"
+#define HTTP_UNIX_PREFIX_LEN 5
 
 #define HTTP_MAX_CONNS	16
 #define HTTP_TIMEOUT_NS (5ull * 1000000000ull)
@@ -43,8 +51,10 @@ typedef void (*http_fire_fn)(struct http_conn *c, void *arg);
 typedef void (*http_drop_fn)(void *arg);
 
 /*
- * Listens on `addr` (see httpreq__parse_addr). On failure returns a
- * negative errno and writes one line (problem: what to do) into err.
+ * Listens on `addr` (see httpreq__parse_addr), or on a Unix socket of mode
+ * 0600 for "unix:PATH" (removed again by http__free). An address others
+ * can reach gets a warning. On failure returns a negative errno and writes
+ * one line (problem: what to do) into err.
  */
 int http__listen(const char *addr, http_handler_fn fn, void *ctx, struct http_server **out,
 		 char *err, size_t errlen);
@@ -85,6 +95,12 @@ void http__defer(struct http_conn *c, uint64_t deadline, http_fire_fn fire, http
  * bounding the wait.
  */
 void http__as_source(struct http_server *s, struct evloop_source *src);
+
+/*
+ * The uid of the client of c, told at accept time (peer.h): false when it
+ * could not be told (a client on another host).
+ */
+bool http__peer_uid(const struct http_conn *c, uid_t *uid);
 
 /* Number of open connections (for tests and -v). */
 size_t http__nr_conns(const struct http_server *s);

@@ -456,7 +456,12 @@ void metrics__serve(struct serve_ctx *ctx, struct http_conn *c, const char *quer
 	for (i = 0; i < n; i++) {
 		struct process *t = ctx->procs.at(ctx->procs.ctx, i);
 
-		if (!pid || t->pid == pid)
+		/* A process named by ?pid= or /pid/PID/ is refused aloud; others are left out. */
+		if (pid && t->pid == pid && !serve__may_read(ctx, c, t, true)) {
+			free(ms);
+			return;
+		}
+		if ((!pid || t->pid == pid) && serve__may_read(ctx, c, t, false))
 			gather(ctx, t, &ms[k++]);
 	}
 	if (pid && !k) {

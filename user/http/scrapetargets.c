@@ -69,6 +69,7 @@ void scrapetargets__serve(struct serve_ctx *ctx, struct http_conn *c, const char
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
+	bool first = true;
 
 	if (!f) {
 		http__respondf(c, 500, "out of memory\n");
@@ -77,10 +78,17 @@ void scrapetargets__serve(struct serve_ctx *ctx, struct http_conn *c, const char
 	if (!host || !host[0])
 		host = ctx->server ? http__address(ctx->server) : "127.0.0.1";
 	fputs("[\n", f);
+	/* Only the processes the asker may read (serve__may_read). */
 	for (i = 0; i < n; i++) {
-		write_target(f, ctx->procs.at(ctx->procs.ctx, i), host);
-		fputs(i + 1 < n ? ",\n" : "\n", f);
+		struct process *t = ctx->procs.at(ctx->procs.ctx, i);
+
+		if (!serve__may_read(ctx, c, t, false))
+			continue;
+		fputs(first ? "" : ",\n", f);
+		write_target(f, t, host);
+		first = false;
 	}
+	fputs(first ? "" : "\n", f);
 	fputs("]\n", f);
 	if (fclose(f)) {
 		free(buf);

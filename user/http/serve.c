@@ -17,6 +17,7 @@
 #include "output/pprof.h"
 #include "output/profile.h"
 #include "util/clock.h"
+#include "util/procname.h"
 
 #define PROFILE_HEADERS "Content-Disposition: attachment; filename=\"profile\"\r\n"
 
@@ -60,6 +61,20 @@ static int parse_uint(const char *s, long max, long *out)
 	return 0;
 }
 
+bool serve__may_read(const struct serve_ctx *ctx, struct http_conn *c, const struct process *t,
+		     bool answer)
+{
+	struct access_asker asker;
+	char why[256];
+
+	asker.known = http__peer_uid(c, &asker.uid);
+	if (access__allows(ctx->access, &asker, t->uid, why, sizeof(why)))
+		return true;
+	if (answer)
+		http__respondf(c, 403, "pid %d: %s\n", t->pid, why);
+	return false;
+}
+
 static void html_escaped(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -79,7 +94,7 @@ static void html_escaped(FILE *f, const char *s)
 /* The index of every traced process, or only of `scope` under /pid/PID/. */
 static void serve_index(struct serve_ctx *ctx, struct http_conn *c, pid_t scope)
 {
-	char *buf = NULL;
+	char *buf = NULL, name[320];
 	size_t len = 0, i;
 	FILE *f = open_memstream(&buf, &len);
 
@@ -95,10 +110,10 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c, pid_t scope)
 	for (i = 0; i < nr_procs(ctx); i++) {
 		const struct process *t = proc_at(ctx, i);
 
-		if (scope && t->pid != scope)
+		if ((scope && t->pid != scope) || !serve__may_read(ctx, c, t, false))
 			continue;
 		fprintf(f, "  pid %d (", t->pid);
-		html_escaped(f, t->comm);
+		html_escaped(f, procname__describe(t->comm, t->exe, name, sizeof(name)));
 		fprintf(f,
 			"): <a href=\"heap?pid=%d\">heap</a> <a href=\"heap?pid=%d&amp;debug=1\">"
 			"heap?debug=1</a> <a href=\"allocs?pid=%d\">allocs</a> "
@@ -169,7 +184,7 @@ static int write_text(struct serve_ctx *ctx, struct process *t, const struct ppr
 	static const char *const rollup[] = { "Rss",	       "Pss",	    "Pss_Anon",
 					      "Private_Dirty", "Anonymous", "Swap" };
 	struct legacy_stat stats[32];
-	char labels[32][48], path[64], title[96];
+	char labels[32][48], path[64], title[400], name[320];
 	struct ht_target counters = {};
 	int64_t live = 0;
 	size_t n;
@@ -189,7 +204,8 @@ static int write_text(struct serve_ctx *ctx, struct process *t, const struct ppr
 	    (struct legacy_stat){ "Lost", (int64_t)(profile__lost(&counters) + process__lost(t)) };
 	if (t->store)
 		stats[n++] = (struct legacy_stat){ "UnwindFailures", (int64_t)t->unwind_failures };
-	snprintf(title, sizeof(title), "heaptrace.MemStats of pid %d (%s)", t->pid, t->comm);
+	snprintf(title, sizeof(title), "heaptrace.MemStats of pid %d (%s)", t->pid,
+		 procname__describe(t->comm, t->exe, name, sizeof(name)));
 	return legacytext__write(f, b, title, stats, n);
 }
 
@@ -300,8 +316,13 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 	size_t i;
 	int err;
 
-	if (httpreq__query(query, "pid", val, sizeof(val)) == 1 &&
-	    (parse_uint(val, INT_MAX, &pid) || !pid)) {
+	/* A value that does not decode (a %00 inside, say) is refused, never cut short. */
+	err = httpreq__query(query, "pid", val, sizeof(val));
+	if (err < 0) {
+		http__respondf(c, 400, "invalid value for pid: give a process ID\n");
+		return;
+	}
+	if (err == 1 && (parse_uint(val, INT_MAX, &pid) || !pid)) {
 		http__respondf(c, 400, "invalid value for pid: '%s'\n", val);
 		return;
 	}
@@ -340,7 +361,8 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		}
 		fprintf(f, "several processes are traced: add ?pid= with one of:");
 		for (i = 0; i < nr_procs(ctx); i++)
-			fprintf(f, " %d", proc_at(ctx, i)->pid);
+			if (serve__may_read(ctx, c, proc_at(ctx, i), false))
+				fprintf(f, " %d", proc_at(ctx, i)->pid);
 		fputc('\n', f);
 		fclose(f);
 		http__respond(c, 400, "text/plain; charset=utf-8", NULL, buf, len, 1);
@@ -351,6 +373,8 @@ static void serve_profile(struct serve_ctx *ctx, struct http_conn *c, const char
 		http__respondf(c, 404, "pid %ld is not traced: see /debug/pprof/\n", pid);
 		return;
 	}
+	if (!serve__may_read(ctx, c, t, true))
+		return;
 	err = take_snapshot(ctx, t, &snap);
 	if (err) {
 		http__respondf(c, 500, "cannot read the counters of pid %ld: %s\n", pid,
@@ -417,6 +441,9 @@ void serve__handle(struct http_conn *c, const struct http_request *req, void *ar
 		http__respondf(c, 404, "pid %d is not traced: see /debug/pprof/targets\n", scope);
 		return;
 	}
+	/* Everything under /pid/PID/ is that process's: one check for every route. */
+	if (scope && !serve__may_read(ctx, c, find_proc(ctx, scope), true))
+		return;
 	if (req->post && strcmp(path, "/debug/pprof/symbol")) {
 		http__respondf(c, 405, "only /debug/pprof/symbol takes POST: use GET\n");
 		return;

@@ -17,6 +17,7 @@
 
 #include "collect/loader.h"
 #include "collect/process.h"
+#include "http/access.h"
 #include "collect/valve.h"
 #include "http/http.h"
 #include "output/profile.h"
@@ -56,10 +57,19 @@ struct serve_ctx {
 	struct symbolizer *symbolizer;
 	struct profile_opts opts;
 	struct serve_processes procs;
-	struct http_server *server; /* for its address, where a request names no Host */
-	struct leakwatch *leaks;    /* the live leak report's series, or NULL */
+	const struct http_access *access; /* who may read which process (access.h) */
+	struct http_server *server;	  /* for its address, where a request names no Host */
+	struct leakwatch *leaks;	  /* the live leak report's series, or NULL */
 };
 
 void serve__handle(struct http_conn *c, const struct http_request *req, void *ctx);
+
+/*
+ * Whether the client of c may read t's profiles and figures (access.h):
+ * every route that shows a process asks. When not and `answer` is set, c is
+ * answered 403 with the reason.
+ */
+bool serve__may_read(const struct serve_ctx *ctx, struct http_conn *c, const struct process *t,
+		     bool answer);
 
 #endif /* HEAPTRACE_SERVE_H */

@@ -14,6 +14,7 @@ static struct process *pick(struct serve_ctx *ctx, struct http_conn *c, const ch
 {
 	char val[32], *end;
 	long pid = scope;
+	struct process *p;
 
 	if (httpreq__query(query, "pid", val, sizeof(val)) == 1) {
 		pid = strtol(val, &end, 10);
@@ -29,16 +30,18 @@ static struct process *pick(struct serve_ctx *ctx, struct http_conn *c, const ch
 	} else if (scope) {
 		/* The path named it. */
 	} else if (ctx->procs.count(ctx->procs.ctx) == 1) {
-		return ctx->procs.at(ctx->procs.ctx, 0);
+		pid = ctx->procs.at(ctx->procs.ctx, 0)->pid;
 	} else {
 		http__respondf(c, 400, "several processes are traced (or none): add ?pid=\n");
 		return NULL;
 	}
-	if (!ctx->procs.find(ctx->procs.ctx, (pid_t)pid)) {
+	p = ctx->procs.find(ctx->procs.ctx, (pid_t)pid);
+	if (!p) {
 		http__respondf(c, 404, "pid %ld is not traced: see /debug/pprof/\n", pid);
 		return NULL;
 	}
-	return ctx->procs.find(ctx->procs.ctx, (pid_t)pid);
+	/* The report shows the process's stacks: the same rule as its profiles (--http-allow). */
+	return serve__may_read(ctx, c, p, true) ? p : NULL;
 }
 
 void serve_report__handle(struct serve_ctx *ctx, struct http_conn *c, const char *query,

@@ -34,7 +34,9 @@ static const char *name_in(struct serve_ctx *ctx, struct process *t, uint64_t ad
 	return NULL;
 }
 
-static const char *name_of(struct serve_ctx *ctx, struct process *only, uint64_t addr)
+/* Only in the processes the asker may read: a name is as telling as an address. */
+static const char *name_of(struct serve_ctx *ctx, struct http_conn *c, struct process *only,
+			   uint64_t addr)
 {
 	size_t n, i;
 	const char *name;
@@ -43,6 +45,8 @@ static const char *name_of(struct serve_ctx *ctx, struct process *only, uint64_t
 		return name_in(ctx, only, addr);
 	n = ctx->procs.count(ctx->procs.ctx);
 	for (i = 0; i < n; i++) {
+		if (!serve__may_read(ctx, c, ctx->procs.at(ctx->procs.ctx, i), false))
+			continue;
 		name = name_in(ctx, ctx->procs.at(ctx->procs.ctx, i), addr);
 		if (name)
 			return name;
@@ -93,7 +97,8 @@ void symbolz__serve(struct serve_ctx *ctx, struct http_conn *c, const struct htt
 				       scope);
 			return;
 		}
-	} else if (ctx->procs.count(ctx->procs.ctx) == 1) {
+	} else if (ctx->procs.count(ctx->procs.ctx) == 1 &&
+		   serve__may_read(ctx, c, ctx->procs.at(ctx->procs.ctx, 0), false)) {
 		only = ctx->procs.at(ctx->procs.ctx, 0);
 	}
 	f = open_memstream(&buf, &len);
@@ -114,7 +119,7 @@ void symbolz__serve(struct serve_ctx *ctx, struct http_conn *c, const struct htt
 		if (!parse_addr(word, wlen, &addr))
 			continue;
 		count++;
-		name = name_of(ctx, only, addr);
+		name = name_of(ctx, c, only, addr);
 		if (name)
 			fprintf(f, "%#" PRIx64 " %s\n", addr, name);
 	}

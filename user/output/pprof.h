@@ -183,6 +183,30 @@ int pprof__read_gz(const char *path, struct pprof_builder **out);
  */
 int pprof__merge(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign);
 
+/*
+ * As pprof__merge, for only the values whose bit (1u << enum pprof_value)
+ * is in mask; the others of src count as 0 (a push subtracts the previous
+ * profile's alloc_* values and keeps the in-use ones).
+ */
+int pprof__merge_values(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign,
+			unsigned mask);
+
+/*
+ * Shaping for servers with limits (output/pprof_shape.c). Drops samples
+ * whose values are all 0 and raises negative values in `mask` to 0 (a
+ * delta whose counters were reset). Returns the number of samples left.
+ */
+size_t pprof__prune_samples(struct pprof_builder *b, unsigned mask);
+
+/*
+ * Keeps the max - 1 samples of most alloc_space + inuse_space (max >= 2)
+ * and folds the others into one sample whose only frame is the function
+ * `name` (e.g. "[other]"), with their summed values. Sets *folded to the
+ * number of samples folded (0 when there were at most max). Returns 0 or
+ * a negative errno.
+ */
+int pprof__fold_samples(struct pprof_builder *b, size_t max, const char *name, size_t *folded);
+
 /* Read access, for the legacy text format. Pointers live as long as the builder. */
 struct pprof_sample_view {
 	const uint64_t *location_ids; /* leaf first */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * pprof_impl.h - the builder's insides, shared by pprof.c (building,
- * encoding, viewing) and pprof_read.c (reading, merging); no other file
- * includes it.
+ * encoding, viewing), pprof_read.c (reading, merging) and pprof_shape.c
+ * (fitting a server's limits); no other file includes it.
  *
  * Everything is kept in flat, growable arrays (vec.h) indexed by hash
  * tables (htab.h) whose entries are uint32_t indices into them, so each add

@@ -399,10 +399,13 @@ static int index_samples(const struct pprof_builder *dst, struct htab *index)
 	return 0;
 }
 
-/* src's samples into dst, times sign; stack has room for all of src's location ids. */
+/*
+ * src's samples into dst, times sign, for the values in mask (others count
+ * as 0); stack has room for all of src's location ids.
+ */
 static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *src,
-			 const uint64_t *src_locs, int64_t sign, const struct htab *index,
-			 uint64_t *stack)
+			 const uint64_t *src_locs, int64_t sign, unsigned mask,
+			 const struct htab *index, uint64_t *stack)
 {
 	size_t i, j, k;
 	int err;
@@ -419,8 +422,10 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 		for (j = 0; j < s->nlocs; j++)
 			stack[j] = src_locs[src->loc_ids[s->loc_pos + j]];
 		for (k = 0; k < PPROF_NR_VALUES; k++) {
-			values[k] = sign * s->values[k];
-			raw[k] = sign * s->raw[k];
+			int64_t m = (mask >> k) & 1;
+
+			values[k] = m * sign * s->values[k];
+			raw[k] = m * sign * s->raw[k];
 		}
 		e = htab__find(index, stack_hash(stack, s->nlocs), &key, sample_eq);
 		if (e) {
@@ -452,6 +457,12 @@ static int merge_samples(struct pprof_builder *dst, const struct pprof_builder *
 
 int pprof__merge(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign)
 {
+	return pprof__merge_values(dst, src, sign, (1u << PPROF_NR_VALUES) - 1);
+}
+
+int pprof__merge_values(struct pprof_builder *dst, const struct pprof_builder *src, int64_t sign,
+			unsigned mask)
+{
 	uint64_t *src_locs = NULL, *stack = NULL, *map_ids = NULL;
 	struct pprof_frame *frames = NULL;
 	struct htab index;
@@ -481,7 +492,7 @@ int pprof__merge(struct pprof_builder *dst, const struct pprof_builder *src, int
 	err = index_samples(dst, &index);
 	if (err)
 		goto cleanup;
-	err = merge_samples(dst, src, src_locs, sign, &index, stack);
+	err = merge_samples(dst, src, src_locs, sign, mask, &index, stack);
 cleanup:
 	htab__release(&index);
 	free(frames);

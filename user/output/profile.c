@@ -11,6 +11,7 @@
 #include "output/wrappers.h"
 #include "util/log.h"
 #include "util/procfs.h"
+#include "util/procname.h"
 #include "output/pprof.h"
 #include "collect/snapshot.h"
 #include "output/unbias.h"
@@ -388,14 +389,15 @@ static int add_estimate_comment(struct build_ctx *c)
 
 static int add_comments(struct build_ctx *c, const struct profile_request *r)
 {
-	char comment[256];
+	char comment[512], name[320];
 	int err;
 
 	snprintf(comment, sizeof(comment),
 		 "heaptrace %s: pid %d (%s), sample rate %" PRIu64 ", %" PRIu64 " samples, %" PRIu64
 		 " lost",
-		 HEAPTRACE_VERSION, r->proc->pid, r->proc->comm, c->rate, c->sum->samples,
-		 c->sum->lost);
+		 HEAPTRACE_VERSION, r->proc->pid,
+		 procname__describe(r->proc->comm, r->proc->exe, name, sizeof(name)), c->rate,
+		 c->sum->samples, c->sum->lost);
 	if (r->proc->at_probe)
 		strncat(comment, ", sampled in the process (otel_memory USDT)",
 			sizeof(comment) - strlen(comment) - 1);

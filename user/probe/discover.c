@@ -19,6 +19,7 @@
 
 #include "probe/discover.h"
 #include "util/procfs.h"
+#include "util/procname.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 
@@ -1253,20 +1254,22 @@ static void serves_text(unsigned int serves, char *buf, size_t len)
 int discover__write(const struct discover *d, pid_t pid, FILE *f)
 {
 	const struct discover_object *m = discover__serving(d, DISCOVER_SERVES_MALLOC);
-	char comm[32], why[256], serves[96];
+	char comm[32], why[256], serves[96], exe[256] = "", name[320];
 	size_t i, j;
 
 	/* A process gone meanwhile is still written about, as "?". */
 	snprintf(comm, sizeof(comm), "?");
 	procfs__read_comm(pid, comm, sizeof(comm));
+	procname__exe(pid, exe, sizeof(exe));
+	procname__describe(comm, exe, name, sizeof(name));
 	if (m)
-		fprintf(f, "pid %d (%s): malloc is %s's, from %s\n", pid, comm,
+		fprintf(f, "pid %d (%s): malloc is %s's, from %s\n", pid, name,
 			discover__allocator_name(m->allocator), m->map_path);
 	else
 		fprintf(f,
 			"pid %d (%s): no mapped object defines malloc (a stripped static binary?): "
 			"nothing to probe\n",
-			pid, comm);
+			pid, name);
 	fprintf(f, "search order (the dynamic linker's, approximated):\n");
 	for (i = 0; i < discover__nr_searched(d); i++) {
 		enum discover_origin origin;

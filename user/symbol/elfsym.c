@@ -43,6 +43,7 @@ struct elfsym {
 	size_t nr_segs;
 	struct elfsym_func *funcs;
 	size_t nr_funcs;
+	bool own_symtab; /* the object's own .symtab (not .dynsym, not a debug file's) */
 };
 
 /* A candidate symbol while the table is built: ranks decide between aliases. */
@@ -452,6 +453,7 @@ int elfsym__open_fd(int fd, const char *root, const char *path, struct elfsym **
 	if (e->dbg_elf)
 		scan_sections(e->dbg_elf, &dbg_secs);
 
+	e->own_symtab = secs.symtab != NULL;
 	if (secs.symtab)
 		err = collect_symbols(e->elf, secs.symtab, &tmp, &nr);
 	else if (dbg_secs.symtab)
@@ -503,6 +505,47 @@ void elfsym__free(struct elfsym *e)
 	free(e->segs);
 	free(e->funcs);
 	free(e);
+}
+
+bool elfsym__wants_debug_file(const struct elfsym *e)
+{
+	return !e->dbg_elf && e->build_id[0] && (!e->own_symtab || !e->dwarf_elf);
+}
+
+int elfsym__add_debug_file(struct elfsym *e, const char *path)
+{
+	struct elf_sections secs;
+	struct sym_tmp *tmp = NULL;
+	size_t nr = 0;
+	int err;
+
+	if (!elfsym__wants_debug_file(e))
+		return -EEXIST;
+	if (!try_debug_file(e, path, NULL))
+		return -ENOENT;
+	scan_sections(e->dbg_elf, &secs);
+	if (!e->dwarf_elf && secs.debug_info)
+		e->dwarf_elf = e->dbg_elf;
+	if (e->own_symtab || !secs.symtab)
+		return 0;
+	/* The debug file's .symtab replaces the .dynsym table: it names local functions too. */
+	err = collect_symbols(e->dbg_elf, secs.symtab, &tmp, &nr);
+	if (!err && nr) {
+		struct elfsym_func *old = e->funcs;
+		size_t old_nr = e->nr_funcs;
+
+		e->funcs = NULL;
+		e->nr_funcs = 0;
+		err = build_table(e, tmp, nr);
+		if (err) {
+			e->funcs = old;
+			e->nr_funcs = old_nr;
+		} else {
+			free(old);
+		}
+	}
+	free(tmp);
+	return err;
 }
 
 const char *elfsym__build_id(const struct elfsym *e)

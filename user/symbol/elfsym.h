@@ -37,6 +37,22 @@ int elfsym__open(const char *path, struct elfsym **out);
 /* Frees everything; elfsym__free(NULL) is a no-op. */
 void elfsym__free(struct elfsym *e);
 
+/*
+ * Whether a separate debug file would add anything: the object has a build
+ * id, lacks .symtab or DWARF, and none was found when it was opened.
+ */
+bool elfsym__wants_debug_file(const struct elfsym *e);
+
+/*
+ * Adopts `path` (e.g. one fetched from debuginfod since the object was
+ * opened) as the object's debug file, checked as one found on disk (its
+ * build id must match): its .symtab replaces the .dynsym names and its
+ * DWARF is used where the object has none. Names returned earlier stay
+ * valid. Returns 0, -EEXIST when the object wants no debug file, -ENOENT
+ * when `path` is not a debug file of this object, or -ENOMEM.
+ */
+int elfsym__add_debug_file(struct elfsym *e, const char *path);
+
 /* NT_GNU_BUILD_ID as lowercase hex, or "" when the object has none. */
 const char *elfsym__build_id(const struct elfsym *e);
 

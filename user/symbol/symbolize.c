@@ -11,10 +11,12 @@
 
 #include <demangle.h>
 
+#include "symbol/dbgfetch.h"
 #include "symbol/dwinfo.h"
 #include "symbol/elfsym.h"
 #include "util/hash.h"
 #include "util/htab.h"
+#include "util/log.h"
 #include "util/procfs.h"
 #include "symbol/symbolize.h"
 
@@ -28,7 +30,9 @@ struct sym_object {
 	struct elfsym *elf; /* NULL when the file could not be opened */
 	struct dwinfo *dw;
 	bool dw_tried;
-	int err; /* why elf is NULL */
+	int err;       /* why elf is NULL */
+	bool fetching; /* its debug file is asked of debuginfod */
+	unsigned gen;  /* bumped when a debug file arrives: older address entries are stale */
 	struct sym_object *next;
 };
 
@@ -50,6 +54,7 @@ struct obj_key {
 struct addr_entry {
 	const struct sym_object *obj;
 	uint64_t vaddr;
+	unsigned gen; /* the object's gen when resolved */
 	int nr;
 	struct sym_frame frames[];
 };
@@ -73,6 +78,7 @@ struct symbolizer {
 	struct htab addrs;	 /* struct addr_entry * */
 	struct htab names;	 /* struct name_entry * */
 	struct htab paths;	 /* char *, interned mapping paths */
+	struct dbgfetch *fetch;	 /* debuginfod, or NULL */
 };
 
 /* The value a cache entry points to. */
@@ -200,6 +206,8 @@ void symbolizer__free(struct symbolizer *s)
 
 	if (!s)
 		return;
+	/* First: its worker may still be fetching; nothing else is shared with it. */
+	dbgfetch__free(s->fetch);
 	cache_free(&s->addrs, free);
 	cache_free(&s->names, free_name);
 	cache_free(&s->paths, free);
@@ -243,6 +251,13 @@ static struct name_entry *intern_name(struct symbolizer *s, const char *name)
 		return NULL;
 	}
 	return n;
+}
+
+int symbolizer__use_debuginfod(struct symbolizer *s, uint64_t budget_ns)
+{
+	if (s->fetch)
+		return 0;
+	return dbgfetch__new(budget_ns, &s->fetch);
 }
 
 const char *symbolizer__demangle(struct symbolizer *s, const char *name)
@@ -304,6 +319,9 @@ static int add_object(struct symbolizer *s, struct elfsym *elf, int err, struct 
 		return -ENOMEM;
 	o->elf = elf;
 	o->err = err;
+	/* Asked once per object; a failed request only means no names from a server. */
+	if (s->fetch && elf && elfsym__wants_debug_file(elf))
+		o->fetching = !dbgfetch__request(s->fetch, elfsym__build_id(elf));
 	if (elf && elfsym__build_id(elf)[0] &&
 	    cache_add(&s->by_build_id, hash_str(elfsym__build_id(elf)), elfsym__build_id(elf),
 		      eq_build_id, o)) {
@@ -379,6 +397,34 @@ static int get_object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	return 0;
 }
 
+/*
+ * Takes the object's debug file once debuginfod has delivered it; until
+ * then (and if it never comes) the object is symbolized from what it has.
+ */
+static void adopt_fetched(struct symbolizer *s, struct sym_object *o)
+{
+	const char *path;
+	int err;
+
+	if (!o->fetching)
+		return;
+	err = dbgfetch__poll(s->fetch, elfsym__build_id(o->elf), &path);
+	if (err == -EINPROGRESS)
+		return;
+	o->fetching = false;
+	if (err)
+		return;
+	err = elfsym__add_debug_file(o->elf, path);
+	if (err) {
+		log_warn("debuginfod: '%s' is not a debug file of build id %s: not used", path,
+			 elfsym__build_id(o->elf));
+		return;
+	}
+	o->gen++;
+	if (!o->dw)
+		o->dw_tried = false;
+}
+
 static struct dwinfo *get_dwarf(struct sym_object *o)
 {
 	if (!o->dw_tried) {
@@ -412,6 +458,7 @@ int symbolizer__object(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		return err;
 	if (!o->elf)
 		return o->err;
+	adopt_fetched(s, o);
 	info->build_id = elfsym__build_id(o->elf);
 	info->has_symbols = elfsym__has_symbols(o->elf);
 	info->has_dwarf = get_dwarf(o) != NULL;
@@ -458,6 +505,7 @@ static struct addr_entry *make_entry(struct symbolizer *s, struct sym_object *o,
 		return NULL;
 	e->obj = o;
 	e->vaddr = vaddr;
+	e->gen = o->gen;
 	e->nr = n;
 	for (i = 0; i < n; i++) {
 		struct sym_frame *f = &e->frames[i];
@@ -485,6 +533,7 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m
 	struct addr_key key;
 	struct addr_entry *e;
 	struct sym_object *o;
+	void **slot;
 	uint64_t vaddr, hash;
 	int err;
 
@@ -499,9 +548,20 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, const struct procmap *m
 	if (!o->elf || elfsym__offset_to_vaddr(o->elf, addr - m->start + m->offset, &vaddr))
 		return 1;
 
+	adopt_fetched(s, o);
 	key = (struct addr_key){ o, vaddr };
 	hash = hash_addr_key(&key);
-	e = cache_find(&s->addrs, hash, &key, eq_addr);
+	slot = htab__find(&s->addrs, hash, &key, eq_addr);
+	e = slot ? *slot : NULL;
+	if (e && e->gen != o->gen) {
+		/* Resolved before the debug file arrived: resolve again, in place. */
+		struct addr_entry *fresh = make_entry(s, o, vaddr);
+
+		if (!fresh)
+			return -ENOMEM;
+		free(e);
+		e = *slot = fresh;
+	}
 	if (!e) {
 		e = make_entry(s, o, vaddr);
 		if (!e)

@@ -50,6 +50,18 @@ struct symbolizer *symbolizer__new(void);
 void symbolizer__free(struct symbolizer *s);
 
 /*
+ * Where DEBUGINFOD_URLS is set, fetches the debug files of objects that
+ * lack symbols or DWARF from debuginfod (dbgfetch.h), each within
+ * `budget_ns`, on a worker thread: lookups never wait for it, and an
+ * object's addresses are resolved again once its file has arrived (names
+ * given out before that stay valid). Call before the first lookup: objects
+ * opened earlier are not fetched for. Returns 0 (also when DEBUGINFOD_URLS
+ * is unset), -ENOENT when libdebuginfod is missing (a warning said so),
+ * -ENOMEM.
+ */
+int symbolizer__use_debuginfod(struct symbolizer *s, uint64_t budget_ns);
+
+/*
  * Describes the object mapped by `m` in process `pid` (opening and caching
  * it if needed). Returns 0 or a negative errno (-ENOENT when the file
  * cannot be opened: info then holds the path and an empty build id).

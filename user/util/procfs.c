@@ -34,6 +34,31 @@ int procfs__read_comm(pid_t pid, char *comm, size_t len)
 	return 0;
 }
 
+int procfs__owner_uid(pid_t pid, uid_t *uid)
+{
+	char path[64], line[256];
+	unsigned long real, eff;
+	int err = -EINVAL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ESRCH;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Uid:", 4)) {
+			if (sscanf(line + 4, "%lu %lu", &real, &eff) == 2) {
+				/* A setuid program is not its caller's to inspect. */
+				*uid = real == eff ? (uid_t)real : 0;
+				err = 0;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
 int procfs__status_bytes(pid_t pid, const char *name, int64_t *out)
 {
 	char path[64], line[256];

@@ -29,6 +29,13 @@ enum procfs_via {
 int procfs__read_comm(pid_t pid, char *comm, size_t len);
 
 /*
+ * The user who owns `pid`: its real uid (/proc/PID/status, Uid), or 0 when
+ * its effective uid differs (a setuid program belongs to root, not to whoever
+ * ran it). Returns 0, -ESRCH when it is gone, or -EINVAL.
+ */
+int procfs__owner_uid(pid_t pid, uid_t *uid);
+
+/*
  * A "Name:   N kB" line of /proc/PID/status (pid 0: heaptrace's own), in
  * bytes. Returns 0, -ENOENT when the line is absent (a kernel thread, a
  * process exiting), or the negative errno of opening the file.
