@@ -72,6 +72,14 @@ is "$(curl -s -m 10 "$scoped?format=json" | jq -r '[.suspects[].function] | join
 	"/pid/$fix/debug/heaptrace/report: the same report"
 is "$(http_code "$scoped?pid=1")" 400 "a pid query that disagrees with the path: 400"
 
+# Read as the process's profiles are (--http-allow owner, the default): another user may not.
+if command -v runuser >/dev/null && id nobody >/dev/null 2>&1; then
+	is "$(runuser -u nobody -- curl -s -o /dev/null -m 10 -w '%{http_code}' "$report?pid=$fix")" 403 \
+		"the report of a root process, asked by nobody: 403"
+else
+	bail_out "runuser or the user nobody is missing"
+fi
+
 # Status codes.
 is "$(http_code "$report?format=xml")" 400 "format=xml: 400"
 is "$(http_code "$report?pid=999999999")" 404 "an untraced pid: 404"
