@@ -66,6 +66,7 @@ FIX_BINS := $(foreach n,$(FIX_NAMES),$(BUILD)/fixtures/$(n)-fp $(BUILD)/fixtures
 # Extra libraries of one fixture: FIX_LDLIBS_<name>. FIX_STATIC: C fixtures
 # also built as one static binary, <name>-static (allocator in the executable).
 FIX_LDLIBS_alloc_jemalloc := -ljemalloc
+FIX_LDLIBS_slowfs := -lfuse3
 FIX_STATIC := alloc_known
 FIX_BINS += $(foreach n,$(FIX_STATIC),$(BUILD)/fixtures/$(n)-static)
 FIX_CFLAGS := -Itests/fixtures -O2 -g -Wall -Wextra -Werror -fno-inline -fno-optimize-sibling-calls

@@ -14,6 +14,8 @@ PACKAGES=(
 	# packaging (t19xx): man page checks, unit checks, the Debian package
 	man-db groff systemd bash-completion debhelper dpkg-dev fakeroot strace
 	prometheus
+	# the slow-disk test's FUSE filesystem (t1928)
+	libfuse3-dev fuse3
 	jq chromium
 )
 

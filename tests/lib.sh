@@ -27,8 +27,8 @@ HEAPTRACE=${HEAPTRACE:-$BUILD/heaptrace}
 FIXTURES=$BUILD/fixtures
 TEST_NAME=$(basename "$0" .sh)
 
-# Profile file names: <comm>.<pid>.<UTC time>[.<ms>]Z.heap.pb.gz
-PROFILE_RE='^[^/]+\.[0-9]+\.[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z\.heap\.pb\.gz$'
+# Profile file names: <comm>.<pid>.<UTC time>[.<ms>]Z[_<n>].heap.pb.gz (_<n>: the name was taken)
+PROFILE_RE='^[^/]+\.[0-9]+\.[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z(_[0-9a-f]+)?\.heap\.pb\.gz$'
 
 # The status line: heaptrace: pid N (COMM): inuse X (+Y) in K objects,
 # allocated Z, S samples, L lost. Use as "$STATUS_RE_HEAD\(comm\)$STATUS_RE_TAIL".

@@ -143,6 +143,48 @@ static const struct env_option options[] = {
 	    .help = "write profiles into DIR (default .)",
 	},
 	{
+	    .name = "unsafe-output-dir",
+	    .kind = OPT_FLAG,
+	    FIELD(unsafe_output_dir),
+	    .help = "accept an output directory another user owns or\n"
+		    "others may write to (refused by default)",
+	},
+	{
+	    .name = "keep",
+	    .kind = OPT_NUMBER,
+	    FIELD(keep),
+	    .invalid = "invalid count '%s' for --keep: give the number of newest profiles to keep "
+		       "per process, such as 100",
+	    .metavar = "N",
+	    .help = "keep the N newest profiles of each process\n"
+		    "(and its first); older ones are removed",
+	},
+	{
+	    .name = "max-age",
+	    .kind = OPT_DURATION,
+	    FIELD(max_age_ns),
+	    .invalid = "invalid duration '%s' for --max-age: use a duration such as 30m, 24h",
+	    .metavar = "DURATION",
+	    .help = "remove profiles heaptrace wrote once older than\n"
+		    "DURATION (a live process's first and newest stay)",
+	},
+	{
+	    .name = "max-disk",
+	    .kind = OPT_NUMBER,
+	    FIELD(max_disk),
+	    .invalid = "invalid size '%s' for --max-disk: give a byte count such as 500m or 2g",
+	    .metavar = "SIZE",
+	    .help = "remove the oldest profiles heaptrace wrote while\n"
+		    "they total more than SIZE bytes",
+	},
+	{
+	    .name = "write-empty",
+	    .kind = OPT_FLAG,
+	    FIELD(write_empty),
+	    .help = "also write profiles of processes without a sample\n"
+		    "(skipped by default)",
+	},
+	{
 	    .name = "sample-rate",
 	    .short_name = 'r',
 	    .kind = OPT_NUMBER,

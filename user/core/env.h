@@ -33,6 +33,11 @@ struct env {
 	uint64_t interval_ns; /* -i */
 	uint64_t duration_ns; /* -d; 0 = until the targets exit or a signal */
 	const char *output_dir;
+	bool unsafe_output_dir; /* --unsafe-output-dir: skip its owner and mode checks */
+	bool write_empty;	/* --write-empty: also profiles without a sample */
+	uint32_t keep;		/* --keep: newest profiles kept per series; 0 = all */
+	uint64_t max_age_ns;	/* --max-age: profiles older are removed; 0 = never */
+	uint64_t max_disk;	/* --max-disk: bytes of this run's profiles; 0 = no bound */
 	uint64_t sample_rate;
 	uint32_t max_stacks;
 	uint32_t max_live;

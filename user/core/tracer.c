@@ -19,6 +19,7 @@
 #include "output/pushsink.h"
 #include "output/statusline.h"
 #include "output/wrappers.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/signals.h"
 
@@ -199,20 +200,37 @@ static int add_sinks(struct tracer *tr)
 	struct filesink_opts fo = {
 		.dir = tr->env->output_dir,
 		.subsecond_names = tr->env->interval_ns < 1000000000ull,
+		.allow_unsafe_dir = tr->env->unsafe_output_dir,
+		.write_empty = tr->env->write_empty,
+		.retention = { .keep = tr->env->keep,
+			       .max_age_ns = tr->env->max_age_ns,
+			       .max_disk_bytes = tr->env->max_disk },
 	};
-	void *file = filesink__new(&fo), *status = statusline__new();
+	void *file = NULL, *status = NULL;
+	int err;
 
 	tr->sinks = sinks__new();
-	if (!tr->sinks || !file || !status) {
-		free(file);
+	status = statusline__new();
+	if (!tr->sinks || !status) {
 		free(status);
+		log_error("out of memory");
 		return -ENOMEM;
+	}
+	err = filesink__open(&fo, &file); /* says why it failed */
+	if (err) {
+		free(status);
+		return err;
 	}
 	if (sinks__add(tr->sinks, &filesink_ops, file)) {
 		free(status);
+		log_error("out of memory");
 		return -ENOMEM;
 	}
-	return sinks__add(tr->sinks, &statusline_ops, status);
+	if (sinks__add(tr->sinks, &statusline_ops, status)) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* With --push: profiles also go to a Pyroscope server, after the file and the status line. */
@@ -285,9 +303,10 @@ static int setup_daemon(struct tracer *tr)
 		log_error("cannot set up signal handling: %s", strerror(-err));
 		return err;
 	}
-	err = add_sinks(tr);
-	if (!err)
-		err = tracer__setup_loop(tr);
+	err = add_sinks(tr); /* says why it failed */
+	if (err)
+		return err;
+	err = tracer__setup_loop(tr);
 	if (err) {
 		log_error("out of memory");
 		return err;
@@ -513,6 +532,11 @@ int tracer__run(struct tracer *tr)
 	for (i = tr->targets.nr; i-- > 0;)
 		tracer__finish(tr, i, false);
 	tracer__report_global(tr);
+	/*
+	 * The last profiles go to disk while the probes come off (tracer__free),
+	 * within a bound whatever the disk does.
+	 */
+	tr->flush_deadline_ns = clock__mono_ns() + FILESINK_FLUSH_NS;
 	return tr->exit_code ? -EIO : 0;
 }
 
@@ -541,11 +565,16 @@ int tracer__free(struct tracer *tr)
 		if (!code)
 			code = ran ? status : 1;
 	}
-	sinks__free(tr->sinks);
 	leakwatch__free(tr->leaks);
 	evloop__free(tr->loop);
 	symbolizer__free(tr->symbolizer);
 	loader__free(tr->loader);
+	/* Profiles left unwritten (said) make the run fail. */
+	if (sinks__flush(tr->sinks, tr->flush_deadline_ns ? tr->flush_deadline_ns
+							  : clock__mono_ns() + FILESINK_FLUSH_NS) &&
+	    !code)
+		code = 1;
+	sinks__free(tr->sinks);
 	if (tr->sigfd >= 0)
 		close(tr->sigfd);
 	free(tr);

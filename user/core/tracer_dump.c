@@ -112,9 +112,10 @@ int tracer__dump(struct tracer *tr, size_t idx, bool final)
 }
 
 /*
- * Final profile of a target, then forget it. After a failed write (a full
- * disk) no more are attempted: the error was said once, and the profiles
- * already written are what remains. The BPF data of a process that exited
+ * Final profile of a target, then forget it. After a profile that could not
+ * be built (out of memory) no more are attempted: the error was said once.
+ * A disk that refuses profiles is no such failure: the file sink queues
+ * them and says so (output/filesink.h). The BPF data of a process that exited
  * is deleted in batches (loader__purge); after an exec at once, since the
  * same PID is traced again right away.
  */

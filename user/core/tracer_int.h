@@ -84,6 +84,7 @@ struct tracer {
 	int sigfd;
 	int exit_code;
 	bool write_failed;
+	uint64_t flush_deadline_ns; /* CLOCK_MONOTONIC: the last profiles' time to reach the disk */
 };
 
 /*

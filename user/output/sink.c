@@ -32,17 +32,43 @@ int sinks__add(struct sinks *s, const struct sink_ops *ops, void *state)
 	return 0;
 }
 
+/* What the sinks before `end` hold: a later sink (the status line) can say it. */
+static uint64_t waiting_before(struct sinks *s, size_t end)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < end; i++)
+		if (s->items[i].ops->waiting)
+			n += s->items[i].ops->waiting(s->items[i].state);
+	return n;
+}
+
 int sinks__write(struct sinks *s, const struct profile_output *out)
 {
+	struct profile_output o = *out;
 	size_t i;
 	int err;
 
 	for (i = 0; i < s->nr; i++) {
-		err = s->items[i].ops->write(s->items[i].state, out);
+		o.waiting = waiting_before(s, i);
+		err = s->items[i].ops->write(s->items[i].state, &o);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+int sinks__flush(struct sinks *s, uint64_t deadline_ns)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; s && i < s->nr; i++)
+		if (s->items[i].ops->flush &&
+		    s->items[i].ops->flush(s->items[i].state, deadline_ns))
+			err = -EIO;
+	return err;
 }
 
 void sinks__free(struct sinks *s)

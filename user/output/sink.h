@@ -36,6 +36,8 @@ struct profile_output {
 	const char *probes_off;
 	/* Killed by the OOM killer, or near its memory cgroup's limit: said so; else NULL. */
 	const char *memcg_note;
+	/* Set by sinks__write: profiles earlier sinks hold that wait for their disk. */
+	uint64_t waiting;
 	/* The top leak suspect in a few words (leakwatch.h), or NULL. */
 	const char *leak_suspect;
 };
@@ -44,6 +46,14 @@ struct sink_ops {
 	const char *name;
 	int (*write)(void *state, const struct profile_output *out);
 	void (*free)(void *state); /* may be NULL */
+	/* Profiles held, not yet where they go (may be NULL: none). */
+	uint64_t (*waiting)(void *state);
+	/*
+	 * Puts what is held where it goes, giving up at CLOCK_MONOTONIC
+	 * deadline_ns: 0, or -EIO when profiles were left unwritten (said).
+	 * May be NULL.
+	 */
+	int (*flush)(void *state, uint64_t deadline_ns);
 };
 
 struct sinks;
@@ -59,6 +69,12 @@ int sinks__add(struct sinks *s, const struct sink_ops *ops, void *state);
 
 /* Hands `out` to every sink in turn. Returns 0 or the first sink's error. */
 int sinks__write(struct sinks *s, const struct profile_output *out);
+
+/*
+ * At the end of a run: every sink's flush, all by one deadline
+ * (CLOCK_MONOTONIC). Returns 0 or -EIO when a sink left profiles unwritten.
+ */
+int sinks__flush(struct sinks *s, uint64_t deadline_ns);
 
 /* sinks__free(NULL) is a no-op. */
 void sinks__free(struct sinks *s);
