@@ -39,14 +39,16 @@ start_in_cgroup() {
 	grep -q "heaptrace-$TEST_NAME-$$" "/proc/$FIX_PID/cgroup"
 }
 
-# Dumps every 3 s from heaptrace's start (before it attaches); the fixture
+# Churn only besides the spikes, so that every periodic profile has samples
+# (an empty one is not written). Dumps every 3 s from heaptrace's start
+# (before it attaches); the fixture
 # starts once it has attached, so spikes at 3.3, 6.3 and 9.3 s after that
 # sit inside intervals as long as attaching takes less than 1.7 s.
 run() {
 	local dir=$1
 	shift
 	mkdir -p "$dir"
-	start_in_cgroup "$dir/fix.out" --wait --no-leak --no-cache --no-churn --seconds 12 \
+	start_in_cgroup "$dir/fix.out" --wait --no-leak --no-cache --seconds 12 \
 		--spike-every 3 --spike-first-ms 3300 || bail_out "fixture did not start in $mcg"
 	ok 0 "fixture $FIX_PID runs in $mcg ($(cat "$mcg/$limit_file") bytes) before it allocates"
 	start_heaptrace "$dir/err" -r 65536 -i 3s -o "$dir" -p "$FIX_PID" "$@" ||
