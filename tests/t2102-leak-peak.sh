@@ -4,9 +4,8 @@
 # next one: COMM.PID.TIME.peak.heap.pb.gz, TIME within the spike, holding
 # the spike's 64 MiB in spike_alloc; at most one per interval, none while
 # in-use does not reach a new high, in both unwinding modes, and without
-# --peak none at all. The
-# fixture runs in a memory cgroup of its own (512 MiB), checked before it
-# allocates.
+# --peak none at all. The fixture runs in a memory cgroup of its own
+# (512 MiB), checked before it allocates.
 . "$(dirname "$0")/lib.sh"
 
 require_root_btf
