@@ -40,11 +40,19 @@ ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
+# `make fuzz` builds the library again this way (with clang) for the harnesses.
+ifeq ($(FUZZ),1)
+CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
 
+# The multiarch triplet from the system compiler: clang spells its own differently.
+MULTIARCH := $(shell cc -dumpmachine)
 # libbpf's usdt.bpf.h includes <linux/errno.h>, whose <asm/errno.h> lives in the
 # host's multiarch directory: searched last, for constants only.
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	-I$(BUILD) -Ivmlinux/$(ARCH) -Ibpf -idirafter /usr/include/$(shell $(CC) -dumpmachine)
+	-I$(BUILD) -Ivmlinux/$(ARCH) -Ibpf -idirafter /usr/include/$(MULTIARCH)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 # user/ has one folder per stage (docs/design.md); every module but core/main.c
@@ -74,7 +82,7 @@ FP_FLAGS := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 NOFP_FLAGS := -fomit-frame-pointer
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test check test-unit fixtures vmlinux demo format format-check bench
+.PHONY: all clean test check test-unit fixtures vmlinux demo format format-check bench soak fuzz fuzz-bins
 
 all: $(BUILD)/heaptrace
 
@@ -171,12 +179,34 @@ BENCH_PART ?= all
 bench: all
 	$(Q)BUILD=$(BUILD) bench/run.sh $(BENCH_REPS) $(BENCH_PART)
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c) over a clang build of the library
+# with ASan and UBSan in $(FUZZ_BUILD); each runs FUZZ_RUNS inputs from its seed
+# corpus (tests/fuzz/corpus/NAME) and fails on the first crash.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS ?= 200000
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz:
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 CC=clang BUILD=$(FUZZ_BUILD) fuzz-bins
+	$(Q)scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_RUNS) $(FUZZ_NAMES)
+
+fuzz-bins: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB) | $(BUILD)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/fuzz -fsanitize=fuzzer $< $(LIB) $(LDLIBS) -o $@
+
+# At least ten minutes of churn under heaptrace; fails when its resources grow.
+SOAK_SECONDS ?= 660
+soak: all fixtures
+	$(Q)scripts/soak.sh $(BUILD) $(SOAK_SECONDS)
+
 # Regenerate the vendored vmlinux.h from the running kernel's BTF.
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 FORMAT_SRCS = bpf/*.c bpf/*.h user/*/*.c user/*/*.h user/preload/src/*.c tests/preload/*.c tests/preload/*.h tests/unit/*.c tests/unit/*.h tests/fixtures/*.c \
-	      tests/fixtures/*.cc
+	      tests/fixtures/*.cc tests/fuzz/*.c tests/fuzz/*.h
 format:
 	clang-format -i $(FORMAT_SRCS)
 

@@ -608,11 +608,38 @@ struct fwd_marker {
 /* An inner call sits this close below its forwarder's entry (their frames are small). */
 #define HT_FORWARDER_FRAME_MAX 4096
 
+/*
+ * A signal handler's frames lie below the signal frame the kernel pushes
+ * under the interrupted stack pointer: past the 128-byte red zone, the FPU
+ * state (512 bytes at the least) and struct rt_sigframe (about 440), so
+ * more than this far below it. An allocator's own nested call (realloc's
+ * malloc) sits within its caller's small frame, far closer.
+ */
+#define HT_SIGFRAME_MIN 1024
+
 struct session_thread {
 	struct thread_state sampler; /* bytes until the next sample */
 	struct ht_inflight call;     /* entry_sp == 0: no call tracked */
 	struct fwd_marker fwd;
+	/*
+	 * A signal delivered while `call` was in progress: the stack pointer it
+	 * interrupted (0: none), and the handler's own tracked call, so that the
+	 * handler's allocations count as calls of their own rather than as
+	 * nested in the one they interrupted. sig2_sp: a second signal, which
+	 * interrupted sig_call; its handler's calls are counted as lost.
+	 */
+	__u64 sig_sp;
+	__u64 sig2_sp;
+	struct ht_inflight sig_call;
 };
+
+/* Whether a call at `sp` runs in a signal handler that interrupted a call (see sig_sp). */
+static __always_inline bool in_handler(__u64 sig_sp, const struct ht_inflight *interrupted,
+				       __u64 sp)
+{
+	/* Below the signal frame, or above the interrupted call: on a sigaltstack. */
+	return sig_sp && (sp + HT_SIGFRAME_MIN < sig_sp || sp > interrupted->entry_sp);
+}
 
 /* The code range of the forwarder whose probe at `ip` carries `cookie`. */
 static __always_inline void forwarder_code(struct pt_regs *ctx, __u64 cookie, __u64 *lo, __u64 *hi)
@@ -774,7 +801,33 @@ enum call_verdict {
 	CALL_INSIDE,	/* part of an outer call: neither counted nor tracked */
 	CALL_UNTRACKED, /* counted; its return needs no run */
 	CALL_TRACKED,	/* counted; *call is to be completed by its return run */
+	CALL_SIGNAL, /* in a signal handler that interrupted the outer call: see begin_signal_call */
 };
+
+/* The tail of an entry: the stack of a sampled call, and the record its return completes. */
+static __always_inline enum call_verdict record_call(struct pt_regs *ctx, __u32 tgid,
+						     struct ht_target *t, __u32 entry,
+						     const struct call_args *a, bool always_track,
+						     bool sampled, struct ht_inflight *call,
+						     __u64 now)
+{
+	call->stack_id = 0;
+	if (sampled)
+		call->stack_id = unwind_mode == HT_UNWIND_DWARF
+				     ? send_stack_copy(ctx, tgid, t, false)
+				     : capture_stack(ctx, tgid, t, false);
+	call->sampled = call->stack_id != 0;
+	if (!call->sampled && !always_track)
+		return CALL_UNTRACKED;
+	call->entry_sp = PT_REGS_SP(ctx);
+	call->time_ns = now ? now : bpf_ktime_get_ns();
+	call->epoch = probe_epoch;
+	call->size = a->size;
+	call->old_addr = a->ptr;
+	call->out_ptr = a->out;
+	call->entry = entry;
+	return CALL_TRACKED;
+}
 
 /*
  * The entry of an allocating call, for the classic programs and the
@@ -800,10 +853,24 @@ begin_call(struct pt_regs *ctx, __u32 tgid, struct ht_target *t, __u32 entry,
 	/* The clock only when there is something to time: most calls have no outer call. */
 	if (outer && outer->entry_sp) {
 		now = bpf_ktime_get_ns();
-		if (nested_in(outer, sp, now))
+		/* The handler of a signal that interrupted the outer call: its calls
+		 * are its own (the session programs only; see sig_sp). */
+		if (st && st->sig_sp && outer->epoch == probe_epoch &&
+		    now - outer->time_ns < HT_NESTING_WINDOW_NS &&
+		    in_handler(st->sig_sp, outer, sp))
+			return CALL_SIGNAL;
+		if (nested_in(outer, sp, now)) {
+			/* The classic programs keep one record a thread: a signal
+			 * handler's call inside it cannot be followed, only counted. */
+			if (!st && in_handler(outer->sig_sp, outer, sp))
+				count(&t->lost_signal);
 			return CALL_INSIDE;
+		}
 	}
 	if (st) {
+		st->sig_sp = 0;
+		st->sig2_sp = 0;
+		st->sig_call.entry_sp = 0;
 		/* Not nested in: a record left by a call that never returned
 		 * (an exception out of operator new) is dropped here. */
 		st->call.entry_sp = 0;
@@ -842,22 +909,35 @@ begin_call(struct pt_regs *ctx, __u32 tgid, struct ht_target *t, __u32 entry,
 		return CALL_UNTRACKED;
 	}
 
-	call->stack_id = 0;
-	if (sampled)
-		call->stack_id = unwind_mode == HT_UNWIND_DWARF
-				     ? send_stack_copy(ctx, tgid, t, false)
-				     : capture_stack(ctx, tgid, t, false);
-	call->sampled = call->stack_id != 0;
-	if (!call->sampled && !always_track)
+	return record_call(ctx, tgid, t, entry, a, always_track, sampled, call, now);
+}
+
+/*
+ * A call of a signal handler that interrupted the thread's tracked call:
+ * judged against the handler's own tracked call (st->sig_call), counted and
+ * sampled like any other. Forwarder markers are left to the interrupted
+ * code. A call of a handler that interrupted the handler's own call is
+ * counted as lost: one level is followed.
+ */
+static __always_inline enum call_verdict
+begin_signal_call(struct pt_regs *ctx, __u32 tgid, struct ht_target *t, __u32 entry,
+		  const struct call_args *a, bool always_track, struct session_thread *st)
+{
+	__u64 sp = PT_REGS_SP(ctx), now = bpf_ktime_get_ns();
+	bool sampled;
+
+	if (st->sig_call.entry_sp && nested_in(&st->sig_call, sp, now)) {
+		if (in_handler(st->sig2_sp, &st->sig_call, sp))
+			count(&t->lost_signal);
+		return CALL_INSIDE;
+	}
+	st->sig_call.entry_sp = 0;
+	st->sig2_sp = 0;
+	count_call(tgid, t);
+	sampled = should_sample(&st->sampler, a->size);
+	if (!sampled && !always_track)
 		return CALL_UNTRACKED;
-	call->entry_sp = sp;
-	call->time_ns = now ? now : bpf_ktime_get_ns();
-	call->epoch = probe_epoch;
-	call->size = a->size;
-	call->old_addr = a->ptr;
-	call->out_ptr = a->out;
-	call->entry = entry;
-	return CALL_TRACKED;
+	return record_call(ctx, tgid, t, entry, a, always_track, sampled, &st->sig_call, now);
 }
 
 /* The classic entry programs' part: the tracked call goes to `inflight`, for alloc_return. */
@@ -875,6 +955,7 @@ static __always_inline int classic_entry(struct pt_regs *ctx, __u32 entry,
 	outer = bpf_map_lookup_elem(&inflight, &tid);
 	switch (begin_call(ctx, tgid, t, entry, a, always_track, outer, NULL, &call)) {
 	case CALL_INSIDE:
+	case CALL_SIGNAL: /* only for the session programs */
 		return 0;
 	case CALL_UNTRACKED:
 		/* A stale outer record would misjudge the next call's nesting. */
@@ -940,6 +1021,7 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 
 		/* Only the deleter reports, so a racing double free cannot count twice. */
 		if (live_delete(&lk) == 0) {
+			__sync_fetch_and_add(&t->live_blocks, -1);
 			count(&t->frees_tracked);
 			if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup(sizeof(ev))))
 				count(&t->lost_events);
@@ -953,8 +1035,10 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 		__sync_fetch_and_add(&av->free_bytes, lv->size);
 	}
 	/* Only the deleter counts, so a racing double free cannot count twice. */
-	if (live_delete(&lk) == 0)
+	if (live_delete(&lk) == 0) {
+		__sync_fetch_and_add(&t->live_blocks, -1);
 		count(&t->frees_tracked);
+	}
 }
 
 /* DWARF mode: the daemon keeps the counters; tell it how the sampled call ended. */
@@ -992,7 +1076,9 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 		count(&t->lost_live_full);
 		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup(sizeof(fev))))
 			count(&t->lost_events);
+		return;
 	}
+	count(&t->live_blocks);
 }
 
 static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
@@ -1028,7 +1114,9 @@ static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __
 		__sync_fetch_and_add(&av->free_objects, 1);
 		__sync_fetch_and_add(&av->free_bytes, size);
 		count(&t->lost_live_full);
+		return;
 	}
+	count(&t->live_blocks);
 }
 
 /* A tracked call returned `ret`: account its old block and its sample. */
@@ -1149,6 +1237,44 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 }
 
 /*
+ * A signal about to run its handler in a traced thread that is inside a
+ * tracked allocator call (session programs): remember where it interrupted
+ * the thread, so the handler's own allocations are told apart from the
+ * call's nested ones (see in_handler()). Signals are rare; this costs a
+ * lookup each.
+ */
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, tid;
+	struct task_struct *task;
+	struct session_thread *st;
+	struct ht_inflight *rec;
+	__u64 sp;
+
+	/* SIG_DFL (0) and SIG_IGN (1) run no handler. */
+	if ((unsigned long)BPF_CORE_READ(ka, sa.sa_handler) <= 1 ||
+	    !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	task = bpf_get_current_task_btf();
+	sp = PT_REGS_SP((struct pt_regs *)bpf_task_pt_regs(task));
+	tid = (__u32)bpf_get_current_pid_tgid();
+	rec = bpf_map_lookup_elem(&inflight, &tid);
+	if (rec && rec->entry_sp && !rec->sig_sp && sp <= rec->entry_sp)
+		rec->sig_sp = sp;
+	st = bpf_task_storage_get(&session_threads, task, 0, 0);
+	if (!st || !st->call.entry_sp)
+		return 0;
+	if (!st->sig_sp) {
+		if (sp <= st->call.entry_sp)
+			st->sig_sp = sp;
+	} else if (st->sig_call.entry_sp && sp <= st->sig_call.entry_sp) {
+		st->sig2_sp = sp;
+	}
+	return 0;
+}
+
+/*
  * The OOM killer chose `task`: marked in its entry, read with its final
  * profile. Loaded only where the tracepoint takes the task (Linux 6.8+;
  * before, it took a PID): the loader checks the kernel's BTF first.
@@ -1173,6 +1299,28 @@ struct inherit_ctx {
 	__u32 ctgid;
 	__u64 salt; /* parent's stack id ^ salt = the child's */
 };
+
+/*
+ * After one of the parent's blocks: 1 (stop the walk) once the child has
+ * seen as many as the parent has (copied or lost), the rest of the map
+ * being other processes' blocks and empty buckets.
+ */
+static __always_inline long inherit_next(const struct inherit_ctx *c)
+{
+	struct ht_target *ct = bpf_map_lookup_elem(&targets, &c->ctgid);
+	struct ht_target *pt = bpf_map_lookup_elem(&targets, &c->ptgid);
+
+	return ct && pt && ct->live_blocks + ct->lost_inherited >= pt->live_blocks;
+}
+
+/* A copy made: the child's count of its live blocks. */
+static __always_inline void inherit_made(const struct inherit_ctx *c)
+{
+	struct ht_target *ct = bpf_map_lookup_elem(&targets, &c->ctgid);
+
+	if (ct)
+		count(&ct->live_blocks);
+}
 
 static __always_inline void inherit_lost(const struct inherit_ctx *c, bool event_lost)
 {
@@ -1230,19 +1378,21 @@ static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct h
 		};
 
 		err = live_add(&ck, &cv, BPF_NOEXIST);
-		if (err && err != -EEXIST)
+		if (!err)
+			inherit_made(c);
+		else if (err != -EEXIST)
 			inherit_lost(c, bpf_ringbuf_output(&events, &ev, sizeof(ev),
 							   sample_wakeup(sizeof(ev))) != 0);
-		return 0;
+		return inherit_next(c);
 	}
 	cv.stack_id = val->stack_id ^ c->salt;
 	cv.stack_id = cv.stack_id ? cv.stack_id : 1;
 	err = live_add(&ck, &cv, BPF_NOEXIST);
 	if (err == -EEXIST)
-		return 0;
+		return inherit_next(c);
 	if (err) {
 		inherit_lost(c, false);
-		return 0;
+		return inherit_next(c);
 	}
 	ak.stack_id = cv.stack_id;
 	av = NULL;
@@ -1256,11 +1406,12 @@ static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct h
 	if (!av) {
 		live_delete(&ck);
 		inherit_lost(c, false);
-		return 0;
+		return inherit_next(c);
 	}
 	__sync_fetch_and_add(&av->inherited_objects, 1);
 	__sync_fetch_and_add(&av->inherited_bytes, val->size);
-	return 0;
+	inherit_made(c);
+	return inherit_next(c);
 }
 
 /*
@@ -1284,7 +1435,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	t = bpf_map_lookup_elem(&targets, &ptgid);
 	if (!t || t->frozen)
 		return 0;
-	if (!alloc_only && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm))
+	/* Counted here, at the fork: the daemon's view of its children may lag. */
+	count(&t->forks);
+	/* Nothing to copy, no walk: the fork costs an insert and an event. */
+	if (!alloc_only && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm) && t->live_blocks)
 		flags = HT_FORK_INHERIT;
 	/* The event goes first: in DWARF mode a lost copy's free event must follow it. */
 	t = adopt(ctgid, HT_EV_FORK, ptgid, flags);
@@ -1373,12 +1527,26 @@ static __always_inline int session_return(struct pt_regs *ctx)
 
 	cookie = bpf_session_cookie();
 	st = bpf_task_storage_get(&session_threads, bpf_get_current_task_btf(), 0, 0);
-	if (!cookie || !st || !*cookie || st->call.entry_sp != *cookie)
+	if (!cookie || !st || !*cookie)
+		return 0;
+	/* A signal handler's call, done while the call it interrupted goes on. */
+	if (st->sig_call.entry_sp == *cookie && st->call.entry_sp != *cookie) {
+		t = live_target(tgid);
+		if (t)
+			finish_call(&st->sig_call, PT_REGS_RC(ctx), tgid, t);
+		st->sig_call.entry_sp = 0;
+		st->sig2_sp = 0;
+		return 0;
+	}
+	if (st->call.entry_sp != *cookie)
 		return 0;
 	t = live_target(tgid);
 	if (t)
 		finish_call(&st->call, PT_REGS_RC(ctx), tgid, t);
 	st->call.entry_sp = 0;
+	st->sig_sp = 0;
+	st->sig2_sp = 0;
+	st->sig_call.entry_sp = 0;
 	return 0;
 }
 
@@ -1388,6 +1556,8 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry,
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct session_thread *st;
+	struct ht_inflight *rec;
+	enum call_verdict verdict;
 	struct ht_target *t;
 	__u64 *cookie;
 
@@ -1400,16 +1570,21 @@ static __always_inline int session_entry(struct pt_regs *ctx, __u32 entry,
 		count(&t->lost_inflight);
 		return 1;
 	}
-	if (begin_call(ctx, tgid, t, entry, a, always_track, &st->call, st, &st->call) !=
-	    CALL_TRACKED)
+	rec = &st->call;
+	verdict = begin_call(ctx, tgid, t, entry, a, always_track, &st->call, st, &st->call);
+	if (verdict == CALL_SIGNAL) {
+		verdict = begin_signal_call(ctx, tgid, t, entry, a, always_track, st);
+		rec = &st->sig_call;
+	}
+	if (verdict != CALL_TRACKED)
 		return 1;
 	/* The cookie ties the return run to this very record. */
 	cookie = bpf_session_cookie();
 	if (!cookie) {
-		st->call.entry_sp = 0;
+		rec->entry_sp = 0;
 		return 1;
 	}
-	*cookie = st->call.entry_sp;
+	*cookie = rec->entry_sp;
 	return 0;
 }
 

@@ -59,6 +59,15 @@ struct ht_target {
 	 */
 	__u64 frozen;
 	/*
+	 * Its entries in `live`: raised after an entry is added, lowered after
+	 * one is deleted, so never below their number. A fork walks `live` for
+	 * the parent's blocks only when it has some, and stops once it has
+	 * seen this many (the walk of a 1M-bucket map costs milliseconds).
+	 */
+	__u64 live_blocks;
+	__u64 lost_signal; /* allocation in a signal handler that could not be followed */
+	__u64 forks; /* --follow-forks: children forked (followed or missed: the daemon says) */
+	/*
 	 * bpf_ktime_get_ns() when the kernel's OOM killer chose the process
 	 * (tracepoint mark_victim), else 0: its final profile says so.
 	 */
@@ -209,6 +218,9 @@ struct ht_inflight {
 	__u32 entry;	/* enum ht_entry */
 	__u32 sampled;
 	__u64 epoch; /* probe_epoch when written: older records are stale */
+	/* The classic programs: the stack pointer a signal interrupted during the
+	 * call (0: none), so that its handler's calls are counted as lost. */
+	__u64 sig_sp;
 };
 
 /*

@@ -10,7 +10,7 @@ PACKAGES=(
 	pkg-config libiberty-dev make gcc g++ libc6-dev perl python3 libcapstone-dev
 	libjemalloc-dev libtcmalloc-minimal4 redis-server redis-tools bpftrace systemtap-sdt-dev
 	libdebuginfod-dev debuginfod libcurl4-openssl-dev openssl
-	passwd util-linux
+	passwd util-linux time bc
 	# packaging (t19xx): man page checks, unit checks, the Debian package
 	man-db groff systemd bash-completion debhelper dpkg-dev fakeroot strace
 	prometheus

@@ -37,9 +37,10 @@ for f in $(profiles_of "$T/wrapper-empty"); do
 done
 is "$empty" 1 "--write-empty: one of them has no sample"
 
-trace idle -- sleep 1
+# 1 GiB between samples: sleep's few kilobytes are never sampled.
+trace idle -r 1g -- sleep 1
 is "$(find "$T/idle" -mindepth 1 | wc -l)" 0 "an idle command leaves nothing"
-trace idle-empty --write-empty -- sleep 1
+trace idle-empty -r 1g --write-empty -- sleep 1
 is "$(profiles_of "$T/idle-empty" | wc -l)" 1 "--write-empty: an idle command leaves its empty profile"
 
 done_testing

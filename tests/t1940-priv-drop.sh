@@ -142,7 +142,7 @@ chown nobody "$odir"
 chmod 755 "$odir"
 start_fixture alloc_known-nofp --wait --hold 60 || bail_out "fixture did not start"
 fix=$FIX_PID
-start_heaptrace "$T/err7" -r 1 -i 1h -o "$odir" -p "$fix" || bail_out "heaptrace did not start"
+start_heaptrace "$T/err7" -r 1 -i 1h --unsafe-output-dir -o "$odir" -p "$fix" || bail_out "heaptrace did not start"
 check_status "-o another user's directory" "$HT_PID" \
 	"$(printf '%016x' $((0x$mask | 2)))"
 kill -USR1 "$fix"

@@ -188,6 +188,8 @@ static void test_needs(void)
 		{ HT_XALLOCX, PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_STACK },
 		{ HT_REALLOCARRAY, ALL_NEEDS },
 		{ HT_POSIX_MEMALIGN, ALL_NEEDS },
+		/* mmap's address and length: a new pymalloc arena. */
+		{ HT_PY_ARENA, PROBEPLACE_ARG1 | PROBEPLACE_ARG2 | PROBEPLACE_STACK },
 	};
 	size_t i, agree = 0;
 

@@ -39,10 +39,11 @@ struct loader {
 	bool alloc_only;
 	bool session;	 /* allocating sites get one uprobe session link, not a uprobe pair */
 	int session_err; /* why not, when not: 0 when --no-session said so */
-	struct bpf_link *lifecycle[3]; /* exec, exit and (--follow-forks) fork tracepoints */
-	struct bpf_link *oom_link;     /* mark_victim, where the kernel's tracepoint fits */
-	bool oom_victims;	       /* on_mark_victim loaded (and, once set up, attached) */
-	pid_t *retired;		       /* frozen targets whose data loader__purge deletes, sorted */
+	struct bpf_link
+	    *lifecycle[4];	   /* exec, exit, signal and (--follow-forks) fork tracepoints */
+	struct bpf_link *oom_link; /* mark_victim, where the kernel's tracepoint fits */
+	bool oom_victims;	   /* on_mark_victim loaded (and, once set up, attached) */
+	pid_t *retired;		   /* frozen targets whose data loader__purge deletes, sorted */
 	size_t nr_retired, cap_retired;
 	struct agg_entry *agg_cache; /* loader__cache_aggs: every counter, by tgid */
 	size_t nr_agg_cache;
@@ -165,6 +166,9 @@ static int setup_lifecycle(struct loader *l, const struct loader_opts *opts)
 		return -errno;
 	l->lifecycle[1] = bpf_program__attach(l->skel->progs.on_exit);
 	if (!l->lifecycle[1])
+		return -errno;
+	l->lifecycle[3] = bpf_program__attach(l->skel->progs.on_signal);
+	if (!l->lifecycle[3])
 		return -errno;
 	/* Without it OOM kills go unsaid, nothing else changes. */
 	if (l->oom_victims)

@@ -17,6 +17,22 @@
 #include "symbol/procmaps.h"
 #include "util/log.h"
 
+/* Why a profile could not be read, in words. */
+static const char *read_error(int err)
+{
+	switch (err) {
+	case -EPROTO:
+		return "not a heap profile";
+	case -EFBIG:
+		return "more than 64 MiB once decompressed, the most heaptrace reads";
+	case -E2BIG:
+		return "reading it would take more than 256 MiB of memory, the most heaptrace "
+		       "allows (millions of tiny records: crafted or corrupt)";
+	default:
+		return strerror(-err);
+	}
+}
+
 /* Reads a heap profile, saying why it cannot (`what`: "the profile", "the base profile"). */
 static int read_profile(const char *path, const char *what, struct pprof_builder **out)
 {
@@ -24,7 +40,7 @@ static int read_profile(const char *path, const char *what, struct pprof_builder
 
 	if (err)
 		log_error("cannot read %s '%s': %s: give a heap profile written by heaptrace or Go",
-			  what, path, err == -EPROTO ? "not a heap profile" : strerror(-err));
+			  what, path, read_error(err));
 	return err;
 }
 

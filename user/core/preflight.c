@@ -72,10 +72,10 @@ int preflight__check(const struct env *env, char *err, size_t errlen)
 	size_t i;
 
 	if (!privileged()) {
-		snprintf(
-		    err, errlen,
-		    "heaptrace needs root: run it with sudo (or grant CAP_BPF, CAP_PERFMON and "
-		    "CAP_SYS_PTRACE)");
+		snprintf(err, errlen,
+			 "heaptrace needs root: run it with sudo (or grant CAP_BPF, CAP_PERFMON, "
+			 "CAP_SYS_ADMIN, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: "
+			 "docs/reliability.md#privileges)");
 		return -EPERM;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {

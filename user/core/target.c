@@ -229,6 +229,15 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 			    pid, t->proc.comm, pid);
 		goto cleanup;
 	}
+	if (err == -EIO) {
+		say_problem(
+		    t, named,
+		    "allocator not found in pid %d (%s): some of its mapped files could not "
+		    "be opened, through /proc/%d/root or /proc/%d/map_files: see heaptrace "
+		    "--list-allocators -p %d",
+		    pid, t->proc.comm, pid, pid, pid);
+		goto cleanup;
+	}
 	if (err) {
 		say_problem(t, named, "cannot find the allocator of pid %d (%s): %s", pid,
 			    t->proc.comm, strerror(-err));

@@ -25,6 +25,11 @@ struct target {
 	struct strbuf probed; /* what target__probe attached, for target__announce */
 	struct strbuf note;   /* one more comment for its profiles (the valve's), or "" */
 	uint64_t dumps;
+	bool ring_warned; /* said once that its events overflowed the ring */
+	/* --follow-forks: its children traced, and those that ended before their
+	 * probes were attached (said once, then only counted). */
+	uint64_t children_followed, children_missed;
+	bool children_warned;
 	uint64_t last_samples; /* counters at the last profile written: skip idle ones */
 	uint64_t last_frees;
 	uint64_t last_events; /* proc.events at the last profile written */

@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,24 @@ static bool idle_since_last(struct tracer *tr, struct target *t)
 	return false;
 }
 
+/*
+ * Events lost to a full ring are counted in the status line; the first
+ * time, also what to do about it, since only a restart with another
+ * --ring-size (or a sparser --sample-rate) helps.
+ */
+static void warn_ring_overflow(struct tracer *tr, struct target *t, uint64_t lost)
+{
+	uint32_t size = env__ring_size(tr->env);
+
+	if (!lost || t->ring_warned || tr->env->unwind == ENV_UNWIND_FP)
+		return;
+	t->ring_warned = true;
+	log_warn("pid %d (%s): %" PRIu64 " events did not fit the %u MiB event ring (counted as "
+		 "lost): give --ring-size %um, or a larger --sample-rate",
+		 t->proc.pid, t->proc.comm, lost, size >> 20,
+		 size >= (512u << 20) ? 1024u : (size >> 20) * 4);
+}
+
 /* Builds target t's profile now and hands it to the sinks. */
 static int write_profile(struct tracer *tr, struct target *t, bool final,
 			 struct profile_summary *sum)
@@ -47,10 +66,28 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 	struct profile_output out = {
 		.proc = &t->proc, .sum = sum, .time_ns = now, .final = final
 	};
-	char off[160], suspect[160] = "", memcg[PATH_MAX + 512];
+	char off[160], suspect[160] = "", memcg[PATH_MAX + 512], children[112];
+	struct ht_target c;
 	int err;
 
 	r.memcg_note = out.memcg_note = tracer__memcg_note(tr, t, final, memcg, sizeof(memcg));
+
+	/*
+	 * Said once a child was forked, and from then on in every profile of the
+	 * parent. The forks are the kernel's count, so a child whose event the
+	 * daemon has not handled yet (it lags in a storm) is among the missed:
+	 * followed + missed is always what the parent forked.
+	 */
+	if (tr->env->follow_forks && !loader__target_stats(tr->loader, t->proc.pid, &c) &&
+	    c.forks) {
+		uint64_t followed = t->children_followed < c.forks ? t->children_followed : c.forks;
+
+		snprintf(children, sizeof(children),
+			 "children: %" PRIu64 " followed, %" PRIu64
+			 " missed (ended before their probes were attached)",
+			 followed, (uint64_t)c.forks - followed);
+		r.children = out.children = children;
+	}
 	err = profile__snapshot(tr->loader, &t->proc, &snap);
 	/* The high since the last profile comes first, so that file names sort in time. */
 	if (!err && tr->env->peak && tracer__write_peak(tr, t, snap))
@@ -108,6 +145,8 @@ int tracer__dump(struct tracer *tr, size_t idx, bool final)
 			  t->proc.pid, (unsigned long long)c.calls,
 			  (unsigned long long)c.frees_tracked);
 	t->dumps++;
+	if (!loader__target_stats(tr->loader, t->proc.pid, &c))
+		warn_ring_overflow(tr, t, c.lost_events);
 	return 0;
 }
 
@@ -176,6 +215,9 @@ void tracer__dump_all(struct tracer *tr)
 		if (tracer__dump(tr, i, false))
 			tr->exit_code = 1;
 	loader__cache_aggs(tr->loader, false);
+	/* Building profiles frees far more than it keeps: hand the freed pages
+	 * back, or the allocator's arenas keep the peak of every dump resident. */
+	malloc_trim(0);
 	tracer__report_global(tr);
 	if (tr->exit_code)
 		evloop__stop(tr->loop);

@@ -115,6 +115,51 @@ int tracer__attach_all(struct tracer *tr, const pid_t *pids, size_t nr)
 }
 
 /*
+ * A followed child of a -p target: attached as a named process, except
+ * that one which ends first (children living a few milliseconds, forked by
+ * the hundred) is not an error, only counted by its parent.
+ */
+static int attach_child(struct tracer *tr, struct target *t, pid_t pid)
+{
+	int err = target__open(t, pid);
+
+	t->warn_only = true; /* nothing that fails for a child ends the run */
+	if (!err)
+		err = target__probe(t, tr->loader, &tr->probe_opts, false);
+	if (!err)
+		err = ready_target(tr, t);
+	if (!err)
+		target__announce(t, true);
+	return err;
+}
+
+/*
+ * A fork event's outcome, counted by the traced parent: every child is
+ * followed or missed. A miss is nearly always a child that ended (or was
+ * ending: its maps gone, its files closing) before its probes went in; -v
+ * says each one's reason.
+ */
+static void count_child(struct tracer *tr, pid_t parent_pid, pid_t pid, bool ok)
+{
+	struct target *parent = targets__find(&tr->targets, parent_pid);
+
+	if (!parent)
+		return;
+	if (ok) {
+		parent->children_followed++;
+		return;
+	}
+	parent->children_missed++;
+	if (!parent->children_warned) {
+		parent->children_warned = true;
+		log_warn("pid %d (%s): child %d ended before its probes were attached: such "
+			 "children are counted as missed (status line, profile comment), not said "
+			 "again",
+			 parent_pid, parent->proc.comm, pid);
+	}
+}
+
+/*
  * A process the BPF side started tracing by itself (system-wide adoption,
  * a followed fork): give it a target. With `attach`, its per-PID probes
  * are attached here (a child of a -p target); otherwise the probes for
@@ -123,7 +168,7 @@ int tracer__attach_all(struct tracer *tr, const pid_t *pids, size_t nr)
  * a profile (that would consume events from inside the callback). Returns
  * the new target, or NULL.
  */
-static struct target *adopt_target(struct tracer *tr, pid_t pid, bool attach)
+static struct target *adopt_target(struct tracer *tr, pid_t pid, bool attach, pid_t parent)
 {
 	struct target *t, *old = targets__find(&tr->targets, pid);
 	uint64_t start;
@@ -144,7 +189,9 @@ static struct target *adopt_target(struct tracer *tr, pid_t pid, bool attach)
 	}
 	/* Counters read for the profiles being written do not have this one yet. */
 	loader__cache_aggs(tr->loader, false);
-	if (attach) {
+	if (attach && parent) {
+		err = attach_child(tr, t, pid);
+	} else if (attach) {
 		err = attach_target(tr, t, pid, false);
 	} else {
 		err = target__open(t, pid);
@@ -153,6 +200,8 @@ static struct target *adopt_target(struct tracer *tr, pid_t pid, bool attach)
 	}
 	if (!err)
 		err = tracer__add_target(tr, t);
+	if (parent)
+		count_child(tr, parent, pid, !err);
 	if (err) {
 		/* Gone already: forget what the BPF side holds for it. */
 		targets__discard(t);
@@ -192,10 +241,13 @@ int tracer__handle_event(const void *data, size_t size, void *ctx)
 
 	switch (hdr->type) {
 	case HT_EV_PROCESS:
-		adopt_target(tr, (pid_t)hdr->tgid, false);
+		adopt_target(tr, (pid_t)hdr->tgid, false, 0);
 		return 0;
 	case HT_EV_FORK:
-		t = adopt_target(tr, (pid_t)hdr->tgid, tr->per_pid);
+		t = adopt_target(tr, (pid_t)hdr->tgid, tr->per_pid,
+				 size >= sizeof(struct ht_proc_event)
+				     ? (pid_t)((const struct ht_proc_event *)data)->parent_tgid
+				     : 0);
 		if (t && size >= sizeof(struct ht_proc_event))
 			inherit_samples(tr, t, data);
 		return 0;
@@ -356,7 +408,7 @@ void tracer__sweep_system(struct tracer *tr)
 		if (procfs__start_time(pids[i], &start))
 			loader__remove_target(tr->loader, pids[i]);
 		else
-			adopt_target(tr, pids[i], false);
+			adopt_target(tr, pids[i], false, 0);
 	}
 	free(pids);
 }

@@ -132,7 +132,8 @@ int httpreq__parse(const char *buf, size_t len, struct http_request *req)
 	mlen = sp1 - buf;
 	if (line_end - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) ||
 	    (sp2[8] != '0' && sp2[8] != '1'))
-		return memcmp(sp2 + 1, "HTTP/", 5) ? 400 : 505;
+		/* A version shorter than "HTTP/" is malformed: compare no further than the line. */
+		return line_end - sp2 - 1 >= 5 && !memcmp(sp2 + 1, "HTTP/", 5) ? 505 : 400;
 	req->head = req->post = false;
 	req->body = NULL;
 	req->body_len = 0;

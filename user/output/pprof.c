@@ -383,7 +383,9 @@ int pprof__add_sample_labeled(struct pprof_builder *b, const uint64_t *location_
 	}
 	if (n > PPROF_MAX_ID)
 		return -EOVERFLOW;
-	err = VEC_RESERVE(b->loc_ids, b->loc_ids_cap, b->nloc_ids + n);
+	/* One more than needed: a builder with samples always has the array, so that
+	 * loc_ids + loc_pos is defined even when every stack is empty. */
+	err = VEC_RESERVE(b->loc_ids, b->loc_ids_cap, b->nloc_ids + n + 1);
 	if (err)
 		return err;
 	err = VEC_RESERVE(b->samples, b->samples_cap, b->nsamples + 1);

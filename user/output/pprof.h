@@ -170,8 +170,10 @@ int pprof__encode_gz(struct pprof_builder *b, size_t max_len, void **out, size_t
 /*
  * Reads a heap profile file (gzipped or not) into a new builder. -EBADMSG
  * when it is not a pprof protobuf, -EPROTO when its sample types are not
- * the Go heap layout above, -EFBIG beyond 1 GiB decoded, or an errno of
- * open/read. Samples read back have no raw counts.
+ * the Go heap layout above, -EFBIG beyond 64 MiB decoded, -E2BIG when
+ * unpacking it would take more than 256 MiB (many tiny messages: see
+ * PPROF_MAX_EXPANDED), or an errno of open/read. Samples read back have no
+ * raw counts.
  */
 int pprof__read_gz(const char *path, struct pprof_builder **out);
 

@@ -20,8 +20,18 @@
 #include "util/vec.h"
 #include "output/pprof_impl.h"
 
-/* Decompressed profiles larger than this are refused: a bad file must not eat memory. */
-#define PPROF_MAX_DECODED (1u << 30)
+/*
+ * What reading a profile may cost. The decoded bytes are bounded, and so is
+ * what unpacking them takes: protobuf-c turns every message (a sample, a
+ * label, a line) into a struct of its own and every packed varint byte
+ * into up to 8 bytes, so a small crafted file (a few hundred KB of gzip)
+ * could take gigabytes. pprof_expansion() estimates the unpacked size from
+ * the wire format before anything is unpacked. A profile of 65536 stacks
+ * of 64 frames takes about a tenth of the bound.
+ */
+#define PPROF_MAX_DECODED  (64u << 20)
+#define PPROF_MAX_EXPANDED (256ull << 20)
+#define PPROF_MESSAGE_COST 96 /* a message's struct, pointer and allocator overhead */
 
 typedef Perftools__Profiles__Profile Profile;
 
@@ -254,6 +264,74 @@ cleanup:
 	return err;
 }
 
+/* Reads a varint at *p (below end); false when it is malformed or runs past end. */
+static bool wire_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	unsigned int shift;
+
+	*v = 0;
+	for (shift = 0; shift < 64 && *p < end; shift += 7) {
+		unsigned char c = *(*p)++;
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Counts the length-delimited fields of the message [p, end) as messages,
+ * looking `depth` levels into them (a sample's labels, a location's lines).
+ * Returns the count, or -1 for a malformed message (unpacking refuses it).
+ */
+static int64_t wire_messages(const unsigned char *p, const unsigned char *end, int depth)
+{
+	int64_t n = 0, inner;
+	uint64_t key, len;
+
+	while (p < end) {
+		if (!wire_varint(&p, end, &key))
+			return -1;
+		switch (key & 7) {
+		case 0:
+			if (!wire_varint(&p, end, &len))
+				return -1;
+			break;
+		case 1:
+			p += 8;
+			break;
+		case 5:
+			p += 4;
+			break;
+		case 2:
+			if (!wire_varint(&p, end, &len) || len > (uint64_t)(end - p))
+				return -1;
+			n++;
+			if (depth > 0) {
+				inner = wire_messages(p, p + len, depth - 1);
+				/* Not a message (a packed array, a string): counted once. */
+				n += inner > 0 ? inner : 0;
+			}
+			p += len;
+			break;
+		default:
+			return -1;
+		}
+		if (p > end)
+			return -1;
+	}
+	return n;
+}
+
+/* The memory unpacking a decoded profile may take, or -1 when it is malformed. */
+static int64_t pprof_expansion(const unsigned char *raw, size_t len)
+{
+	int64_t messages = wire_messages(raw, raw + len, 1);
+
+	return messages < 0 ? -1 : (int64_t)len * 8 + messages * PPROF_MESSAGE_COST;
+}
+
 int pprof__read_gz(const char *path, struct pprof_builder **out)
 {
 	unsigned char *file = NULL;
@@ -271,6 +349,10 @@ int pprof__read_gz(const char *path, struct pprof_builder **out)
 	err = gzip__inflate(file, file_len, PPROF_MAX_DECODED, &raw, &raw_len);
 	if (err)
 		goto cleanup;
+	if (pprof_expansion(raw, raw_len) > (int64_t)PPROF_MAX_EXPANDED) {
+		err = -E2BIG;
+		goto cleanup;
+	}
 	p = perftools__profiles__profile__unpack(NULL, raw_len, raw);
 	if (!p) {
 		err = -EBADMSG;

@@ -36,7 +36,7 @@ struct build_ctx {
 uint64_t profile__lost(const struct ht_target *c)
 {
 	return c->lost_live_full + c->lost_stack_full + c->lost_agg_full + c->lost_inflight +
-	       c->stack_errors + c->lost_events + c->lost_inherited;
+	       c->stack_errors + c->lost_events + c->lost_inherited + c->lost_signal;
 }
 
 /*
@@ -406,6 +406,8 @@ static int add_comments(struct build_ctx *c, const struct profile_request *r)
 		err = add_estimate_comment(c);
 	if (!err && r->note && r->note[0])
 		err = pprof__add_comment(c->b, r->note);
+	if (!err && r->children && r->children[0])
+		err = pprof__add_comment(c->b, r->children);
 	if (!err && r->memcg_note)
 		err = pprof__add_comment(c->b, r->memcg_note);
 	if (!err && r->opts->alloc_only)

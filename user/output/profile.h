@@ -39,6 +39,7 @@ struct profile_request {
 	struct process *proc;	/* its maps may be re-read once, if an address is unknown */
 	const char *note;	/* one more comment (the safety valve's), or NULL */
 	const char *memcg_note; /* and one of its memory cgroup (OOM kill, near its limit) */
+	const char *children;	/* --follow-forks: children followed and missed, or NULL */
 	const struct heap_snapshot *snap;
 	const struct heap_snapshot *base; /* subtracted from snap (a delta), or NULL */
 	int64_t time_ns;		  /* the profile's time_nanos */

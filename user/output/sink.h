@@ -34,6 +34,8 @@ struct profile_output {
 	bool peak;	 /* a high of its in-use between two periodic profiles (--peak) */
 	/* While the safety valve has its probes off: why and until when; else NULL. */
 	const char *probes_off;
+	/* --follow-forks: its children followed and missed, or NULL. */
+	const char *children;
 	/* Killed by the OOM killer, or near its memory cgroup's limit: said so; else NULL. */
 	const char *memcg_note;
 	/* Set by sinks__write: profiles earlier sinks hold that wait for their disk. */

@@ -100,11 +100,12 @@ static int statusline_write(void *state, const struct profile_output *out)
 			 out->waiting);
 	statusline__format_extra(sum, extra, sizeof(extra));
 	log_info("pid %d (%s): inuse %s (%s%s%s) in %" PRId64 " objects, allocated %s, %" PRIu64
-		 " samples, %" PRIu64 " lost%s%s%s%s%s%s%s",
+		 " samples, %" PRIu64 " lost%s%s%s%s%s%s%s%s%s",
 		 out->proc->pid, out->proc->comm, inuse, sum->inuse_bytes >= before ? "+" : "",
 		 delta, extra, sum->inuse_objects, alloc, sum->samples, sum->lost,
 		 out->probes_off ? ", " : "", out->probes_off ? out->probes_off : "",
-		 out->memcg_note ? ", " : "", out->memcg_note ? out->memcg_note : "", waiting,
+		 out->memcg_note ? ", " : "", out->memcg_note ? out->memcg_note : "",
+		 out->children ? ", " : "", out->children ? out->children : "", waiting,
 		 out->leak_suspect && *out->leak_suspect ? ", leak suspect: " : "",
 		 out->leak_suspect ? out->leak_suspect : "");
 	if (!last)

@@ -221,7 +221,8 @@ int allocator__plan(pid_t pid, const struct procmaps *pm, bool at_entry, struct 
 	malloc_obj = discover__serving(d, DISCOVER_SERVES_MALLOC);
 	plan->allocator = discover__allocator_name(discover__allocator(d));
 	if (!malloc_obj) {
-		err = -ENOENT;
+		/* An unreadable file may be the allocator: no guess about a static binary. */
+		err = discover__nr_unread(d) ? -EIO : -ENOENT;
 		goto cleanup;
 	}
 	n = discover__nr_objects(d);

@@ -51,8 +51,9 @@ struct alloc_plan {
  * Discovers the allocator of process `pid` (maps snapshot `pm`) and plans
  * its probe sites; with `at_entry` every probe stays on its symbol's first
  * instruction. Returns 0 and a plan to free with allocator__plan_free(),
- * -ENOENT when no object of the process defines malloc, -ESRCH when the
- * process is gone, or another negative errno.
+ * -ENOENT when no object of the process defines malloc, -EIO when none
+ * read does but some mapped file could not be opened (it may be the one),
+ * -ESRCH when the process is gone, or another negative errno.
  */
 int allocator__plan(pid_t pid, const struct procmaps *pm, bool at_entry, struct alloc_plan **out);
 

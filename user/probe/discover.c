@@ -1142,6 +1142,15 @@ enum discover_allocator discover__allocator(const struct discover *d)
 	return d->allocator;
 }
 
+size_t discover__nr_unread(const struct discover *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->nr_all; i++)
+		n += d->all[i].err && d->all[i].err != -ENOEXEC;
+	return n;
+}
+
 size_t discover__nr_searched(const struct discover *d)
 {
 	return d->nr_all; /* the search list, then the unreadable objects */
@@ -1265,6 +1274,11 @@ int discover__write(const struct discover *d, pid_t pid, FILE *f)
 	if (m)
 		fprintf(f, "pid %d (%s): malloc is %s's, from %s\n", pid, name,
 			discover__allocator_name(m->allocator), m->map_path);
+	else if (discover__nr_unread(d))
+		fprintf(f,
+			"pid %d (%s): no object read defines malloc, and %zu mapped files could "
+			"not be read (see \"not read\" below): nothing to probe\n",
+			pid, comm, discover__nr_unread(d));
 	else
 		fprintf(f,
 			"pid %d (%s): no mapped object defines malloc (a stripped static binary?): "

@@ -153,6 +153,13 @@ size_t discover__nr_searched(const struct discover *d);
 const char *discover__searched(const struct discover *d, size_t i, enum discover_origin *origin,
 			       int *err);
 
+/*
+ * How many mapped objects could not be opened or read (a non-ELF file does
+ * not count): when none serves malloc, one of them may, so nothing can be
+ * said about the process's allocator.
+ */
+size_t discover__nr_unread(const struct discover *d);
+
 const char *discover__allocator_name(enum discover_allocator a);
 const char *discover__origin_name(enum discover_origin o);
 const struct discover_kind_info *discover__kind_info(enum discover_entry_kind k);

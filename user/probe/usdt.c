@@ -101,12 +101,14 @@ static int parse_desc(const char *desc, size_t len, struct usdt_probe *p)
 		return -EINVAL;
 	memcpy(words, desc, sizeof(words));
 	prov = desc + sizeof(words);
+	/* Past each terminator only once it is found: no arithmetic on NULL. */
 	name = memchr(prov, '\0', (size_t)(end - prov));
-	if (!name++ || name >= end)
+	if (!name || ++name >= end)
 		return -EINVAL;
 	args = memchr(name, '\0', (size_t)(end - name));
-	if (!args++ || args > end)
+	if (!args)
 		return -EINVAL;
+	args++;
 	if (!memchr(args, '\0', (size_t)(end - args)) && args != end)
 		return -EINVAL;
 	*p = (struct usdt_probe){ .pc = words[0], .semaphore = words[2] };

@@ -157,12 +157,37 @@ int procfs__root_path(pid_t pid, const char *path, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * Whether `a` and `b` name one file. /proc/PID/maps prints a path as the
+ * reader sees it: for a chroot'ed process it already holds the chroot
+ * ("/srv/jail/bin/x"), and /proc/PID/root + that path names nothing (or
+ * another file); in another mount namespace it is the namespace's own path.
+ */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int procfs__mapped_path(pid_t pid, const char *path, uint64_t start, uint64_t end, char *buf,
 			size_t len)
 {
+	char mapped[96];
+	int err;
+
 	if (is_deleted(path))
 		return map_files_path(pid, start, end, buf, len);
-	return procfs__root_path(pid, path, buf, len);
+	err = procfs__root_path(pid, path, buf, len);
+	if (err || !end)
+		return err;
+	/* The mapping itself is the truth: keep the root path when it leads to the
+	 * mapped file, or when it exists and the mapping cannot be reached (map_files
+	 * needs CAP_SYS_ADMIN); else map_files, whose error then says why. */
+	if (map_files_path(pid, start, end, mapped, sizeof(mapped)) || same_file(buf, mapped) ||
+	    (access(mapped, F_OK) && !access(buf, F_OK)))
+		return 0;
+	return map_files_path(pid, start, end, buf, len);
 }
 
 /* Candidate `via` for the mapping, or -ENOENT where that place does not apply. */

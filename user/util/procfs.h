@@ -65,7 +65,10 @@ int procfs__root_path(pid_t pid, const char *path, char *buf, size_t len);
 /*
  * The path through which a mapping of `path` at [start, end) is opened
  * while the process lives: map_files for a file the kernel marked
- * " (deleted)", the process's root otherwise. Returns 0 or -ENAMETOOLONG.
+ * " (deleted)" or one its root + `path` does not lead to (a chroot'ed
+ * process: the path already holds the chroot), the process's root
+ * otherwise (end 0: a path the process named itself, always its root).
+ * Returns 0 or -ENAMETOOLONG.
  */
 int procfs__mapped_path(pid_t pid, const char *path, uint64_t start, uint64_t end, char *buf,
 			size_t len);
