@@ -244,6 +244,29 @@ static void test_measured_age(void)
 	leak_series__free(s);
 }
 
+/* Churn whose one sampled block was caught alive in one profile is churn, not a spike. */
+static void test_churn_caught(void)
+{
+	struct leak_series *s = leak_series__new(10, "churn");
+	struct leak_report r;
+	int i;
+
+	leak_series__set_rate(s, 16384);
+	for (i = 0; i < NPOINTS; i++) {
+		leak_series__begin(s, (int64_t)i * STEP_NS);
+		leak_series__add(s, "c", "churn", "churn;main", i == 4 ? 16900 : 0,
+				 (int64_t)i * 3 * MiB);
+		leak_series__add(s, "s", "spike", "spike;main", i == 4 ? 64 * MiB : 0,
+				 i >= 4 ? 64 * MiB : 0);
+	}
+	leak__analyze(s, &r);
+	ok(class_of(&r, "churn") == LEAK_CHURN,
+	   "one sampled 1 KiB block alive in one profile (16.9 KB at rate 16384): churn");
+	ok(class_of(&r, "spike") == LEAK_SPIKE, "64 MiB alive in one profile: a spike");
+	leak_report__release(&r);
+	leak_series__free(s);
+}
+
 static void test_json(void)
 {
 	struct leak_series *s = make_series(NPOINTS);
@@ -278,6 +301,7 @@ int main(void)
 	test_sampling_drift();
 	test_late_leak();
 	test_measured_age();
+	test_churn_caught();
 	test_json();
 	return done_testing();
 }

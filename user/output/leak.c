@@ -448,7 +448,13 @@ static enum leak_class classify(const struct leak_finding *f, const int64_t *y, 
 	    late_slope >= GROWING_LATE_SHARE * f->growth_bytes_per_s &&
 	    ends_near_high(f, last, noise))
 		return LEAK_GROWING;
-	if (f->peak_bytes > 0 && (double)f->peak_bytes >= SPIKE_FACTOR * (double)ends)
+	/*
+	 * A high within the sampling noise of nothing is one block sampled
+	 * while it lived (churn caught between its malloc and its free).
+	 */
+	if (f->peak_bytes > 0 && (double)f->peak_bytes >= SPIKE_FACTOR * (double)ends &&
+	    (rate <= 1 || (double)f->peak_bytes >
+			      GROWING_MIN_SIGMAS * sqrt((double)f->peak_bytes * (double)rate)))
 		return LEAK_SPIKE;
 	if (f->allocated_bytes > 0 &&
 	    (double)f->allocated_bytes >= CHURN_FACTOR * (double)f->peak_bytes)
