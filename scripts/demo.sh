@@ -49,11 +49,15 @@ go tool pprof -top -sample_index=inuse_space "$last"
 echo
 echo "== go tool pprof -top -sample_index=inuse_space -base $first $last"
 go tool pprof -top -sample_index=inuse_space -base "$first" "$last"
+echo
+echo "== heaptrace report $OUT/"
+"$BUILD/heaptrace" report "$OUT/"
 
 cat <<MSG
 
 What you see:
  - The first table is what the server holds now: cache_insert_leaky keeps growing, because one cache entry in four is never put on the eviction list.
  - The second table (-base first last) is only what changed between the first and the last profile: the leak stands alone, the healthy per-request buffers (parse_request, render_response) cancel out.
+ - The third (heaptrace report) judges the whole series: the stack whose in-use grows steadily is the leak suspect, the per-request buffers are churn.
  - Open any file interactively: go tool pprof -http=:8080 $last   (or -base $first for the growth).
 MSG

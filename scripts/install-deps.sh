@@ -16,6 +16,7 @@ PACKAGES=(
 	prometheus
 	# the slow-disk test's FUSE filesystem (t1928)
 	libfuse3-dev fuse3
+	jq chromium
 )
 
 missing=()

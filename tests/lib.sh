@@ -33,8 +33,8 @@ PROFILE_RE='^[^/]+\.[0-9]+\.[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z(_[0-9a-f]+)?\.heap\.
 # The status line: heaptrace: pid N (COMM): inuse X (+Y) in K objects,
 # allocated Z, S samples, L lost. Use as "$STATUS_RE_HEAD\(comm\)$STATUS_RE_TAIL".
 STATUS_RE_HEAD='^heaptrace: pid [0-9]+ '
-STATUS_RE_TAIL=': inuse [^ ]+( [^ ]+)? \([+-]?[^)]*\) in [0-9]+ objects, allocated [^,]+, [0-9]+ samples, [0-9]+ lost$'
-STATUS_RE_TAIL_NOLOSS=': inuse [^ ]+( [^ ]+)? \([+-]?[^)]*\) in [0-9]+ objects, allocated [^,]+, [0-9]+ samples, 0 lost$'
+STATUS_RE_TAIL=': inuse [^ ]+( [^ ]+)? \([+-]?[^)]*\) in [0-9]+ objects, allocated [^,]+, [0-9]+ samples, [0-9]+ lost(, leak suspect: .*)?$'
+STATUS_RE_TAIL_NOLOSS=': inuse [^ ]+( [^ ]+)? \([+-]?[^)]*\) in [0-9]+ objects, allocated [^,]+, [0-9]+ samples, 0 lost(, leak suspect: .*)?$'
 
 # ---------------------------------------------------------------- TAP ----
 

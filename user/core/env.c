@@ -30,6 +30,7 @@ static const char usage_head[] =
     "       heaptrace [options] -- COMMAND [ARGS...]\n"
     "       heaptrace [options]     (every process on the host)\n"
     "       heaptrace print [-legacy] [-base OLD.pb.gz] FILE.pb.gz\n"
+    "       heaptrace report [--json | --html] DIR|FILE.pb.gz...\n"
     "\n"
     "Watch the heap of running processes and write a pprof heap profile per\n"
     "process every interval, readable with `go tool pprof`.\n"
@@ -40,7 +41,8 @@ static const char usage_tail[] =
     "DURATION is a number with a unit: 500ms, 30s, 5m, 1h.\n"
     "Profiles are named COMM.PID.YYYYMMDDTHHMMSSZ.heap.pb.gz.\n"
     "`heaptrace print` prints a profile's unbiased totals, with their uncertainty,\n"
-    "and its functions (-legacy: Go's legacy heap text; -base: NEW - OLD).\n";
+    "and its functions (-legacy: Go's legacy heap text; -base: NEW - OLD).\n"
+    "`heaptrace report` finds leak suspects in a series of profiles.\n";
 
 /* The column where an option's help text starts in --help. */
 #define USAGE_HELP_COLUMN 27
@@ -486,6 +488,14 @@ static const struct env_option options[] = {
 	    FIELD(alloc_only),
 	    .help = "probe allocations only, not free: half the traps;\n"
 		    "in-use sample types are written as zero",
+	},
+	{
+	    .name = "peak",
+	    .kind = OPT_FLAG,
+	    FIELD(peak),
+	    .help = "also write a profile at each new high of the\n"
+		    "sampled in-use, at most one per interval\n"
+		    "(COMM.PID.TIME.peak.heap.pb.gz)",
 	},
 	{
 	    .name = "fold-wrappers",
@@ -1208,6 +1218,54 @@ static int parse_print(int argc, char **argv, struct env *env, char *err, size_t
 	return ENV_PRINT;
 }
 
+/* heaptrace report [--json|--html] DIR|FILE...: profiles already written, no tracing. */
+static int parse_report(int argc, char **argv, struct env *env, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(
+			    "Usage: heaptrace report [--json | --html] DIR|FILE.pb.gz...\n\n"
+			    "Reads the heap profiles of DIR (or the files given), one series per\n"
+			    "process, and says which stacks leak (their in-use grows steadily)\n"
+			    "and which are large but flat, spikes or churn. --json for machines,\n"
+			    "--html for a self-contained page with a chart of in-use over time.\n",
+			    stdout);
+			return ENV_EXIT;
+		}
+		if (!strcmp(a, "--json") || !strcmp(a, "--html")) {
+			int f = a[2] == 'j' ? ENV_REPORT_JSON : ENV_REPORT_HTML;
+
+			if (env->report_format && env->report_format != f) {
+				snprintf(err, errlen,
+					 "report takes --json or --html, not both: run it twice");
+				return -EINVAL;
+			}
+			env->report_format = f;
+		} else if (a[0] == '-' && a[1]) {
+			snprintf(err, errlen,
+				 "unknown option '%s' for report: see heaptrace report --help", a);
+			return -EINVAL;
+		} else {
+			if (VEC_RESERVE(env->report_paths, env->report_paths_cap,
+					(size_t)env->nr_report_paths + 1)) {
+				snprintf(err, errlen, "out of memory reading the arguments");
+				return -ENOMEM;
+			}
+			env->report_paths[env->nr_report_paths++] = argv[i];
+		}
+	}
+	if (!env->nr_report_paths) {
+		snprintf(err, errlen,
+			 "report needs profiles: heaptrace report DIR, or the .heap.pb.gz files");
+		return -EINVAL;
+	}
+	return ENV_REPORT;
+}
+
 int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 {
 	struct getopt_spec spec = {};
@@ -1217,6 +1275,8 @@ int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen)
 	env__set_defaults(env);
 	if (argc > 1 && !strcmp(argv[1], "print"))
 		return parse_print(argc, argv, env, err, errlen);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return parse_report(argc, argv, env, err, errlen);
 	ret = getopt_spec__build(&spec);
 	if (ret) {
 		snprintf(err, errlen, "out of memory reading the options: free some memory");
@@ -1276,6 +1336,8 @@ void env__free(struct env *env)
 	config__free(env->config);
 	env->config = NULL;
 	free(env->pids);
+	free(env->report_paths);
+	env->report_paths = NULL;
 	free(env->push_labels);
 	env->push_labels = NULL;
 	env->nr_push_labels = 0;

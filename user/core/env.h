@@ -47,6 +47,7 @@ struct env {
 	uint32_t ring_size;	  /* --ring-size; 0 = by sample rate, see env__ring_size */
 	bool verbose;
 	bool alloc_only;	/* --alloc-only: no free probes */
+	bool peak;		/* --peak: a profile at each new high of the sampled in-use */
 	bool list_probes;	/* --list-probes: print the probe sites and exit */
 	bool list_allocators;	/* --list-allocators: print the allocator objects and exit */
 	bool probe_at_entry;	/* --probe-at-entry: naive placement, for comparison */
@@ -76,7 +77,11 @@ struct env {
 	uint64_t push_spool_size;    /* --push-spool-size: bytes the spool may hold */
 	const char *print_file;	     /* heaptrace print FILE */
 	const char *print_base;	     /* heaptrace print -base OLD FILE, or NULL */
-	uint64_t given;		     /* bit i: the i-th option was set, not left at its default */
+	char **report_paths;	     /* heaptrace report DIR|FILE...: argv's strings */
+	int nr_report_paths;
+	size_t report_paths_cap;
+	int report_format; /* enum env_report_format */
+	uint64_t given;	   /* bit i: the i-th option was set, not left at its default */
 
 	/* The config file (core/config.h). */
 	const char *config_path; /* --config FILE, or NULL for the default one */
@@ -102,13 +107,21 @@ enum env_unwind {
 };
 
 enum env_result {
-	ENV_RUN = 0,   /* options parsed: trace */
-	ENV_EXIT = 1,  /* --help or --version printed: exit 0 */
-	ENV_PRINT = 2, /* `heaptrace print`: print_file (and print_base) set */
+	ENV_RUN = 0,	/* options parsed: trace */
+	ENV_EXIT = 1,	/* --help or --version printed: exit 0 */
+	ENV_PRINT = 2,	/* `heaptrace print`: print_file (and print_base) set */
+	ENV_REPORT = 3, /* `heaptrace report`: report_paths and report_format set */
+};
+
+/* heaptrace report's output. */
+enum env_report_format {
+	ENV_REPORT_TEXT = 0,
+	ENV_REPORT_JSON,
+	ENV_REPORT_HTML,
 };
 
 /*
- * Parses argv into env. Returns ENV_RUN, ENV_EXIT, ENV_PRINT, or a negative errno with
+ * Parses argv into env. Returns ENV_RUN, ENV_EXIT, ENV_PRINT, ENV_REPORT, or a negative errno with
  * a one-line explanation (problem and fix) in err.
  */
 int env__parse(int argc, char **argv, struct env *env, char *err, size_t errlen);

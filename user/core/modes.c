@@ -7,6 +7,7 @@
 
 #include "core/command.h"
 #include "core/modes.h"
+#include "core/report.h"
 #include "core/trace.h"
 #include "output/legacytext.h"
 #include "output/printtext.h"
@@ -141,6 +142,12 @@ static bool is_print(const struct env *env, int parsed)
 	return parsed == ENV_PRINT;
 }
 
+static bool is_report(const struct env *env, int parsed)
+{
+	(void)env;
+	return parsed == ENV_REPORT;
+}
+
 static bool is_list_probes(const struct env *env, int parsed)
 {
 	(void)parsed;
@@ -163,6 +170,7 @@ static bool always(const struct env *env, int parsed)
 /* In order of precedence; a new mode is one line here and its run function. */
 static const struct mode modes[] = {
 	{ "print", is_print, run_print },
+	{ "report", is_report, report__run },
 	{ "--list-probes", is_list_probes, run_list_probes },
 	{ "--list-allocators", is_list_allocators, run_list_allocators },
 	{ "trace", always, trace__run },

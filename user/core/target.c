@@ -307,4 +307,6 @@ void target__fini(struct target *t)
 	strbuf__release(&t->note);
 	free(t->usdt_object);
 	t->usdt_object = NULL;
+	snapshot__free(t->peak_snap);
+	t->peak_snap = NULL;
 }

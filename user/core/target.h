@@ -13,6 +13,7 @@
 
 #include "collect/loader.h"
 #include "collect/process.h"
+#include "collect/snapshot.h"
 #include "collect/valve.h"
 #include "core/env.h"
 #include "util/memcg.h"
@@ -47,6 +48,13 @@ struct target {
 	bool near_limit;      /* usage at or over --oom-threshold: its profile was written */
 	bool near_dump;	      /* the profile being written is that one */
 	struct memcg_usage near_usage;
+	/*
+	 * --peak: the highest sampled in-use seen (raw bytes), and the snapshot
+	 * of a new high since the last periodic profile (NULL: none) with its time.
+	 */
+	uint64_t peak_high;
+	struct heap_snapshot *peak_snap;
+	int64_t peak_time_ns;
 };
 
 /*

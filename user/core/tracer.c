@@ -286,6 +286,12 @@ static int setup_daemon(struct tracer *tr)
 		    strerror(-err));
 	tr->serve.loader = tr->loader;
 	tr->serve.symbolizer = tr->symbolizer;
+	tr->leaks = leakwatch__new();
+	if (!tr->leaks) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	tr->serve.leaks = tr->leaks;
 	/* DWARF samples, and in every mode the new-process, exec and fork events. */
 	err = loader__set_event_handler(tr->loader, tracer__handle_event, tr);
 	if (err) {
@@ -559,6 +565,7 @@ int tracer__free(struct tracer *tr)
 		if (!code)
 			code = ran ? status : 1;
 	}
+	leakwatch__free(tr->leaks);
 	evloop__free(tr->loop);
 	symbolizer__free(tr->symbolizer);
 	loader__free(tr->loader);

@@ -66,7 +66,7 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 	struct profile_output out = {
 		.proc = &t->proc, .sum = sum, .time_ns = now, .final = final
 	};
-	char off[160], memcg[PATH_MAX + 512], children[112];
+	char off[160], suspect[160] = "", memcg[PATH_MAX + 512], children[112];
 	struct ht_target c;
 	int err;
 
@@ -89,6 +89,9 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 		r.children = out.children = children;
 	}
 	err = profile__snapshot(tr->loader, &t->proc, &snap);
+	/* The high since the last profile comes first, so that file names sort in time. */
+	if (!err && tr->env->peak && tracer__write_peak(tr, t, snap))
+		tr->write_failed = true;
 	if (!err) {
 		r.snap = snap;
 		err = profile__build(&r, sum, &out.profile);
@@ -99,7 +102,13 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 		goto cleanup;
 	}
 	out.probes_off = tracer__probes_off(tr, t, off, sizeof(off));
+	/* Before the sinks: the profile carries its suspects as comments. */
+	if (leakwatch__observe(tr->leaks, &t->proc, out.profile, suspect, sizeof(suspect)))
+		log_debug("pid %d: no leak analysis of this profile: out of memory", t->proc.pid);
+	out.leak_suspect = suspect;
 	err = sinks__write(tr->sinks, &out);
+	if (final)
+		leakwatch__forget(tr->leaks, &t->proc);
 cleanup:
 	pprof__free(out.profile);
 	snapshot__free(snap);

@@ -3,8 +3,9 @@
  * tracer_int.h - the tracer's state, shared by the files of core/ that
  * implement tracer.h (tracer.c: set-up; tracer_targets.c: processes coming
  * and going; tracer_dump.c: profiles and loss reports; tracer_valve.c: the
- * safety valve; tracer_usdt.c: USDT probes whose object was unloaded; tracer_loop.c: the event loop's callbacks). Nothing outside
- * core/tracer*.c includes it.
+ * safety valve; tracer_usdt.c: USDT probes whose object was unloaded;
+ * tracer_peak.c: --peak's profiles of a new high; tracer_loop.c: the event
+ * loop's callbacks). Nothing outside core/tracer*.c includes it.
  */
 #ifndef HEAPTRACE_TRACER_INT_H
 #define HEAPTRACE_TRACER_INT_H
@@ -21,6 +22,7 @@
 #include "core/targets.h"
 #include "http/http.h"
 #include "http/serve.h"
+#include "output/leakwatch.h"
 #include "output/profile.h"
 #include "output/sink.h"
 #include "symbol/symbolize.h"
@@ -50,6 +52,7 @@ struct tracer {
 	struct profile_opts popts;
 	struct wrappers *wrappers; /* popts.wrappers, owned */
 	struct sinks *sinks;
+	struct leakwatch *leaks;    /* each target's series of profiles, for its leak suspects */
 	struct http_server *http;   /* --http, or NULL */
 	struct http_access *access; /* --http-allow */
 	struct serve_ctx serve;
@@ -74,7 +77,8 @@ struct tracer {
 	bool per_pid; /* probes are attached per process: -p, a command, or filtered */
 	struct target_probe_opts probe_opts;
 	struct evloop *loop;
-	int timer_deadline, timer_valve, timer_dump, timer_settle, timer_usdt, timer_memcg;
+	int timer_deadline, timer_valve, timer_dump, timer_settle, timer_usdt, timer_memcg,
+	    timer_peak;
 	uint64_t next_dump;
 	sigset_t mask;
 	int sigfd;
@@ -128,6 +132,12 @@ const char *tracer__probes_off(const struct tracer *tr, const struct target *t, 
 
 /* tracer_usdt.c */
 void tracer__check_usdt(struct tracer *tr);
+
+/* tracer_peak.c: --peak */
+#define PEAK_CHECK_NS 100000000ull /* how often a target's in-use is checked for a new high */
+void tracer__check_peaks(struct tracer *tr);
+/* Before a periodic profile of snapshot `now`: writes the high kept since the last, if above. */
+int tracer__write_peak(struct tracer *tr, struct target *t, const struct heap_snapshot *now);
 
 /* tracer_loop.c */
 int tracer__setup_loop(struct tracer *tr);

@@ -114,6 +114,14 @@ static void on_dump(void *ctx, uint64_t now)
 	evloop__arm(tr->loop, tr->timer_dump, tr->next_dump);
 }
 
+static void on_peak(void *ctx, uint64_t now)
+{
+	struct tracer *tr = ctx;
+
+	tracer__check_peaks(tr);
+	evloop__arm(tr->loop, tr->timer_peak, now + PEAK_CHECK_NS);
+}
+
 static int add_timers(struct tracer *tr)
 {
 	uint64_t start = clock__mono_ns();
@@ -131,6 +139,8 @@ static int add_timers(struct tracer *tr)
 		err = evloop__add_timer(tr->loop, on_usdt, tr, &tr->timer_usdt);
 	if (!err)
 		err = evloop__add_timer(tr->loop, on_memcg, tr, &tr->timer_memcg);
+	if (!err)
+		err = evloop__add_timer(tr->loop, on_peak, tr, &tr->timer_peak);
 	if (err)
 		return err;
 	if (tr->env->oom_threshold)
@@ -142,6 +152,8 @@ static int add_timers(struct tracer *tr)
 		evloop__arm(tr->loop, tr->timer_deadline, start + tr->env->duration_ns);
 	if (tr->valve_rate)
 		evloop__arm(tr->loop, tr->timer_valve, start + VALVE_WINDOW_NS);
+	if (tr->env->peak)
+		evloop__arm(tr->loop, tr->timer_peak, start + PEAK_CHECK_NS);
 	tr->next_dump = start + tr->env->interval_ns;
 	evloop__arm(tr->loop, tr->timer_dump, tr->next_dump);
 	return 0;

@@ -11,6 +11,7 @@
 #include "http/metrics.h"
 #include "http/scrapetargets.h"
 #include "http/serve.h"
+#include "http/serve_report.h"
 #include "http/symbolz.h"
 #include "output/legacytext.h"
 #include "output/pprof.h"
@@ -115,13 +116,15 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c, pid_t scope)
 		html_escaped(f, procname__describe(t->comm, t->exe, name, sizeof(name)));
 		fprintf(f,
 			"): <a href=\"heap?pid=%d\">heap</a> <a href=\"heap?pid=%d&amp;debug=1\">"
-			"heap?debug=1</a> <a href=\"allocs?pid=%d\">allocs</a>\n",
-			t->pid, t->pid, t->pid);
+			"heap?debug=1</a> <a href=\"allocs?pid=%d\">allocs</a> "
+			"<a href=\"../heaptrace/report?pid=%d\">leak report</a>\n",
+			t->pid, t->pid, t->pid, t->pid);
 	}
 	fputs("\nProfile descriptions:\n"
 	      "  heap:   sampled allocations still in use (inuse_space by default);\n"
 	      "          ?debug=1 the text form, ?seconds=N what happened in the next N seconds\n"
 	      "  allocs: the same data, all allocations since tracing began (alloc_space)\n"
+	      "  leak report: the stacks whose in-use grows steadily (?format=json)\n"
 	      "  symbol: names of addresses, for pprof (POST 0xADDR+0xADDR...)\n"
 	      "\nFor scrapers: <a href=\"/metrics\">/metrics</a> (Prometheus), "
 	      "<a href=\"targets\">targets</a> (HTTP service discovery);\n"
@@ -457,9 +460,11 @@ void serve__handle(struct http_conn *c, const struct http_request *req, void *ar
 		metrics__serve(ctx, c, req->query, scope);
 	else if (!strcmp(path, "/debug/pprof/targets") && !scope)
 		scrapetargets__serve(ctx, c, req->host);
+	else if (!strcmp(path, SERVE_REPORT_PATH))
+		serve_report__handle(ctx, c, req->query, scope);
 	else
 		http__respondf(c, 404,
 			       "no such page: heaptrace serves /debug/pprof/, "
 			       "/debug/pprof/heap, /debug/pprof/allocs, /debug/pprof/symbol, "
-			       "/debug/pprof/targets and /metrics\n");
+			       "/debug/pprof/targets, /metrics and " SERVE_REPORT_PATH "\n");
 }

@@ -39,6 +39,8 @@
  * process found may be gone by the next poll: handlers look it up again
  * after waiting.
  */
+struct leakwatch;
+
 struct serve_processes {
 	size_t (*count)(void *ctx);
 	struct process *(*at)(void *ctx, size_t i);
@@ -57,6 +59,7 @@ struct serve_ctx {
 	struct serve_processes procs;
 	const struct http_access *access; /* who may read which process (access.h) */
 	struct http_server *server;	  /* for its address, where a request names no Host */
+	struct leakwatch *leaks;	  /* the live leak report's series, or NULL */
 };
 
 void serve__handle(struct http_conn *c, const struct http_request *req, void *ctx);

@@ -34,6 +34,7 @@ struct job {
 	int64_t time_ns;
 	uint64_t queued_ns; /* CLOCK_MONOTONIC */
 	bool final;
+	bool peak; /* a high between two periodic profiles: ".peak" before ".heap" */
 	void *buf;
 	size_t len;
 };
@@ -100,18 +101,19 @@ static void make_stem(const struct filesink_opts *o, const struct process *p, in
  * plain name, as "_" comes after "."), then random ones nobody can have
  * planted in advance.
  */
-static void make_name(const char *stem, int try, char *name, size_t len)
+static void make_name(const char *stem, bool peak, int try, char *name, size_t len)
 {
+	const char *kind = peak ? "peak." : "";
 	unsigned int rnd = 0;
 
 	if (try == 0)
-		snprintf(name, len, "%sZ.heap.pb.gz", stem);
+		snprintf(name, len, "%sZ.%sheap.pb.gz", stem, kind);
 	else if (try <= NUMBERED_NAMES)
-		snprintf(name, len, "%sZ_%d.heap.pb.gz", stem, try);
+		snprintf(name, len, "%sZ_%d.%sheap.pb.gz", stem, try, kind);
 	else {
 		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			rnd = (unsigned int)clock__mono_ns();
-		snprintf(name, len, "%sZ_%08x.heap.pb.gz", stem, rnd);
+		snprintf(name, len, "%sZ_%08x.%sheap.pb.gz", stem, rnd, kind);
 	}
 }
 
@@ -148,7 +150,7 @@ static int write_job(struct filesink *fs, const struct job *j)
 	if (err)
 		return err;
 	for (try = 0; try <= NUMBERED_NAMES + RANDOM_NAMES; try++) {
-		make_name(j->stem, try, name, sizeof(name));
+		make_name(j->stem, j->peak, try, name, sizeof(name));
 		if (try == 0)
 			snprintf(first, sizeof(first), "%s", name);
 		err = diskproc__write(fs->disk, name, j->buf, j->len);
@@ -320,6 +322,7 @@ static int filesink_write(void *state, const struct profile_output *out)
 	j->pid = p->pid;
 	j->time_ns = out->time_ns;
 	j->final = out->final;
+	j->peak = out->peak;
 	j->queued_ns = clock__mono_ns();
 	pthread_mutex_lock(&fs->lock);
 	enqueue(fs, j);

@@ -707,6 +707,11 @@ int64_t pprof__period(const struct pprof_builder *b)
 	return b->period;
 }
 
+int64_t pprof__time_nanos(const struct pprof_builder *b)
+{
+	return b->time_nanos;
+}
+
 size_t pprof__nr_samples(const struct pprof_builder *b)
 {
 	return b->nsamples;

@@ -222,6 +222,7 @@ struct pprof_sample_view {
 };
 
 int64_t pprof__period(const struct pprof_builder *b);
+int64_t pprof__time_nanos(const struct pprof_builder *b); /* when it was taken, CLOCK_REALTIME */
 size_t pprof__nr_samples(const struct pprof_builder *b);
 int pprof__sample(const struct pprof_builder *b, size_t idx, struct pprof_sample_view *v);
 

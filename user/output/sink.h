@@ -31,6 +31,7 @@ struct profile_output {
 	const struct profile_summary *sum;
 	int64_t time_ns; /* CLOCK_REALTIME, the profile's time_nanos */
 	bool final;	 /* the process's last profile of this image */
+	bool peak;	 /* a high of its in-use between two periodic profiles (--peak) */
 	/* While the safety valve has its probes off: why and until when; else NULL. */
 	const char *probes_off;
 	/* --follow-forks: its children followed and missed, or NULL. */
@@ -39,6 +40,8 @@ struct profile_output {
 	const char *memcg_note;
 	/* Set by sinks__write: profiles earlier sinks hold that wait for their disk. */
 	uint64_t waiting;
+	/* The top leak suspect in a few words (leakwatch.h), or NULL. */
+	const char *leak_suspect;
 };
 
 struct sink_ops {

@@ -87,6 +87,10 @@ static int statusline_write(void *state, const struct profile_output *out)
 	int64_t before = last ? last->bytes : 0;
 	char inuse[32], delta[32], alloc[32], extra[96], waiting[64] = "";
 
+	/* A peak between two periodic profiles is said by whoever wrote it, not in the series. */
+	if (out->peak)
+		return 0;
+
 	statusline__format_bytes(sum->inuse_bytes, inuse, sizeof(inuse));
 	statusline__format_bytes(sum->inuse_bytes - before, delta, sizeof(delta));
 	statusline__format_bytes(sum->alloc_bytes, alloc, sizeof(alloc));
@@ -96,12 +100,14 @@ static int statusline_write(void *state, const struct profile_output *out)
 			 out->waiting);
 	statusline__format_extra(sum, extra, sizeof(extra));
 	log_info("pid %d (%s): inuse %s (%s%s%s) in %" PRId64 " objects, allocated %s, %" PRIu64
-		 " samples, %" PRIu64 " lost%s%s%s%s%s%s%s",
+		 " samples, %" PRIu64 " lost%s%s%s%s%s%s%s%s%s",
 		 out->proc->pid, out->proc->comm, inuse, sum->inuse_bytes >= before ? "+" : "",
 		 delta, extra, sum->inuse_objects, alloc, sum->samples, sum->lost,
 		 out->probes_off ? ", " : "", out->probes_off ? out->probes_off : "",
 		 out->memcg_note ? ", " : "", out->memcg_note ? out->memcg_note : "",
-		 out->children ? ", " : "", out->children ? out->children : "", waiting);
+		 out->children ? ", " : "", out->children ? out->children : "", waiting,
+		 out->leak_suspect && *out->leak_suspect ? ", leak suspect: " : "",
+		 out->leak_suspect ? out->leak_suspect : "");
 	if (!last)
 		return 0;
 	if (out->final)
