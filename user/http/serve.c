@@ -18,6 +18,7 @@
 #include "output/profile.h"
 #include "util/clock.h"
 #include "util/procname.h"
+#include "util/html.h"
 
 #define PROFILE_HEADERS "Content-Disposition: attachment; filename=\"profile\"\r\n"
 
@@ -75,22 +76,6 @@ bool serve__may_read(const struct serve_ctx *ctx, struct http_conn *c, const str
 	return false;
 }
 
-static void html_escaped(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else if (*s == '"')
-			fputs("&quot;", f);
-		else
-			fputc(*s, f);
-	}
-}
-
 /* The index of every traced process, or only of `scope` under /pid/PID/. */
 static void serve_index(struct serve_ctx *ctx, struct http_conn *c, pid_t scope)
 {
@@ -113,7 +98,7 @@ static void serve_index(struct serve_ctx *ctx, struct http_conn *c, pid_t scope)
 		if ((scope && t->pid != scope) || !serve__may_read(ctx, c, t, false))
 			continue;
 		fprintf(f, "  pid %d (", t->pid);
-		html_escaped(f, procname__describe(t->comm, t->exe, name, sizeof(name)));
+		html__escape(f, procname__describe(t->comm, t->exe, name, sizeof(name)));
 		fprintf(f,
 			"): <a href=\"heap?pid=%d\">heap</a> <a href=\"heap?pid=%d&amp;debug=1\">"
 			"heap?debug=1</a> <a href=\"allocs?pid=%d\">allocs</a> "

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "output/leak_html.h"
+#include "util/html.h"
 
 /* The chart's size and margins, in SVG user units (pixels at zoom 1). */
 #define CHART_W	  960
@@ -16,22 +17,6 @@
 #define MARGIN_T  20
 #define MARGIN_B  40
 #define MAX_LINES 5 /* suspects drawn per chart */
-
-static void html_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else if (*s == '"')
-			fputs("&quot;", f);
-		else
-			fputc(*s, f);
-	}
-}
 
 static void mib(FILE *f, double bytes)
 {
@@ -149,7 +134,7 @@ static void findings_table(FILE *f, const struct leak_report *r)
 
 		fprintf(f, "<tr class=\"%s\"><td>%s</td><td>", leak__class_name(x->cls),
 			leak__class_name(x->cls));
-		html_text(f, x->function);
+		html__escape(f, x->function);
 		fputs("</td><td>", f);
 		mib(f, (double)x->inuse_bytes);
 		fputs("</td><td>", f);
@@ -158,7 +143,7 @@ static void findings_table(FILE *f, const struct leak_report *r)
 		rate(f, x->growth_bytes_per_s);
 		fprintf(f, "</td><td>%.2f</td><td>%.0f%%</td><td>%.0f s</td><td>", x->r2,
 			x->steady * 100, x->mean_age_s);
-		html_text(f, x->stack);
+		html__escape(f, x->stack);
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -178,7 +163,7 @@ int leak_html__write(const struct leak_report *const *r, size_t n, FILE *f)
 	      f);
 	for (i = 0; i < n; i++) {
 		fprintf(f, "<h2>pid %d (", r[i]->pid);
-		html_text(f, r[i]->comm);
+		html__escape(f, r[i]->comm);
 		fprintf(f, "): %zu profiles over %.0f s, %zu leak suspect%s</h2>\n", r[i]->npoints,
 			r[i]->span_s, r[i]->nsuspects, r[i]->nsuspects == 1 ? "" : "s");
 		fprintf(f,

@@ -13,6 +13,7 @@
 
 #include "output/outdir.h"
 #include "util/log.h"
+#include "util/fdio.h"
 
 #define TEMP_TAG     ".tmp."
 #define TEMP_RANDOM  8
@@ -192,24 +193,6 @@ const char *outdir__path(const struct outdir *d)
 	return d->path;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* ".NAME.tmp.XXXXXXXX" with random hex; -ENAMETOOLONG past one path component. */
 static int temp_name(const char *name, char *buf, size_t len)
 {
@@ -257,7 +240,7 @@ int outdir__write(struct outdir *d, const char *name, const void *buf, size_t le
 	if (fd < 0)
 		return fd;
 	created = true;
-	err = write_all(fd, buf, len);
+	err = fdio__write_all(fd, buf, len);
 	/* Some filesystems only report ENOSPC or EIO at fsync() or close(). */
 	if (!err && fsync(fd))
 		err = -errno;

@@ -23,6 +23,7 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
+#include "util/fdio.h"
 
 #define SPOOL_SUFFIX ".push"
 /* Back-off between attempts while the server is away. */
@@ -389,24 +390,6 @@ static int make_room(struct pushqueue *q, uint64_t need)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int pushqueue__add(struct pushqueue *q, const char *query, const void *body, size_t len)
 {
 	uint64_t need = strlen(query) + 1 + len, seq;
@@ -439,11 +422,11 @@ int pushqueue__add(struct pushqueue *q, const char *query, const void *body, siz
 		err = -errno;
 		goto cleanup;
 	}
-	err = write_all(fd, query, strlen(query));
+	err = fdio__write_all(fd, query, strlen(query));
 	if (!err)
-		err = write_all(fd, "\n", 1);
+		err = fdio__write_all(fd, "\n", 1);
 	if (!err)
-		err = write_all(fd, body, len);
+		err = fdio__write_all(fd, body, len);
 	if (close(fd) && !err)
 		err = -errno;
 	if (!err && rename(tmp, path))

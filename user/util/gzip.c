@@ -10,6 +10,7 @@
 
 #include "util/gzip.h"
 #include "util/vec.h"
+#include "util/fdio.h"
 
 /* Staging buffers between the caller's many tiny appends, zlib and write(2). */
 #define GZ_IN_SIZE  (64 * 1024)
@@ -47,26 +48,6 @@ int gzip__new(int fd, size_t max_len, int level, struct gzip_writer **out)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static int mem_append(struct gzip_writer *w, const unsigned char *data, size_t len)
 {
 	if (len > w->mem_max - w->mem_len)
@@ -93,7 +74,7 @@ static int deflate_staged(struct gzip_writer *w, int flush)
 		if (ret == Z_STREAM_ERROR)
 			return -EIO;
 		n = sizeof(w->out) - w->zs.avail_out;
-		err = w->fd >= 0 ? write_all(w->fd, w->out, n) : mem_append(w, w->out, n);
+		err = w->fd >= 0 ? fdio__write_all(w->fd, w->out, n) : mem_append(w, w->out, n);
 		if (err)
 			return err;
 	} while (w->zs.avail_out == 0);
@@ -117,7 +98,7 @@ static int deflate_direct(struct gzip_writer *w, const unsigned char *data, size
 		if (deflate(&w->zs, Z_NO_FLUSH) == Z_STREAM_ERROR)
 			return -EIO;
 		n = sizeof(w->out) - w->zs.avail_out;
-		err = w->fd >= 0 ? write_all(w->fd, w->out, n) : mem_append(w, w->out, n);
+		err = w->fd >= 0 ? fdio__write_all(w->fd, w->out, n) : mem_append(w, w->out, n);
 		if (err)
 			return err;
 	}
