@@ -50,7 +50,7 @@
 #
 # Usage: sudo bench/run.sh [REPS [python|micro|compile|filtered|redis|dump|all]]
 # (default 3 all).
-# Needs root, like heaptrace. All parts with 3 rounds take about 10 minutes.
+# Needs root, like heaptrace. All parts with 3 rounds take about 25 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -60,8 +60,10 @@ HT=$BUILD/heaptrace
 # Each run below gives --max-overhead off: the benchmark measures what tracing every call costs,
 # which the safety valve (on by default) would cut short.
 PY=/usr/bin/python3
-# Long enough (about 4 s untraced) that start-up is a small part of the run.
-WORK=(bench/workloads/python_objects.py 120)
+# Long enough (about 7 s untraced) that heaptrace's fixed cost (BPF load, the
+# command held at its start and at its exit for the final profile: about 0.5 s)
+# is a small part of the run.
+WORK=(bench/workloads/python_objects.py 600)
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: error: run as root (heaptrace loads BPF programs)" >&2; exit 1; }
 make -s BUILD="$BUILD" "$HT" >/dev/null
