@@ -87,6 +87,15 @@ static int write_profile(struct tracer *tr, struct target *t, bool final,
 			 " missed (ended before their probes were attached)",
 			 followed, (uint64_t)c.forks - followed);
 		r.children = out.children = children;
+		/* Misses the daemon never handled (events it had not read yet) are said here. */
+		if (c.forks > followed && !t->children_warned) {
+			t->children_warned = true;
+			log_warn(
+			    "pid %d (%s): a child ended before its probes were attached: such "
+			    "children are counted as missed (status line, profile comment), not "
+			    "said again",
+			    t->proc.pid, t->proc.comm);
+		}
 	}
 	err = profile__snapshot(tr->loader, &t->proc, &snap);
 	/* The high since the last profile comes first, so that file names sort in time. */
