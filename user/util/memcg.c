@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/memcg.h"
+#include "util/procfs.h"
 
 /* Where the hierarchy carrying the memory controller is mounted (v1), or v2's. */
 static int mount_point(int version, char *buf, size_t len)
@@ -40,13 +41,15 @@ static bool names_memory(const char *controllers)
 	return p && (p == controllers || p[-1] == ',') && (p[6] == ',' || p[6] == '\0');
 }
 
-/* The v1 memory path or the v2 path in /proc/PID/cgroup. */
+/* The v1 memory path or the v2 path (procfs's one reader of it) in /proc/PID/cgroup. */
 static int cgroup_path(pid_t pid, int version, char *buf, size_t len)
 {
 	char path[64], line[PATH_MAX + 64];
 	int err = -ENOENT;
 	FILE *f;
 
+	if (version == 2)
+		return procfs__cgroup_path(pid, buf, len);
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -58,8 +61,7 @@ static int cgroup_path(pid_t pid, int version, char *buf, size_t len)
 			continue;
 		*rel++ = '\0';
 		rel[strcspn(rel, "\n")] = '\0';
-		if ((version == 1 && names_memory(ctrl + 1)) ||
-		    (version == 2 && !strcmp(line, "0") && ctrl[1] == '\0')) {
+		if (names_memory(ctrl + 1)) {
 			snprintf(buf, len, "%s", rel);
 			err = 0;
 			break;
