@@ -54,6 +54,8 @@ const volatile __u32 trace_all = 0;
 const volatile __u32 watch_execs = 0;
 const volatile __u32 self_tgid = 0;
 const volatile __u32 follow_forks = 0;
+/* Slots a process may have in `live_slots`: --max-live, at most what bpf_loop takes. */
+const volatile __u32 max_slots = 1048576;
 const volatile __u32 filter_cgroup = 0;
 const volatile char filter_comm[16] = {};
 
@@ -72,6 +74,7 @@ __u64 next_seq = 1;
 #define HT_NESTING_WINDOW_NS 100000000ull
 
 #define EEXIST 17 /* vmlinux.h carries no errno values */
+#define E2BIG  7
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -103,6 +106,15 @@ struct {
 	__type(key, struct ht_live_key);
 	__type(value, struct ht_live_val);
 } live SEC(".maps");
+
+/* See struct ht_slot_key. Sized with `live` at load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1048576);
+	__type(key, struct ht_slot_key);
+	__type(value, __u64);
+} live_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -970,27 +982,129 @@ static __always_inline int classic_entry(struct pt_regs *ctx, __u32 entry,
 	return 0;
 }
 
-/* Adds a live block: the filter's slot is raised first, so a free never misses it. */
-static __always_inline long live_add(struct ht_live_key *key, struct ht_live_val *val, __u64 flags)
+/*
+ * Compare-and-swap attempts on a slot stack's head before giving up: losing
+ * a race takes a few nanoseconds of another thread's, so even 8 threads
+ * freeing at once settle within a few tries. A slot that could not be
+ * pushed stays out of the stack (a hole a fork steps over).
+ */
+#define HT_SLOT_TRIES 32
+
+/* The next head of a slot stack: `top` on top, the tag moved on. */
+static __always_inline __u64 slot_head_after(__u64 head, __u32 top)
+{
+	return ((head >> 32) + 1) << 32 | top;
+}
+
+/* Pops a free slot of `t` (slot + 1), or 0 when its stack is empty. */
+static __always_inline __u32 slot_pop(__u32 tgid, struct ht_target *t)
+{
+	struct ht_slot_key k = { .tgid = tgid };
+	__u64 head, *s;
+	int i;
+
+	for (i = 0; i < HT_SLOT_TRIES; i++) {
+		head = *(volatile __u64 *)&t->slot_head;
+		if (!(__u32)head)
+			return 0;
+		k.slot = (__u32)head - 1;
+		s = bpf_map_lookup_elem(&live_slots, &k);
+		if (!s)
+			return 0; /* a slot removed under us: take a new one */
+		/* A stale read of *s fails the swap: the tag has moved since. */
+		if (__sync_val_compare_and_swap(&t->slot_head, head,
+						slot_head_after(head, (__u32)*s)) == head)
+			return k.slot + 1;
+	}
+	return 0;
+}
+
+/* A slot of `t` (slot + 1) holding `addr`, or 0 when none can be had. */
+static __always_inline __u32 slot_take(__u32 tgid, struct ht_target *t, __u64 addr)
+{
+	struct ht_slot_key k = { .tgid = tgid };
+	__u32 slot = slot_pop(tgid, t);
+	__u64 used;
+
+	if (slot) {
+		k.slot = slot - 1;
+		if (bpf_map_update_elem(&live_slots, &k, &addr, BPF_EXIST) == 0)
+			return slot;
+		return 0;
+	}
+	used = __sync_fetch_and_add(&t->slots_used, 1);
+	if (used < max_slots) {
+		k.slot = (__u32)used;
+		if (bpf_map_update_elem(&live_slots, &k, &addr, BPF_ANY) == 0)
+			return k.slot + 1;
+	}
+	/* Given back if no other slot was taken since, so a full map does not widen the range. */
+	__sync_val_compare_and_swap(&t->slots_used, used + 1, used);
+	return 0;
+}
+
+/* Pushes slot `slot` (+ 1) of `t` back on its stack. */
+static __always_inline void slot_put(__u32 tgid, struct ht_target *t, __u64 slot)
+{
+	struct ht_slot_key k = { .tgid = tgid, .slot = (__u32)slot - 1 };
+	__u64 head, *s;
+	int i;
+
+	if (!slot)
+		return;
+	s = bpf_map_lookup_elem(&live_slots, &k);
+	if (!s)
+		return;
+	for (i = 0; i < HT_SLOT_TRIES; i++) {
+		head = *(volatile __u64 *)&t->slot_head;
+		*s = HT_SLOT_FREE | (__u32)head;
+		if (__sync_val_compare_and_swap(&t->slot_head, head,
+						slot_head_after(head, (__u32)slot)) == head)
+			return;
+	}
+}
+
+/*
+ * Adds a live block of `t`, with a slot. The filter's slot is raised first,
+ * so a free never misses it. An entry already there (a free not seen) is
+ * replaced in place and keeps its slot.
+ */
+static __always_inline long live_add(struct ht_live_key *key, struct ht_live_val *val, __u64 flags,
+				     struct ht_target *t)
 {
 	__u32 *slot = &live_filter[ht_live_slot(key->addr) & (HT_LIVE_FILTER_SLOTS - 1)];
+	struct ht_live_val *old = bpf_map_lookup_elem(&live, key);
 	long err;
 
+	if (old) {
+		if (flags == BPF_NOEXIST)
+			return -EEXIST;
+		val->slot = old->slot;
+		if (bpf_map_update_elem(&live, key, val, BPF_EXIST) == 0)
+			return 0;
+	}
+	val->slot = slot_take(key->tgid, t, key->addr);
+	if (!val->slot)
+		return -E2BIG;
 	__sync_fetch_and_add(slot, 1);
 	err = bpf_map_update_elem(&live, key, val, flags);
-	if (err)
+	if (err) {
 		__sync_fetch_and_add(slot, -1); /* BPF has no atomic subtract */
+		slot_put(key->tgid, t, val->slot);
+	}
 	return err;
 }
 
-/* Removes a live block; 0 when this call removed it. */
-static __always_inline long live_delete(struct ht_live_key *key)
+/* Removes a live block of `t` that had slot `slot`; 0 when this call removed it. */
+static __always_inline long live_delete(struct ht_live_key *key, __u64 slot, struct ht_target *t)
 {
 	long err = bpf_map_delete_elem(&live, key);
 
-	if (!err)
+	if (!err) {
 		__sync_fetch_and_add(
 		    &live_filter[ht_live_slot(key->addr) & (HT_LIVE_FILTER_SLOTS - 1)], -1);
+		slot_put(key->tgid, t, slot);
+	}
 	return err;
 }
 
@@ -1007,12 +1121,14 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 	struct ht_agg_key ak = { .tgid = tgid };
 	struct ht_live_val *lv;
 	struct ht_agg_val *av;
+	__u64 slot;
 
 	if (!maybe_live(addr))
 		return;
 	lv = bpf_map_lookup_elem(&live, &lk);
 	if (!lv)
 		return;
+	slot = lv->slot; /* read before the entry goes */
 	if (unwind_mode == HT_UNWIND_DWARF) {
 		struct ht_free_event ev = {
 			.hdr = { .type = HT_EV_FREE, .tgid = tgid, .seq = lv->stack_id },
@@ -1020,7 +1136,7 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 		};
 
 		/* Only the deleter reports, so a racing double free cannot count twice. */
-		if (live_delete(&lk) == 0) {
+		if (live_delete(&lk, slot, t) == 0) {
 			__sync_fetch_and_add(&t->live_blocks, -1);
 			count(&t->frees_tracked);
 			if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup(sizeof(ev))))
@@ -1035,7 +1151,7 @@ static __always_inline void untrack_block(__u32 tgid, __u64 addr, struct ht_targ
 		__sync_fetch_and_add(&av->free_bytes, lv->size);
 	}
 	/* Only the deleter counts, so a racing double free cannot count twice. */
-	if (live_delete(&lk) == 0) {
+	if (live_delete(&lk, slot, t) == 0) {
 		__sync_fetch_and_add(&t->live_blocks, -1);
 		count(&t->frees_tracked);
 	}
@@ -1071,7 +1187,7 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 		return;
 	}
 	lv.time_ns = bpf_ktime_get_ns();
-	if (live_add(&lk, &lv, BPF_ANY)) {
+	if (live_add(&lk, &lv, BPF_ANY, t)) {
 		/* Its free would never be seen: count it freed now, and say so. */
 		count(&t->lost_live_full);
 		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup(sizeof(fev))))
@@ -1108,7 +1224,7 @@ static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __
 		return;
 	}
 	lv.time_ns = bpf_ktime_get_ns();
-	if (live_add(&lk, &lv, BPF_ANY)) {
+	if (live_add(&lk, &lv, BPF_ANY, t)) {
 		/* Untracked, its free would never be seen: keep in-use honest by
 		 * not counting it as live, and say so. */
 		__sync_fetch_and_add(&av->free_objects, 1);
@@ -1291,8 +1407,9 @@ int BPF_PROG(on_mark_victim, struct task_struct *task, uid_t uid)
 }
 
 /*
- * What a fork's walk of `live` needs: whose blocks, for whom. Read-only: a
- * counter kept here would give the verifier a new state per iteration.
+ * What a fork's visit of the parent's slots needs: whose blocks, for whom.
+ * Read-only: a counter kept here would give the verifier a new state per
+ * iteration.
  */
 struct inherit_ctx {
 	__u32 ptgid;
@@ -1301,36 +1418,22 @@ struct inherit_ctx {
 };
 
 /*
- * After one of the parent's blocks: 1 (stop the walk) once the child has
- * seen as many as the parent has (copied or lost), the rest of the map
- * being other processes' blocks and empty buckets.
+ * After one of the parent's blocks: 1 (stop) once the child has seen as
+ * many as the parent has (copied or lost), the rest of the parent's slots
+ * being free ones.
  */
-static __always_inline long inherit_next(const struct inherit_ctx *c)
+static __always_inline long inherit_next(struct ht_target *ct, const struct inherit_ctx *c)
 {
-	struct ht_target *ct = bpf_map_lookup_elem(&targets, &c->ctgid);
 	struct ht_target *pt = bpf_map_lookup_elem(&targets, &c->ptgid);
 
-	return ct && pt && ct->live_blocks + ct->lost_inherited >= pt->live_blocks;
+	return pt && ct->live_blocks + ct->lost_inherited >= pt->live_blocks;
 }
 
-/* A copy made: the child's count of its live blocks. */
-static __always_inline void inherit_made(const struct inherit_ctx *c)
+static __always_inline void inherit_lost(struct ht_target *ct, bool event_lost)
 {
-	struct ht_target *ct = bpf_map_lookup_elem(&targets, &c->ctgid);
-
-	if (ct)
-		count(&ct->live_blocks);
-}
-
-static __always_inline void inherit_lost(const struct inherit_ctx *c, bool event_lost)
-{
-	struct ht_target *t = bpf_map_lookup_elem(&targets, &c->ctgid);
-
-	if (!t)
-		return;
-	count(&t->lost_inherited);
+	count(&ct->lost_inherited);
 	if (event_lost)
-		count(&t->lost_events);
+		count(&ct->lost_events);
 }
 
 /* The child's copy of the parent's stack `pid` as `cid`; false when the stacks map is full. */
@@ -1352,51 +1455,50 @@ static __always_inline bool inherit_stack(__u64 pid, __u64 cid, __u32 ctgid)
 }
 
 /*
- * One live block of the map: when it is the parent's, the child gets a copy
- * (same address, size and time), counted as inherited on the child's copy of
- * its stack (frame-pointer mode) or under the same sequence number, which
- * the daemon copies too (DWARF mode). A block that cannot be copied is
- * counted in lost_inherited; in DWARF mode a free event then cancels the
- * daemon's copy, so the child's in-use stays what the kernel tracks.
+ * DWARF mode: the child's copy, under the same sequence number, which the
+ * daemon copies too. A copy that cannot be made is lost; its free event
+ * cancels the daemon's copy, so the child's in-use stays what the kernel
+ * tracks.
  */
-static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct ht_live_val *val,
-			  struct inherit_ctx *c)
+static __always_inline void inherit_dwarf(struct ht_live_key *ck, struct ht_live_val *cv,
+					  struct ht_target *ct)
 {
-	struct ht_live_key ck = { .tgid = c->ctgid, .addr = key->addr };
-	struct ht_live_val cv = *val;
+	struct ht_free_event ev = {
+		.hdr = { .type = HT_EV_FREE, .tgid = ck->tgid, .seq = cv->stack_id },
+		.size = cv->size,
+	};
+	long err = live_add(ck, cv, BPF_NOEXIST, ct);
+
+	if (!err)
+		count(&ct->live_blocks);
+	else if (err != -EEXIST)
+		inherit_lost(ct, bpf_ringbuf_output(&events, &ev, sizeof(ev),
+						    sample_wakeup(sizeof(ev))) != 0);
+}
+
+/*
+ * Frame-pointer mode: the child's copy, counted as inherited on the child's
+ * copy of its stack. A copy that cannot be made is lost.
+ */
+static __always_inline void inherit_fp(struct ht_live_key *ck, struct ht_live_val *cv,
+				       struct ht_target *ct, const struct inherit_ctx *c)
+{
 	struct ht_agg_key ak = { .tgid = c->ctgid };
-	struct ht_agg_val zero = {}, *av;
+	struct ht_agg_val zero = {}, *av = NULL;
+	__u64 pid = cv->stack_id;
 	long err;
 
-	/* The child's own entries (those just copied among them) are skipped here. */
-	if (key->tgid != c->ptgid)
-		return 0;
-	if (unwind_mode == HT_UNWIND_DWARF) {
-		struct ht_free_event ev = {
-			.hdr = { .type = HT_EV_FREE, .tgid = c->ctgid, .seq = val->stack_id },
-			.size = val->size,
-		};
-
-		err = live_add(&ck, &cv, BPF_NOEXIST);
-		if (!err)
-			inherit_made(c);
-		else if (err != -EEXIST)
-			inherit_lost(c, bpf_ringbuf_output(&events, &ev, sizeof(ev),
-							   sample_wakeup(sizeof(ev))) != 0);
-		return inherit_next(c);
-	}
-	cv.stack_id = val->stack_id ^ c->salt;
-	cv.stack_id = cv.stack_id ? cv.stack_id : 1;
-	err = live_add(&ck, &cv, BPF_NOEXIST);
+	cv->stack_id = pid ^ c->salt;
+	cv->stack_id = cv->stack_id ? cv->stack_id : 1;
+	err = live_add(ck, cv, BPF_NOEXIST, ct);
 	if (err == -EEXIST)
-		return inherit_next(c);
+		return;
 	if (err) {
-		inherit_lost(c, false);
-		return inherit_next(c);
+		inherit_lost(ct, false);
+		return;
 	}
-	ak.stack_id = cv.stack_id;
-	av = NULL;
-	if (inherit_stack(val->stack_id, cv.stack_id, c->ctgid)) {
+	ak.stack_id = cv->stack_id;
+	if (inherit_stack(pid, cv->stack_id, c->ctgid)) {
 		av = bpf_map_lookup_elem(&aggs, &ak);
 		if (!av) {
 			bpf_map_update_elem(&aggs, &ak, &zero, BPF_NOEXIST);
@@ -1404,23 +1506,55 @@ static long inherit_block(struct bpf_map *map, struct ht_live_key *key, struct h
 		}
 	}
 	if (!av) {
-		live_delete(&ck);
-		inherit_lost(c, false);
-		return inherit_next(c);
+		live_delete(ck, cv->slot, ct);
+		inherit_lost(ct, false);
+		return;
 	}
 	__sync_fetch_and_add(&av->inherited_objects, 1);
-	__sync_fetch_and_add(&av->inherited_bytes, val->size);
-	inherit_made(c);
-	return inherit_next(c);
+	__sync_fetch_and_add(&av->inherited_bytes, cv->size);
+	count(&ct->live_blocks);
+}
+
+/*
+ * Slot `i` of the parent: when it holds a live block, the child gets a copy
+ * (same address, size and time).
+ */
+static long inherit_slot(__u32 i, struct inherit_ctx *c)
+{
+	struct ht_slot_key sk = { .tgid = c->ptgid, .slot = i };
+	struct ht_live_key pk = { .tgid = c->ptgid };
+	struct ht_live_key ck = { .tgid = c->ctgid };
+	struct ht_target *ct;
+	struct ht_live_val cv, *pv;
+	__u64 *addr;
+
+	addr = bpf_map_lookup_elem(&live_slots, &sk);
+	if (!addr || (*addr & HT_SLOT_FREE))
+		return 0;
+	pk.addr = ck.addr = *addr;
+	pv = bpf_map_lookup_elem(&live, &pk);
+	ct = bpf_map_lookup_elem(&targets, &c->ctgid);
+	if (!ct)
+		return 1;
+	if (!pv)
+		return 0; /* freed since its slot was read */
+	cv = *pv;
+	if (unwind_mode == HT_UNWIND_DWARF)
+		inherit_dwarf(&ck, &cv, ct);
+	else
+		inherit_fp(&ck, &cv, ct, c);
+	return inherit_next(ct, c);
 }
 
 /*
  * --follow-forks: a new process (not a thread) forked by a traced one is
  * traced from its first instruction, and inherits its parent's live sampled
  * blocks: the child has not run yet, so nothing it frees can be missed. The
- * parent's other threads may still allocate and free while the map is walked
- * (see docs/limits.md). A child sharing its parent's memory (vfork, CLONE_VM)
- * inherits nothing: those blocks stay the parent's.
+ * copy visits the parent's slots (struct ht_slot_key), so it costs what the
+ * parent's own blocks cost, whatever other processes hold. The parent's
+ * other threads may still allocate and free meanwhile (see docs/limits.md).
+ * A child sharing its parent's memory (vfork, CLONE_VM) inherits nothing:
+ * those blocks stay the parent's.
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
@@ -1429,6 +1563,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ctgid = BPF_CORE_READ(child, tgid), flags = 0;
 	struct inherit_ctx c = { .ptgid = ptgid, .ctgid = ctgid };
 	struct ht_target *t;
+	__u64 slots;
 
 	if (!follow_forks || ctgid != (__u32)BPF_CORE_READ(child, pid))
 		return 0;
@@ -1437,15 +1572,16 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	/* Counted here, at the fork: the daemon's view of its children may lag. */
 	count(&t->forks);
-	/* Nothing to copy, no walk: the fork costs an insert and an event. */
+	/* Nothing to copy, no visit: the fork costs an insert and an event. */
 	if (!alloc_only && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm) && t->live_blocks)
 		flags = HT_FORK_INHERIT;
+	slots = t->slots_used < max_slots ? t->slots_used : max_slots;
 	/* The event goes first: in DWARF mode a lost copy's free event must follow it. */
 	t = adopt(ctgid, HT_EV_FORK, ptgid, flags);
 	if (!t || !flags)
 		return 0;
 	c.salt = stack_salt(ptgid) ^ stack_salt(ctgid);
-	bpf_for_each_map_elem(&live, inherit_block, &c, 0);
+	bpf_loop((__u32)slots, inherit_slot, &c, 0);
 	return 0;
 }
 

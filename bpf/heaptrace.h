@@ -60,11 +60,13 @@ struct ht_target {
 	__u64 frozen;
 	/*
 	 * Its entries in `live`: raised after an entry is added, lowered after
-	 * one is deleted, so never below their number. A fork walks `live` for
-	 * the parent's blocks only when it has some, and stops once it has
-	 * seen this many (the walk of a 1M-bucket map costs milliseconds).
+	 * one is deleted, so never below their number. A fork visits the
+	 * parent's slots only when it has some, and stops once it has seen
+	 * this many.
 	 */
 	__u64 live_blocks;
+	__u64 slot_head;  /* see struct ht_slot_key */
+	__u64 slots_used; /* slots 0 .. slots_used - 1 exist (or are being made) */
 	__u64 lost_signal; /* allocation in a signal handler that could not be followed */
 	__u64 forks; /* --follow-forks: children forked (followed or missed: the daemon says) */
 	/*
@@ -184,7 +186,29 @@ struct ht_live_val {
 	__u64 stack_id;
 	__u64 size;
 	__u64 time_ns; /* bpf_ktime_get_ns() at allocation */
+	__u64 slot;    /* its slot in `live_slots` + 1 */
 };
+
+/*
+ * A per-process index of `live` (map `live_slots`), so that a fork copies
+ * the parent's blocks by visiting the parent's slots, not every bucket of a
+ * map that every traced process shares (a million buckets: tens of
+ * milliseconds per fork), and the daemon reads one process's blocks the
+ * same way. Slot i of process P (key {P, i}) holds the address of one of
+ * P's live blocks or, while free, HT_SLOT_FREE | the next free slot + 1.
+ * The free slots form a lock-free stack whose head (ht_target.slot_head:
+ * free slot + 1 in the low half, a tag in the high half) changes its tag at
+ * every push and pop, so that a pop racing with a pop and a push of the same
+ * slot fails its compare-and-swap. A slot is taken from the stack first,
+ * else above the others (ht_target.slots_used): a process's slots number
+ * its peak count of live blocks, never more.
+ */
+struct ht_slot_key {
+	__u32 tgid;
+	__u32 slot;
+};
+
+#define HT_SLOT_FREE (1ull << 63)
 
 /*
  * The attach cookie of a session-attached site (0 for most). A *forwarder*

@@ -225,6 +225,9 @@ reopen:
 	/* Every recorded stack has one counter per process using it. */
 	bpf_map__set_max_entries(l->skel->maps.aggs, opts->max_stacks);
 	bpf_map__set_max_entries(l->skel->maps.live, opts->max_live);
+	bpf_map__set_max_entries(l->skel->maps.live_slots, opts->max_live);
+	/* A fork visits the parent's slots with bpf_loop, which takes at most 1 << 23 turns. */
+	l->skel->rodata->max_slots = opts->max_live < (1u << 23) ? opts->max_live : 1u << 23;
 	bpf_map__set_max_entries(l->skel->maps.inflight, opts->max_threads);
 	bpf_map__set_max_entries(l->skel->maps.stack_event_scratch,
 				 (__u32)libbpf_num_possible_cpus());
@@ -512,6 +515,12 @@ static bool live_belongs(const void *key, const void *value, const struct pidset
 	return in_set(pid, ((const struct ht_live_key *)key)->tgid);
 }
 
+static bool slot_belongs(const void *key, const void *value, const struct pidset *pid)
+{
+	(void)value;
+	return in_set(pid, ((const struct ht_slot_key *)key)->tgid);
+}
+
 /*
  * A live block removed here leaves the BPF side's filter (HT_LIVE_FILTER_SLOTS):
  * its slot is lowered through the mmapped global data, atomically as the
@@ -579,6 +588,8 @@ static void delete_data(struct loader *l, const struct pidset *set)
 			stack_belongs, NULL, l);
 	delete_matching(l->skel->maps.live, sizeof(struct ht_live_key), sizeof(struct ht_live_val),
 			set, live_belongs, live_deleted, l);
+	delete_matching(l->skel->maps.live_slots, sizeof(struct ht_slot_key), sizeof(__u64), set,
+			slot_belongs, NULL, l);
 }
 
 static void drop_link(struct probe_link *pl)
@@ -838,30 +849,48 @@ int loader__target_stats(struct loader *l, pid_t pid, struct ht_target *out)
 	return 0;
 }
 
+/*
+ * Slot `slot` of `pid`'s index (struct ht_slot_key): its live block, or 1
+ * when it holds none (free, or an address left from a block that has
+ * another slot now).
+ */
+static int slot_block(struct loader *l, pid_t pid, __u32 slot, struct ht_live_val *val)
+{
+	struct ht_slot_key sk = { .tgid = (__u32)pid, .slot = slot };
+	struct ht_live_key key = { .tgid = (__u32)pid };
+	__u64 addr;
+
+	if (bpf_map__lookup_elem(l->skel->maps.live_slots, &sk, sizeof(sk), &addr, sizeof(addr),
+				 0) ||
+	    (addr & HT_SLOT_FREE))
+		return 1;
+	key.addr = addr;
+	if (bpf_map__lookup_elem(l->skel->maps.live, &key, sizeof(key), val, sizeof(*val), 0) ||
+	    val->slot != (__u64)slot + 1)
+		return 1;
+	return 0;
+}
+
 int loader__for_each_live(struct loader *l, pid_t pid, loader_live_fn fn, void *ctx)
 {
-	int live_fd = bpf_map__fd(l->skel->maps.live);
 	int stack_fd = bpf_map__fd(l->skel->maps.stacks);
-	struct ht_live_key key, prev;
+	__u64 have = 0; /* the stack id in *stack: blocks of one stack often follow each other */
 	struct ht_live_val val;
 	struct ht_stack *stack;
-	__u64 have = 0; /* the stack id in *stack: blocks of one stack often follow each other */
-	bool first = true;
+	__u32 tkey = (__u32)pid;
+	struct ht_target t;
+	__u64 slot, used;
 	int ret = 0;
 
-	/*
-	 * A round over many processes (their aggregations read once, cached)
-	 * would walk every process's blocks once per process: not done.
-	 */
-	if (l->agg_cached)
-		return -EOPNOTSUPP;
+	/* The process's own slots: what other processes hold costs nothing here. */
+	if (bpf_map__lookup_elem(l->skel->maps.targets, &tkey, sizeof(tkey), &t, sizeof(t), 0))
+		return 0;
+	used = t.slots_used < l->skel->rodata->max_slots ? t.slots_used : l->skel->rodata->max_slots;
 	stack = malloc(sizeof(*stack));
 	if (!stack)
 		return -ENOMEM;
-	while (!ret && bpf_map_get_next_key(live_fd, first ? NULL : &prev, &key) == 0) {
-		first = false;
-		prev = key;
-		if (key.tgid != (__u32)pid || bpf_map_lookup_elem(live_fd, &key, &val))
+	for (slot = 0; !ret && slot < used; slot++) {
+		if (slot_block(l, pid, (__u32)slot, &val))
 			continue;
 		if (val.stack_id != have) {
 			if (bpf_map_lookup_elem(stack_fd, &val.stack_id, stack)) {
