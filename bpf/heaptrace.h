@@ -65,8 +65,8 @@ struct ht_target {
 	 * this many.
 	 */
 	__u64 live_blocks;
-	__u64 slot_head;  /* see struct ht_slot_key */
-	__u64 slots_used; /* slots 0 .. slots_used - 1 exist (or are being made) */
+	__u64 slot_head;   /* see struct ht_slot_key */
+	__u64 slots_used;  /* slots 0 .. slots_used - 1 exist (or are being made) */
 	__u64 lost_signal; /* allocation in a signal handler that could not be followed */
 	__u64 forks; /* --follow-forks: children forked (followed or missed: the daemon says) */
 	/*

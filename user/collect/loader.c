@@ -885,7 +885,8 @@ int loader__for_each_live(struct loader *l, pid_t pid, loader_live_fn fn, void *
 	/* The process's own slots: what other processes hold costs nothing here. */
 	if (bpf_map__lookup_elem(l->skel->maps.targets, &tkey, sizeof(tkey), &t, sizeof(t), 0))
 		return 0;
-	used = t.slots_used < l->skel->rodata->max_slots ? t.slots_used : l->skel->rodata->max_slots;
+	used =
+	    t.slots_used < l->skel->rodata->max_slots ? t.slots_used : l->skel->rodata->max_slots;
 	stack = malloc(sizeof(*stack));
 	if (!stack)
 		return -ENOMEM;
