@@ -280,7 +280,13 @@ static __always_inline void send_proc_event(__u32 type, __u32 tgid, __u32 parent
 				    .parent_tgid = parent,
 				    .flags = flags };
 
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+	/*
+	 * Woken at once: the default wakes the daemon only when the ring was
+	 * empty, and samples left in it without a wake-up would hold a fork's
+	 * event until the next loop turn (50 ms), when a short-lived child may
+	 * be gone.
+	 */
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_FORCE_WAKEUP))
 		count(&gstats.lost_proc_events);
 }
 
@@ -1067,7 +1073,8 @@ static __always_inline void slot_put(__u32 tgid, struct ht_target *t, __u64 slot
 /*
  * Adds a live block of `t`, with a slot. The filter's slot is raised first,
  * so a free never misses it. An entry already there (a free not seen) is
- * replaced in place and keeps its slot.
+ * replaced in place and keeps its slot: 1, not 0, so that live_blocks
+ * counts entries exactly. A negative errno when no entry could be made.
  */
 static __always_inline long live_add(struct ht_live_key *key, struct ht_live_val *val, __u64 flags,
 				     struct ht_target *t)
@@ -1081,7 +1088,7 @@ static __always_inline long live_add(struct ht_live_key *key, struct ht_live_val
 			return -EEXIST;
 		val->slot = old->slot;
 		if (bpf_map_update_elem(&live, key, val, BPF_EXIST) == 0)
-			return 0;
+			return 1;
 	}
 	val->slot = slot_take(key->tgid, t, key->addr);
 	if (!val->slot)
@@ -1172,6 +1179,7 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 		.hdr = { .type = HT_EV_FREE, .tgid = tgid, .seq = seq },
 		.size = size,
 	};
+	long err;
 
 	/* Sent before the block is live, so no free event can overtake it. */
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), sample_wakeup(sizeof(ev)))) {
@@ -1187,14 +1195,16 @@ static __always_inline void report_sample(__u32 tgid, __u64 addr, __u64 size, __
 		return;
 	}
 	lv.time_ns = bpf_ktime_get_ns();
-	if (live_add(&lk, &lv, BPF_ANY, t)) {
+	err = live_add(&lk, &lv, BPF_ANY, t);
+	if (err < 0) {
 		/* Its free would never be seen: count it freed now, and say so. */
 		count(&t->lost_live_full);
 		if (bpf_ringbuf_output(&events, &fev, sizeof(fev), sample_wakeup(sizeof(fev))))
 			count(&t->lost_events);
 		return;
 	}
-	count(&t->live_blocks);
+	if (!err)
+		count(&t->live_blocks);
 }
 
 static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
@@ -1204,6 +1214,7 @@ static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __
 	struct ht_live_key lk = { .tgid = tgid, .addr = addr };
 	struct ht_live_val lv = { .stack_id = stack_id, .size = size };
 	struct ht_agg_val zero = {}, *av;
+	long err;
 
 	av = bpf_map_lookup_elem(&aggs, &ak);
 	if (!av) {
@@ -1224,7 +1235,8 @@ static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __
 		return;
 	}
 	lv.time_ns = bpf_ktime_get_ns();
-	if (live_add(&lk, &lv, BPF_ANY, t)) {
+	err = live_add(&lk, &lv, BPF_ANY, t);
+	if (err < 0) {
 		/* Untracked, its free would never be seen: keep in-use honest by
 		 * not counting it as live, and say so. */
 		__sync_fetch_and_add(&av->free_objects, 1);
@@ -1232,7 +1244,8 @@ static __always_inline void record_sample(__u32 tgid, __u64 addr, __u64 size, __
 		count(&t->lost_live_full);
 		return;
 	}
-	count(&t->live_blocks);
+	if (!err)
+		count(&t->live_blocks);
 }
 
 /* A tracked call returned `ret`: account its old block and its sample. */

@@ -14,6 +14,7 @@
 /* The skeleton's global data names struct ht_global_stats: the ABI comes first. */
 #include "heaptrace.h"
 #include "heaptrace.skel.h"
+#include "collect/linkreap.h"
 #include "collect/loader.h"
 #include "util/clock.h"
 #include "probe/uprobe_session.h"
@@ -23,6 +24,7 @@ struct probe_link {
 	pid_t pid;
 	struct bpf_link *link; /* NULL for a uprobe session link: */
 	int fd;		       /* ... its descriptor, made by uprobe_session.c */
+	bool usdt;	       /* libbpf's USDT link: never released on another thread */
 };
 
 struct loader {
@@ -34,6 +36,7 @@ struct loader {
 	uint64_t consume_deadline_ns; /* when it stops */
 	struct probe_link *links;
 	size_t nr_links, cap_links;
+	struct link_reaper *reaper; /* releases the links of ended processes; NULL: inline */
 	bool probe_at_entry;
 	bool floor;
 	bool alloc_only;
@@ -197,6 +200,7 @@ int loader__open(const struct loader_opts *opts, struct loader **out)
 	l->alloc_only = opts->alloc_only;
 	l->session_err = opts->no_session ? 0 : uprobe_session__probe();
 	l->session = !opts->no_session && !l->session_err;
+	l->reaper = link_reaper__new(); /* without one, links are released inline */
 reopen:
 	l->skel = heaptrace_bpf__open();
 	if (!l->skel) {
@@ -274,25 +278,24 @@ int loader__add_target(struct loader *l, pid_t pid)
 	return 0;
 }
 
-static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link, int fd)
+static int remember_link(struct loader *l, pid_t pid, struct bpf_link *link, int fd, bool usdt)
 {
 	if (VEC_RESERVE(l->links, l->cap_links, l->nr_links + 1))
 		return -ENOMEM;
-	l->links[l->nr_links].pid = pid;
-	l->links[l->nr_links].link = link;
-	l->links[l->nr_links].fd = fd;
+	l->links[l->nr_links] =
+	    (struct probe_link){ .pid = pid, .link = link, .fd = fd, .usdt = usdt };
 	l->nr_links++;
 	return 0;
 }
 
 /* A link libbpf just made (NULL: it failed, errno says why), remembered for pid. */
-static int keep_link(struct loader *l, pid_t pid, struct bpf_link *link)
+static int keep_link(struct loader *l, pid_t pid, struct bpf_link *link, bool usdt)
 {
 	int err;
 
 	if (!link)
 		return -errno;
-	err = remember_link(l, pid, link, -1);
+	err = remember_link(l, pid, link, -1, usdt);
 	if (err)
 		bpf_link__destroy(link);
 	return err;
@@ -304,7 +307,8 @@ static int attach_one(struct loader *l, pid_t pid, const char *path, const char 
 	LIBBPF_OPTS(bpf_uprobe_opts, uopts, .func_name = symbol, .retprobe = retprobe);
 
 	/* With a symbol, libbpf adds its file offset to `offset`; without, `offset` is one. */
-	return keep_link(l, pid, bpf_program__attach_uprobe_opts(prog, pid, path, offset, &uopts));
+	return keep_link(l, pid, bpf_program__attach_uprobe_opts(prog, pid, path, offset, &uopts),
+			 false);
 }
 
 /*
@@ -327,7 +331,7 @@ static int attach_session(struct loader *l, pid_t pid, const char *path,
 				    pid < 0 ? 0 : pid);
 	if (fd < 0)
 		return fd;
-	err = remember_link(l, pid, NULL, fd);
+	err = remember_link(l, pid, NULL, fd, false);
 	if (err) {
 		close(fd);
 		return err;
@@ -341,6 +345,8 @@ int loader__attach_sites(struct loader *l, pid_t pid, const char *path,
 	int attached = 0, err;
 	size_t i;
 
+	if (l->reaper)
+		link_reaper__attaching(l->reaper);
 	for (i = 0; i < nr; i++) {
 		struct bpf_program *prog = entry_program(l->skel, sites[i].entry);
 		struct bpf_program *ret = l->skel->progs.alloc_return;
@@ -381,14 +387,17 @@ fail:
 static int attach_usdt_one(struct loader *l, pid_t pid, const char *path, const char *name,
 			   struct bpf_program *prog)
 {
-	return keep_link(l, pid,
-			 bpf_program__attach_usdt(prog, pid, path, "otel_memory", name, NULL));
+	return keep_link(
+	    l, pid, bpf_program__attach_usdt(prog, pid, path, "otel_memory", name, NULL), true);
 }
 
 int loader__attach_usdt(struct loader *l, pid_t pid, const char *path)
 {
-	int err = attach_usdt_one(l, pid, path, "alloc", l->skel->progs.otel_alloc);
+	int err;
 
+	if (l->reaper)
+		link_reaper__attaching(l->reaper);
+	err = attach_usdt_one(l, pid, path, "alloc", l->skel->progs.otel_alloc);
 	if (err)
 		return err;
 	if (l->alloc_only)
@@ -575,17 +584,61 @@ cleanup:
 	return calls;
 }
 
-/* Deletes everything recorded for the processes of `set`. */
+/*
+ * Deletes `pid`'s live blocks and slots through its slots (struct
+ * ht_slot_key): what it held, not every bucket of two maps sized for the
+ * whole host. False when that may have left some (its entry is gone, or
+ * fewer blocks were found than it counted): the caller then sweeps.
+ */
+static bool delete_blocks_by_slots(struct loader *l, pid_t pid)
+{
+	int live_fd = bpf_map__fd(l->skel->maps.live);
+	int slots_fd = bpf_map__fd(l->skel->maps.live_slots);
+	struct ht_slot_key sk = { .tgid = (__u32)pid };
+	struct ht_live_key key = { .tgid = (__u32)pid };
+	__u64 used, slot, addr, found = 0;
+	struct ht_target t;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.targets), &sk.tgid, &t))
+		return false;
+	used =
+	    t.slots_used < l->skel->rodata->max_slots ? t.slots_used : l->skel->rodata->max_slots;
+	for (slot = 0; slot < used; slot++) {
+		sk.slot = (__u32)slot;
+		if (bpf_map_lookup_elem(slots_fd, &sk, &addr))
+			continue;
+		if (!(addr & HT_SLOT_FREE)) {
+			key.addr = addr;
+			if (bpf_map_delete_elem(live_fd, &key) == 0) {
+				live_deleted(l, &key);
+				found++;
+			}
+		}
+		bpf_map_delete_elem(slots_fd, &sk);
+	}
+	return found >= t.live_blocks;
+}
+
+/*
+ * Deletes everything recorded for the processes of `set`, whose entries in
+ * `targets` are still there (frozen, so that nothing is added meanwhile).
+ */
 static void delete_data(struct loader *l, const struct pidset *set)
 {
+	bool sweep = false;
 	size_t i;
 
-	for (i = 0; i < set->nr; i++)
+	for (i = 0; i < set->nr; i++) {
 		call_slot_calls(l, set->pids[i], true);
+		if (!delete_blocks_by_slots(l, set->pids[i]))
+			sweep = true;
+	}
 	delete_matching(l->skel->maps.aggs, sizeof(struct ht_agg_key), sizeof(struct ht_agg_val),
 			set, agg_belongs, NULL, l);
 	delete_matching(l->skel->maps.stacks, sizeof(__u64), sizeof(struct ht_stack), set,
 			stack_belongs, NULL, l);
+	if (!sweep)
+		return;
 	delete_matching(l->skel->maps.live, sizeof(struct ht_live_key), sizeof(struct ht_live_val),
 			set, live_belongs, live_deleted, l);
 	delete_matching(l->skel->maps.live_slots, sizeof(struct ht_slot_key), sizeof(__u64), set,
@@ -599,23 +652,29 @@ static void drop_link(struct probe_link *pl)
 		close(pl->fd);
 }
 
-/* Detaches every probe of `pid`. */
-static void drop_links_of(struct loader *l, pid_t pid)
+/*
+ * Detaches every probe of `pid`; those of a process that has `ended` may be
+ * released later, on the reaper's thread (collect/linkreap.h).
+ */
+static void drop_links_of(struct loader *l, pid_t pid, bool ended)
 {
 	size_t i, kept = 0;
 
 	for (i = 0; i < l->nr_links; i++) {
-		if (l->links[i].pid == pid)
-			drop_link(&l->links[i]);
-		else
-			l->links[kept++] = l->links[i];
+		struct probe_link *pl = &l->links[i];
+
+		if (pl->pid != pid)
+			l->links[kept++] = *pl;
+		else if (!ended || !l->reaper || pl->usdt ||
+			 link_reaper__add(l->reaper, pl->link, pl->link ? -1 : pl->fd))
+			drop_link(pl);
 	}
 	l->nr_links = kept;
 }
 
 void loader__detach_probes(struct loader *l, pid_t pid)
 {
-	drop_links_of(l, pid);
+	drop_links_of(l, pid, false);
 	/* Calls cut off from their return runs leave records: make them stale. */
 	l->skel->bss->probe_epoch++;
 }
@@ -632,34 +691,42 @@ int loader__run_probed(struct loader *l, const char *path, uint64_t offset, int 
 		return -errno;
 	ret = fn(ctx);
 	/* Taken off at loader__free: a detach now waits ~90 ms for the kernel's grace period. */
-	if (remember_link(l, getpid(), link, -1))
+	if (remember_link(l, getpid(), link, -1, false))
 		bpf_link__destroy(link);
 	return ret;
+}
+
+/* Stops the BPF side adding to `pid`'s data (its programs skip a frozen process). */
+static void freeze_target(struct loader *l, pid_t pid, __u64 why)
+{
+	struct ht_target t;
+	__u32 key = (__u32)pid;
+
+	if (!bpf_map__lookup_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), 0) &&
+	    !t.frozen) {
+		t.frozen = why;
+		bpf_map__update_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t),
+				     BPF_EXIST);
+	}
 }
 
 int loader__remove_target(struct loader *l, pid_t pid)
 {
 	__u32 key = (__u32)pid;
 
-	drop_links_of(l, pid);
-	bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
+	/* At once: an exec'ed image is traced again right away, and the old links would fire too. */
+	drop_links_of(l, pid, false);
+	freeze_target(l, pid, HT_FROZEN_EXIT);
 	delete_data(l, &(struct pidset){ .pids = &pid, .nr = 1 });
+	bpf_map__delete_elem(l->skel->maps.targets, &key, sizeof(key), 0);
 	return 0;
 }
 
 int loader__retire_target(struct loader *l, pid_t pid)
 {
-	struct ht_target t;
-	__u32 key = (__u32)pid;
-
-	drop_links_of(l, pid);
+	drop_links_of(l, pid, true);
 	/* Frozen until purged, so that a new process given this PID waits for it. */
-	if (!bpf_map__lookup_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), 0) &&
-	    !t.frozen) {
-		t.frozen = HT_FROZEN_EXIT;
-		bpf_map__update_elem(l->skel->maps.targets, &key, sizeof(key), &t, sizeof(t),
-				     BPF_EXIST);
-	}
+	freeze_target(l, pid, HT_FROZEN_EXIT);
 	if (VEC_RESERVE(l->retired, l->cap_retired, l->nr_retired + 1))
 		return loader__remove_target(l, pid);
 	l->retired[l->nr_retired++] = pid;
@@ -1022,6 +1089,7 @@ void loader__free(struct loader *l)
 	for (i = 0; i < l->nr_links; i++)
 		drop_link(&l->links[i]);
 	free(l->links);
+	link_reaper__free(l->reaper);
 	heaptrace_bpf__destroy(l->skel);
 	free(l);
 }

@@ -96,9 +96,10 @@ int loader__target_pids(struct loader *l, pid_t **out, size_t *nr);
 int loader__remove_target(struct loader *l, pid_t pid);
 
 /*
- * Like loader__remove_target for many processes at once (system-wide, where
- * processes come and go by the thousand): detaches `pid`'s probes and
- * freezes its entry now; its data is deleted by the next loader__purge,
+ * Like loader__remove_target for a process that has ended, many at once
+ * (system-wide, where processes come and go by the thousand; a fork storm):
+ * detaches `pid`'s probes (released on another thread: collect/linkreap.h)
+ * and freezes its entry now; its data is deleted by the next loader__purge,
  * which walks each map once for every retired process. Until then the PID
  * is not traced anew (a new process given it waits for the purge).
  */

@@ -11,6 +11,7 @@
 
 #include "core/target.h"
 #include "probe/allocator.h"
+#include "probe/plancache.h"
 #include "probe/usdt.h"
 #include "util/log.h"
 #include "util/procname.h"
@@ -216,6 +217,9 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 	int err;
 
 	t->proc.at_probe = false;
+	/* The same files as a process planned before (a forked child's): no USDT probes, that plan. */
+	if (o->plans && !plancache__find(o->plans, pid, t->proc.maps, o->probe_at_entry, &plan))
+		goto attach;
 	if (o->probes != ENV_PROBES_UPROBES) {
 		err = probe_usdt(t, l, o->probes, named);
 		if (err != -ENOENT)
@@ -243,6 +247,9 @@ int target__probe(struct target *t, struct loader *l, const struct target_probe_
 			    t->proc.comm, strerror(-err));
 		goto cleanup;
 	}
+	if (o->plans)
+		plancache__add(o->plans, pid, t->proc.maps, o->probe_at_entry, plan); /* a hint */
+attach:
 	err = loader__add_target(l, pid);
 	if (err) {
 		say_problem(t, named, "cannot trace pid %d: %s", pid, strerror(-err));

@@ -75,9 +75,12 @@ int target__open(struct target *t, pid_t pid);
 int target__open_named(struct target *t, pid_t pid, bool fatal);
 
 /* How a target is probed (from the command line). */
+struct plan_cache;
+
 struct target_probe_opts {
-	bool probe_at_entry; /* --probe-at-entry: each entry point's first instruction */
-	int probes;	     /* --probes: enum env_probes */
+	bool probe_at_entry;	  /* --probe-at-entry: each entry point's first instruction */
+	int probes;		  /* --probes: enum env_probes */
+	struct plan_cache *plans; /* plans to reuse (probe/plancache.h); NULL: none */
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "core/filters.h"
 #include "core/tracer.h"
 #include "core/tracer_int.h"
+#include "probe/plancache.h"
 #include "output/filesink.h"
 #include "output/pushsink.h"
 #include "output/statusline.h"
@@ -342,6 +343,7 @@ int tracer__new(const struct env *env, struct tracer **out)
 	tr->probe_opts = (struct target_probe_opts){
 		.probe_at_entry = env->probe_at_entry,
 		.probes = tr->per_pid ? env->probes : ENV_PROBES_UPROBES,
+		.plans = plancache__new(), /* without one, every process is planned afresh */
 	};
 	err = listen_http(tr);
 	if (!err)
@@ -565,16 +567,18 @@ int tracer__free(struct tracer *tr)
 		if (!code)
 			code = ran ? status : 1;
 	}
-	leakwatch__free(tr->leaks);
-	evloop__free(tr->loop);
-	symbolizer__free(tr->symbolizer);
-	loader__free(tr->loader);
-	/* Profiles left unwritten (said) make the run fail. */
+	/* Profiles left unwritten (said) make the run fail. Flushed before the
+	 * probes go: releasing the links of a fork storm's children takes seconds. */
 	if (sinks__flush(tr->sinks, tr->flush_deadline_ns ? tr->flush_deadline_ns
 							  : clock__mono_ns() + FILESINK_FLUSH_NS) &&
 	    !code)
 		code = 1;
 	sinks__free(tr->sinks);
+	leakwatch__free(tr->leaks);
+	evloop__free(tr->loop);
+	symbolizer__free(tr->symbolizer);
+	loader__free(tr->loader);
+	plancache__free(tr->probe_opts.plans);
 	if (tr->sigfd >= 0)
 		close(tr->sigfd);
 	free(tr);

@@ -203,9 +203,9 @@ static struct target *adopt_target(struct tracer *tr, pid_t pid, bool attach, pi
 	if (parent)
 		count_child(tr, parent, pid, !err);
 	if (err) {
-		/* Gone already: forget what the BPF side holds for it. */
+		/* Gone already: forget what the BPF side holds for it, with the next purge. */
 		targets__discard(t);
-		loader__remove_target(tr->loader, pid);
+		loader__retire_target(tr->loader, pid);
 		return NULL;
 	}
 	if (!attach) /* else attach_target said "tracing pid" */
