@@ -166,6 +166,8 @@ static bool start_threads(struct link_reaper *r)
 
 void link_reaper__attaching(struct link_reaper *r)
 {
+	if (!r)
+		return;
 	pthread_mutex_lock(&r->lock);
 	r->last_attach_ns = clock__mono_ns();
 	pthread_mutex_unlock(&r->lock);

@@ -29,7 +29,7 @@ struct link_reaper *link_reaper__new(void);
  */
 int link_reaper__add(struct link_reaper *r, struct bpf_link *link, int fd);
 
-/* Links are being made now: releases wait for a quiet moment. */
+/* Links are being made now: releases wait for a quiet moment. NULL is a no-op. */
 void link_reaper__attaching(struct link_reaper *r);
 
 /* Releases what is left, then stops the thread. NULL is a no-op. */

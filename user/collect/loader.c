@@ -345,8 +345,7 @@ int loader__attach_sites(struct loader *l, pid_t pid, const char *path,
 	int attached = 0, err;
 	size_t i;
 
-	if (l->reaper)
-		link_reaper__attaching(l->reaper);
+	link_reaper__attaching(l->reaper);
 	for (i = 0; i < nr; i++) {
 		struct bpf_program *prog = entry_program(l->skel, sites[i].entry);
 		struct bpf_program *ret = l->skel->progs.alloc_return;
@@ -395,8 +394,7 @@ int loader__attach_usdt(struct loader *l, pid_t pid, const char *path)
 {
 	int err;
 
-	if (l->reaper)
-		link_reaper__attaching(l->reaper);
+	link_reaper__attaching(l->reaper);
 	err = attach_usdt_one(l, pid, path, "alloc", l->skel->progs.otel_alloc);
 	if (err)
 		return err;
@@ -585,6 +583,21 @@ cleanup:
 }
 
 /*
+ * `pid`'s entry in `targets` and how many of its slots exist (as far as the
+ * BPF side visits them); false when it has no entry.
+ */
+static bool target_slots(struct loader *l, pid_t pid, struct ht_target *t, __u64 *used)
+{
+	__u32 key = (__u32)pid;
+	__u64 max = l->skel->rodata->max_slots;
+
+	if (bpf_map__lookup_elem(l->skel->maps.targets, &key, sizeof(key), t, sizeof(*t), 0))
+		return false;
+	*used = t->slots_used < max ? t->slots_used : max;
+	return true;
+}
+
+/*
  * Deletes `pid`'s live blocks and slots through its slots (struct
  * ht_slot_key): what it held, not every bucket of two maps sized for the
  * whole host. False when that may have left some (its entry is gone, or
@@ -599,10 +612,8 @@ static bool delete_blocks_by_slots(struct loader *l, pid_t pid)
 	__u64 used, slot, addr, found = 0;
 	struct ht_target t;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.targets), &sk.tgid, &t))
+	if (!target_slots(l, pid, &t, &used))
 		return false;
-	used =
-	    t.slots_used < l->skel->rodata->max_slots ? t.slots_used : l->skel->rodata->max_slots;
 	for (slot = 0; slot < used; slot++) {
 		sk.slot = (__u32)slot;
 		if (bpf_map_lookup_elem(slots_fd, &sk, &addr))
@@ -944,16 +955,13 @@ int loader__for_each_live(struct loader *l, pid_t pid, loader_live_fn fn, void *
 	__u64 have = 0; /* the stack id in *stack: blocks of one stack often follow each other */
 	struct ht_live_val val;
 	struct ht_stack *stack;
-	__u32 tkey = (__u32)pid;
 	struct ht_target t;
 	__u64 slot, used;
 	int ret = 0;
 
 	/* The process's own slots: what other processes hold costs nothing here. */
-	if (bpf_map__lookup_elem(l->skel->maps.targets, &tkey, sizeof(tkey), &t, sizeof(t), 0))
+	if (!target_slots(l, pid, &t, &used))
 		return 0;
-	used =
-	    t.slots_used < l->skel->rodata->max_slots ? t.slots_used : l->skel->rodata->max_slots;
 	stack = malloc(sizeof(*stack));
 	if (!stack)
 		return -ENOMEM;
